@@ -1,0 +1,60 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "Confine",
+    platforms: [.macOS(.v13)],
+    products: [
+        .library(name: "Confine", targets: ["Confine"]),
+        .library(name: "ConfinePolicy", targets: ["ConfinePolicy"]),
+        .executable(name: "confine", targets: ["ConfineCLI"]),
+        .executable(name: "confine-launch", targets: ["ConfineLaunch"]),
+        .executable(name: "confine-probe", targets: ["ConfineProbe"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // The wire protocol shared by the executor and the launcher: one header.
+        .target(name: "CConfineProtocol", path: "Sources/CConfineProtocol"),
+        // The only place that includes <seccomp.h>.
+        .target(
+            name: "CSeccomp",
+            path: "Sources/CSeccomp",
+            linkerSettings: [.linkedLibrary("seccomp")]
+        ),
+        .target(name: "ConfinePolicy", dependencies: ["CSeccomp"], path: "Sources/ConfinePolicy"),
+        // The spawn helper: plain C, static, no libseccomp; it only applies what the parent compiled.
+        .executableTarget(
+            name: "ConfineLaunch",
+            dependencies: ["CConfineProtocol"],
+            path: "Sources/ConfineLaunch",
+            cSettings: [.unsafeFlags(["-O2"])],
+            linkerSettings: [.unsafeFlags(["-static-executable"])]
+        ),
+        // Attack programs the security tests run inside the sandbox.
+        .executableTarget(name: "ConfineProbe", path: "Sources/ConfineProbe"),
+        .target(name: "Confine", dependencies: ["ConfinePolicy", "CConfineProtocol"], path: "Sources/Confine"),
+        .executableTarget(
+            name: "ConfineCLI",
+            dependencies: [
+                "Confine",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Sources/confine"
+        ),
+        .testTarget(name: "ConfinePolicyTests", dependencies: ["ConfinePolicy"], path: "Tests/ConfinePolicyTests",
+                    resources: [.copy("Fixtures")]),
+        .testTarget(
+            name: "ConfineTests",
+            dependencies: ["Confine", "ConfineLaunch", "ConfineProbe"],
+            path: "Tests/ConfineTests"
+        ),
+        .testTarget(
+            name: "ConfineCLITests",
+            dependencies: ["ConfineCLI", "ConfineLaunch"],
+            path: "Tests/ConfineCLITests"
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,16 @@
+/* System calls Swift's Glibc module does not expose: epoll(7), eventfd(2), pipe2(2), memfd_create(2). */
+#ifndef CONFINE_SYSTEM_H
+#define CONFINE_SYSTEM_H
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+
+/* pipe2(2) and memfd_create(2) are _GNU_SOURCE declarations the Glibc module leaves out. */
+static inline int CConfine_pipe2(int fds[2], int flags) {
+    extern int pipe2(int fds[2], int flags);
+    return pipe2(fds, flags);
+}
+static inline int CConfine_memfd(const char *name) {
+    extern int memfd_create(const char *name, unsigned int flags);
+    return memfd_create(name, 1u /* MFD_CLOEXEC */);
+}
+#endif

@@ -1,0 +1,1 @@
+/* The protocol is header-only; see include/confine_protocol.h. */

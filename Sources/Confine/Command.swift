@@ -1,0 +1,38 @@
+import ConfinePolicy
+
+/// Everything about one command to run: what, with which streams, where, for how long,
+/// under which policy. `Executor.execute` takes it; `run`/`checkOutput` build it.
+public struct Command: Sendable {
+    public var arguments: [String]
+    public var stdin: InputSource
+    public var stdout: OutputDestination
+    public var stderr: OutputDestination
+    /// The whole environment of the command (Python's `env=`); `nil` gives the policy's.
+    public var environment: [String: String]?
+    /// Where the command starts; `nil` gives the policy's, or else the caller's.
+    public var workingDirectory: String?
+    /// Wall-clock limit; the policy's `timeout` still applies if it is shorter.
+    public var timeout: Duration?
+    /// The policy to use instead of the executor's.
+    public var policy: Policy?
+
+    public init(
+        _ arguments: [String],
+        stdin: InputSource = .inherit,
+        stdout: OutputDestination = .inherit,
+        stderr: OutputDestination = .inherit,
+        environment: [String: String]? = nil,
+        workingDirectory: String? = nil,
+        timeout: Duration? = nil,
+        policy: Policy? = nil
+    ) {
+        self.arguments = arguments
+        self.stdin = stdin
+        self.stdout = stdout
+        self.stderr = stderr
+        self.environment = environment
+        self.workingDirectory = workingDirectory
+        self.timeout = timeout
+        self.policy = policy
+    }
+}

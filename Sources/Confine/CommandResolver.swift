@@ -1,0 +1,71 @@
+import ConfinePolicy
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Finds the executable a command names, the way execvp(3) would in the child, and applies
+/// the policy's command allow- and deny-lists to what will really run.
+enum CommandResolver {
+    /// The executable for `name`: a path (relative to `workingDirectory`) or a name looked up
+    /// in `searchPath`.
+    /// - Throws: `ConfineError` `.notFound` or `.permissionDenied`, naming the file.
+    static func resolve(_ name: String, searchPath: String, workingDirectory: String?) throws -> String {
+        if name.contains("/") {
+            let path = name.hasPrefix("/") ? name : (workingDirectory ?? FileManager.default.currentDirectoryPath) + "/" + name
+            switch check(path) {
+            case 0: return path
+            case EACCES: throw ConfineError(.permissionDenied, "Permission denied: \(PythonRepr.string(name)) is not executable", errno: EACCES, path: name)
+            default: throw ConfineError(.notFound, "No such file or directory: \(PythonRepr.string(name))", errno: ENOENT, path: name)
+            }
+        }
+        var sawDenied = false
+        for directory in searchPath.split(separator: ":", omittingEmptySubsequences: true) {
+            let candidate = directory.hasSuffix("/") ? "\(directory)\(name)" : "\(directory)/\(name)"
+            switch check(candidate) {
+            case 0: return candidate
+            case EACCES: sawDenied = true
+            default: continue
+            }
+        }
+        if sawDenied {
+            throw ConfineError(.permissionDenied, "Permission denied: \(PythonRepr.string(name)) is not executable", errno: EACCES, path: name)
+        }
+        throw ConfineError(.notFound, "No such file or directory: \(PythonRepr.string(name)) (not found in PATH \(searchPath))", errno: ENOENT, path: name)
+    }
+
+    /// 0 when `path` is an executable regular file, EACCES when it exists but is not, ENOENT otherwise.
+    private static func check(_ path: String) -> Int32 {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return ENOENT }
+        guard info.st_mode & S_IFMT == S_IFREG else { return (info.st_mode & S_IFMT == S_IFDIR) ? EACCES : ENOENT }
+        return info.st_mode & 0o111 != 0 && access(path, X_OK) == 0 ? 0 : EACCES
+    }
+
+    /// The canonical path (symlinks resolved) of an existing file.
+    static func canonical(_ path: String) -> String {
+        guard let resolved = realpath(path, nil) else { return path }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+
+    /// Refuses the command when the policy's lists say so.
+    /// - Parameter executable: the canonical path of what will run.
+    /// - Throws: `ConfineError.refused` naming the list and the policy file.
+    static func enforce(_ rule: CommandRule, executable: String, policy: Policy, searchPath: String) throws {
+        func matches(_ entry: String) -> Bool {
+            if entry.contains("/") { return canonical(entry) == executable || entry == executable }
+            guard let found = try? resolve(entry, searchPath: searchPath, workingDirectory: "/") else {
+                return false
+            }
+            return canonical(found) == executable
+        }
+        let where_ = policy.source.map { " (\($0))" } ?? ""
+        if let denied = rule.deny.first(where: matches) {
+            throw ConfineError(.refused, "refused by policy '\(policy.name)'\(where_): commands.deny lists '\(denied)', which is \(executable)", path: executable)
+        }
+        if !rule.allow.isEmpty && !rule.allow.contains(where: matches) {
+            throw ConfineError(.refused, "refused by policy '\(policy.name)'\(where_): \(executable) is not in commands.allow (\(rule.allow.joined(separator: ", ")))", path: executable)
+        }
+    }
+}

@@ -1,0 +1,117 @@
+import CConfineProtocol
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The state of one running command, owned by the reactor thread once added.
+final class Execution: @unchecked Sendable {
+    enum Stream: Hashable { case status, stdin, stdout, stderr }
+
+    /// What the monitor reported, and what was captured.
+    struct Outcome {
+        var pid: Int32 = 0
+        var waitStatus: Int32?
+        var failure: (stage: Int32, errno: Int32, detail: Int32)?
+        var killedOnRequest = false
+        var descendantsKilled = false
+        var timedOut = false
+        var userTime: Duration = .zero
+        var systemTime: Duration = .zero
+        var maxRSS = 0
+        var stdout = Capture(limit: nil)
+        var stderr = Capture(limit: nil)
+        var started: ContinuousClock.Instant = .now
+        var ended: ContinuousClock.Instant = .now
+    }
+
+    /// Bytes kept up to a limit; past it, only counted.
+    struct Capture {
+        var bytes: [UInt8] = []
+        var total = 0
+        let limit: Int?
+        init(limit: Int?) { self.limit = limit }
+        var truncated: Bool { total > bytes.count }
+
+        mutating func append(_ chunk: UnsafeRawBufferPointer) {
+            total += chunk.count
+            let room = limit.map { max(0, $0 - bytes.count) } ?? chunk.count
+            if room >= chunk.count {
+                bytes.append(contentsOf: chunk)
+            } else if room > 0 {
+                bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: chunk[0..<room]))
+            }
+        }
+    }
+
+    var streams: [Stream: Int32] = [:]
+    var tokens: [Stream: UInt64] = [:]
+    let deadline: ContinuousClock.Instant?
+    private(set) var killSent = false
+    private var input: [UInt8]
+    private var inputOffset = 0
+    private(set) var outcome = Outcome()
+    private let onComplete: @Sendable (Outcome) -> Void
+
+    /// - Parameters:
+    ///   - status: the parent's end of the status socket.
+    ///   - stdin: the write end of the input pipe, if input is given.
+    ///   - stdout/stderr: read ends of the capture pipes, if captured.
+    init(status: Int32, stdin: Int32?, input: [UInt8], stdout: Int32?, stderr: Int32?, outputLimit: Int?,
+         deadline: ContinuousClock.Instant?, onComplete: @escaping @Sendable (Outcome) -> Void) {
+        streams[.status] = status
+        if let stdin { streams[.stdin] = stdin }
+        if let stdout { streams[.stdout] = stdout }
+        if let stderr { streams[.stderr] = stderr }
+        self.input = input
+        self.deadline = deadline
+        self.onComplete = onComplete
+        outcome.stdout = Capture(limit: outputLimit)
+        outcome.stderr = Capture(limit: outputLimit)
+    }
+
+    func append(_ chunk: UnsafeRawBufferPointer, to stream: Stream) {
+        if stream == .stdout { outcome.stdout.append(chunk) } else { outcome.stderr.append(chunk) }
+    }
+
+    /// Writes as much input as the pipe takes; true when all is written or the reader is gone.
+    func writeInput(_ fd: Int32) -> Bool {
+        while inputOffset < input.count {
+            let n = input.withUnsafeBytes { SystemCalls.write(fd, UnsafeRawBufferPointer(rebasing: $0[inputOffset...])) }
+            if n > 0 { inputOffset += n; continue }
+            if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { return false }
+            return true  // EPIPE: the command stopped reading, as CPython's communicate() tolerates
+        }
+        return true
+    }
+
+    func receive(_ report: cfl_report) {
+        switch report.kind {
+        case UInt32(CFL_REPORT_STARTED.rawValue):
+            outcome.pid = report.pid
+        case UInt32(CFL_REPORT_FAILED.rawValue):
+            outcome.failure = (report.stage, report.err, report.pid)
+        case UInt32(CFL_REPORT_EXITED.rawValue):
+            outcome.waitStatus = report.status
+            outcome.killedOnRequest = report.flags & UInt32(CFL_REPORT_FLAG_KILLED) != 0
+            outcome.descendantsKilled = report.flags & UInt32(CFL_REPORT_FLAG_DESCENDANTS) != 0
+            outcome.userTime = .microseconds(report.utime_us)
+            outcome.systemTime = .microseconds(report.stime_us)
+            outcome.maxRSS = Int(report.maxrss_kb) * 1024
+        default:
+            break
+        }
+    }
+
+    /// Asks the monitor to kill the whole tree ('K' on the status socket).
+    func kill(timedOut: Bool) {
+        guard !killSent, let fd = streams[.status] else { return }
+        killSent = true
+        if timedOut { outcome.timedOut = true }
+        _ = SystemCalls.send(fd, [UInt8(ascii: "K")])
+    }
+
+    func complete() {
+        outcome.ended = .now
+        onComplete(outcome)
+    }
+}

@@ -1,0 +1,298 @@
+import CConfineProtocol
+import ConfinePolicy
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runs commands confined by a policy. Every command goes through `confine-launch`: one
+/// helper process started through Foundation's `Process` and kept alive, which forks a
+/// monitor per command; the monitor applies the policy, execs, and kills the whole tree when
+/// the command ends or its time is up.
+///
+/// The Python-shaped calls (`run`, `call`, `checkCall`, `checkOutput`) come in async and
+/// blocking forms; `execute` is the one they share and never throws for an outcome.
+public final class Executor: Sendable {
+    /// The policy used when a command names none.
+    public let policy: Policy
+    let helper: SpawnHelper
+    private let filters = FilterCache()
+
+    /// - Parameters:
+    ///   - policy: the policy for commands that name none.
+    ///   - launcherPath: `confine-launch`; by default found next to the running executable or
+    ///     through `$CONFINE_LAUNCH`.
+    /// - Throws: `ConfineError` when the launcher cannot be found or the policy cannot be compiled.
+    public init(policy: Policy, launcherPath: String? = nil) throws {
+        guard let launcher = launcherPath ?? SpawnHelper.locateLauncher() else {
+            throw ConfineError(.launcherFailed, "cannot find confine-launch next to \(CommandLine.arguments.first ?? "the executable"); build the package (swift build) or set CONFINE_LAUNCH to its path")
+        }
+        self.policy = policy
+        self.helper = SpawnHelper(launcherPath: launcher)
+        _ = try filters.filter(for: policy)
+        Self.ignoreSIGPIPE
+    }
+
+    /// An executor for the policy with this name or path (`default`, `./mine.json`).
+    public convenience init(policyNamed name: String, launcherPath: String? = nil) throws {
+        let policy: Policy
+        do { policy = try PolicyReader().load(name) } catch let error as PolicyError {
+            throw ConfineError(.policy, error.description)
+        }
+        try self.init(policy: policy, launcherPath: launcherPath)
+    }
+
+    deinit {
+        helper.shutdown()
+    }
+
+    /// The executor of the top-level functions: the `default` policy.
+    public static func standard() throws -> Executor {
+        try StandardExecutor.shared.get()
+    }
+
+    /// Writing to a pipe whose reader is gone must fail with EPIPE, not kill this process.
+    private static let ignoreSIGPIPE: Void = { _ = Glibc.signal(SIGPIPE, SIG_IGN) }()
+
+    // MARK: - The shared core
+
+    /// Runs a command to its end and reports what happened. An exit status, a signal, a
+    /// timeout and an output cap are results; only failures to start throw.
+    /// - Throws: `ConfineError` (not found, not executable, refused, bad arguments).
+    public func execute(_ command: Command) async throws -> CompletedProcess {
+        let (execution, shot, prepared) = try start(command)
+        let outcome = await withTaskCancellationHandler {
+            await shot.wait()
+        } onCancel: {
+            Reactor.shared.cancel(execution)
+        }
+        return try finish(outcome, prepared)
+    }
+
+    /// The blocking twin of `execute(_:)`, for callers outside Swift concurrency.
+    public func execute(_ command: Command) throws -> CompletedProcess {
+        let (_, shot, prepared) = try start(command)
+        return try finish(shot.waitBlocking(), prepared)
+    }
+
+    struct Prepared {
+        var command: Command
+        var policy: Policy
+        var timeout: Duration?
+    }
+
+    private func start(_ command: Command) throws -> (Execution, OneShot<Execution.Outcome>, Prepared) {
+        let policy = command.policy ?? self.policy
+        try Self.validate(command)
+        let environment = command.environment ?? policy.environment
+        let workingDirectory = command.workingDirectory ?? policy.workingDirectory
+        if let directory = workingDirectory {
+            var info = stat()
+            guard stat(directory, &info) == 0, info.st_mode & S_IFMT == S_IFDIR else {
+                throw ConfineError(.workingDirectory, "No such file or directory: \(PythonRepr.string(directory)) (the working directory)", errno: ENOENT, path: directory)
+            }
+        }
+        let searchPath = environment["PATH"] ?? "/usr/bin:/bin"
+        let found = try CommandResolver.resolve(command.arguments[0], searchPath: searchPath, workingDirectory: workingDirectory)
+        let executable = CommandResolver.canonical(found)
+        try CommandResolver.enforce(policy.commands, executable: executable, policy: policy, searchPath: searchPath)
+
+        var timeout = command.timeout
+        if let limit = policy.timeout, timeout.map({ limit < $0 }) ?? true { timeout = limit }
+
+        let request = LaunchRequest(
+            executable: executable,
+            arguments: command.arguments,
+            environment: environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" },
+            workingDirectory: workingDirectory,
+            filter: try filters.filter(for: policy),
+            rlimits: LaunchRequest.rlimits(of: policy.rlimits),
+            identity: Self.identity(for: policy.user))
+
+        // Descriptors for the child, and the parent's ends.
+        var close: [Int32] = []
+        var parentEnds: [Int32] = []
+        defer { close.forEach(SystemCalls.close) }
+        do {
+            let (statusParent, statusChild) = try SystemCalls.seqpacketPair()
+            parentEnds.append(statusParent)
+            close.append(statusChild)
+
+            var stdinChild: Int32 = 0
+            var stdinParent: Int32?
+            var input: [UInt8] = []
+            switch command.stdin {
+            case .inherit where fcntl(0, F_GETFD) >= 0: stdinChild = 0
+            case .inherit: stdinChild = try SystemCalls.openNull(write: false); close.append(stdinChild)
+            case .fileDescriptor(let fd): stdinChild = fd
+            case .null: stdinChild = try SystemCalls.openNull(write: false); close.append(stdinChild)
+            case .bytes(let bytes):
+                let pipe = try SystemCalls.pipe()
+                stdinChild = pipe.read; close.append(pipe.read)
+                stdinParent = pipe.write; parentEnds.append(pipe.write)
+                input = bytes
+            }
+            func output(_ destination: OutputDestination, standard: Int32) throws -> (child: Int32, parent: Int32?) {
+                switch destination {
+                case .inherit where fcntl(standard, F_GETFD) >= 0: return (standard, nil)
+                case .inherit:
+                    let fd = try SystemCalls.openNull(write: true); close.append(fd); return (fd, nil)
+                case .fileDescriptor(let fd): return (fd, nil)
+                case .discard, .stdout:
+                    let fd = try SystemCalls.openNull(write: true); close.append(fd); return (fd, nil)
+                case .pipe:
+                    let pipe = try SystemCalls.pipe()
+                    SystemCalls.growPipe(pipe.read, to: 1 << 20)
+                    close.append(pipe.write); parentEnds.append(pipe.read)
+                    return (pipe.write, pipe.read)
+                }
+            }
+            let out = try output(command.stdout, standard: 1)
+            var err = try output(command.stderr == .stdout ? .discard : command.stderr, standard: 2)
+            if command.stderr == .stdout { err = (out.child, nil) }
+
+            let shot = OneShot<Execution.Outcome>()
+            let execution = Execution(
+                status: statusParent, stdin: stdinParent, input: input, stdout: out.parent, stderr: err.parent,
+                outputLimit: policy.outputLimit,
+                deadline: timeout.map { ContinuousClock.now.advanced(by: $0) },
+                onComplete: { shot.fulfill($0) })
+            try helper.send(request.encode(), fds: [statusChild, stdinChild, out.child, err.child])
+            parentEnds.removeAll()
+            Reactor.shared.add(execution)
+            return (execution, shot, Prepared(command: command, policy: policy, timeout: timeout))
+        } catch {
+            parentEnds.forEach(SystemCalls.close)
+            if let error = error as? ConfineError { throw error }
+            throw ConfineError(.launcherFailed, "cannot start \(PythonRepr.list(command.arguments)): \(error)")
+        }
+    }
+
+    private func finish(_ outcome: Execution.Outcome, _ prepared: Prepared) throws -> CompletedProcess {
+        let args = prepared.command.arguments
+        if let failure = outcome.failure {
+            throw Self.launchError(stage: failure.stage, errno: failure.errno, detail: failure.detail, args: args, policy: prepared.policy)
+        }
+        guard let status = outcome.waitStatus else {
+            throw ConfineError(.launcherFailed, "the spawn helper ended before reporting on \(PythonRepr.list(args)); it is restarted on the next call")
+        }
+        let returnCode: Int32 = (status & 0x7f) == 0 ? (status >> 8) & 0xff : -(status & 0x7f)
+        let state: CompletedProcess.Status
+        if outcome.timedOut && outcome.killedOnRequest {
+            state = .timeout
+        } else if returnCode < 0 {
+            state = .signal
+        } else if returnCode != 0 {
+            state = .nonzero
+        } else if outcome.stdout.truncated || outcome.stderr.truncated {
+            state = .outputLimit
+        } else {
+            state = .ok
+        }
+        let command = prepared.command
+        return CompletedProcess(
+            args: args, returnCode: returnCode,
+            stdout: command.stdout == .pipe ? outcome.stdout.bytes : nil,
+            stderr: command.stderr == .pipe ? outcome.stderr.bytes : nil,
+            status: state,
+            stdoutBytes: outcome.stdout.total, stderrBytes: outcome.stderr.total,
+            stdoutTruncated: outcome.stdout.truncated, stderrTruncated: outcome.stderr.truncated,
+            descendantsKilled: outcome.descendantsKilled,
+            pid: outcome.pid, policy: prepared.policy.name, timeout: prepared.timeout,
+            wallTime: outcome.started.duration(to: outcome.ended),
+            userTime: outcome.userTime, systemTime: outcome.systemTime, maxRSS: outcome.maxRSS)
+    }
+
+    static func validate(_ command: Command) throws {
+        guard let first = command.arguments.first, !first.isEmpty else {
+            throw ConfineError(.invalidArgument, "the command is empty: give at least a program name (argv[0])")
+        }
+        for (i, argument) in command.arguments.enumerated() where argument.utf8.contains(0) {
+            throw ConfineError(.invalidArgument, "argument \(i) (\(PythonRepr.string(argument))) contains a NUL byte, which no program can receive")
+        }
+        for (key, value) in command.environment ?? [:] {
+            if key.isEmpty || key.contains("=") || key.utf8.contains(0) || value.utf8.contains(0) {
+                throw ConfineError(.invalidArgument, "environment variable \(PythonRepr.string(key)) is invalid: names must be non-empty without '=' or NUL, values without NUL")
+            }
+        }
+        if let directory = command.workingDirectory, directory.utf8.contains(0) || directory.isEmpty {
+            throw ConfineError(.invalidArgument, "the working directory \(PythonRepr.string(directory)) is empty or contains a NUL byte")
+        }
+        if let timeout = command.timeout, timeout < .zero {
+            throw ConfineError(.invalidArgument, "timeout \(timeout.seconds) is negative (accepted: zero or more seconds)")
+        }
+    }
+
+    static func identity(for user: UserSpec) -> (uid: UInt32, gid: UInt32)? {
+        switch user {
+        case .automatic: return geteuid() == 0 ? UserSpec.nobody : nil
+        case .inherit: return nil
+        case .ids(let uid, let gid): return (uid, gid)
+        }
+    }
+
+    static func launchError(stage: Int32, errno e: Int32, detail: Int32, args: [String], policy: Policy) -> ConfineError {
+        let name = args.first ?? ""
+        switch UInt32(stage) {
+        case CFL_STAGE_EXEC.rawValue:
+            switch e {
+            case ENOENT: return ConfineError(.notFound, "No such file or directory: \(PythonRepr.string(name))", errno: e, path: name)
+            case EACCES: return ConfineError(.permissionDenied, "Permission denied: \(PythonRepr.string(name)) (as the confined user)", errno: e, path: name)
+            case EPERM: return ConfineError(.refused, "refused by policy '\(policy.name)': execve of \(PythonRepr.string(name)) is not allowed by its seccomp filter", errno: e, path: name)
+            case ENOEXEC: return ConfineError(.permissionDenied, "Exec format error: \(PythonRepr.string(name))", errno: e, path: name)
+            default: return ConfineError(.launcherFailed, "cannot execute \(PythonRepr.string(name)): \(ConfineError.errnoText(e))", errno: e, path: name)
+            }
+        case CFL_STAGE_CHDIR.rawValue:
+            let code: ConfineError.Code = e == EACCES ? .permissionDenied : .workingDirectory
+            return ConfineError(code, "cannot enter the working directory: \(ConfineError.errnoText(e))", errno: e)
+        case CFL_STAGE_REQUEST.rawValue:
+            return ConfineError(.launcherFailed, "confine-launch rejected the request (a launcher of another version?)", errno: e)
+        case CFL_STAGE_FORK.rawValue:
+            return ConfineError(.launcherFailed, "confine-launch could not fork: \(ConfineError.errnoText(e))", errno: e)
+        default:
+            let steps: [UInt32: String] = [
+                CFL_STAGE_STDIO.rawValue: "setting up stdin/stdout/stderr", CFL_STAGE_RLIMIT.rawValue: "setting rlimit \(detail)",
+                CFL_STAGE_SETGROUPS.rawValue: "dropping supplementary groups", CFL_STAGE_SETGID.rawValue: "setgid",
+                CFL_STAGE_SETUID.rawValue: "setuid", CFL_STAGE_NO_NEW_PRIVS.rawValue: "PR_SET_NO_NEW_PRIVS",
+                CFL_STAGE_FDS.rawValue: "closing inherited descriptors", CFL_STAGE_SECCOMP.rawValue: "installing the seccomp filter",
+                CFL_STAGE_SETSID.rawValue: "setsid",
+            ]
+            return ConfineError(.confinementFailed, "confinement failed while \(steps[UInt32(stage)] ?? "step \(stage)") for policy '\(policy.name)': \(ConfineError.errnoText(e))", errno: e)
+        }
+    }
+}
+
+/// Compiled filters by profile: a policy is compiled once per executor.
+final class FilterCache: @unchecked Sendable {
+    private let lock = NSLock()
+    private var filters: [SeccompProfile: CompiledFilter] = [:]
+
+    func filter(for policy: Policy) throws -> CompiledFilter {
+        lock.lock()
+        defer { lock.unlock() }
+        if let cached = filters[policy.seccomp] { return cached }
+        do {
+            let compiled = try PolicyCompiler.compile(policy.seccomp)
+            filters[policy.seccomp] = compiled
+            return compiled
+        } catch {
+            throw ConfineError(.policy, "policy '\(policy.name)'\(policy.source.map { " (\($0))" } ?? ""): \(error)")
+        }
+    }
+}
+
+/// The lazily built executor behind the top-level functions.
+final class StandardExecutor: @unchecked Sendable {
+    static let shared = StandardExecutor()
+    private let lock = NSLock()
+    private var executor: Executor?
+
+    func get() throws -> Executor {
+        lock.lock()
+        defer { lock.unlock() }
+        if let executor { return executor }
+        let made = try Executor(policyNamed: "default")
+        executor = made
+        return made
+    }
+}

@@ -1,0 +1,680 @@
+/*
+ * confine-launch: the spawn helper. `confine-launch --serve` reads spawn requests from the
+ * control socket on fd 0 and forks one monitor per request; the monitor forks, confines and
+ * execs the command, reports on the status socket and kills the command's whole tree when it
+ * ends or when the parent asks. The wire protocol is in confine_protocol.h.
+ *
+ * Process layout:  helper --fork--> monitor (child subreaper) --fork--> command (--exec-->)
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "confine_protocol.h"
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+#ifndef SYS_close_range
+#define SYS_close_range 436
+#endif
+
+#define CONTROL_FD_MIN 100                 /* the control socket moves at or above this fd */
+#define STDIO_DUP_MIN 10                   /* stdio fds are staged at or above this fd */
+#define INLINE_BUF_SIZE (256u * 1024u)     /* one datagram; larger requests come in a memfd */
+#define MAX_MEMFD_REQUEST (64u << 20)      /* sanity cap on a memfd request */
+#define MAX_RLIMITS 16u
+#define MAX_RECV_FDS 16                    /* room to receive (and close) stray extra fds */
+
+/* A validated request; all pointers point into the request buffer. */
+struct request {
+    struct cfl_request_header hdr;
+    const unsigned char *rlimits;      /* hdr.nrlimits packed struct cfl_rlimit */
+    const struct sock_filter *filter;  /* hdr.filter_len bytes */
+    const char *path;
+    const char *cwd;                   /* NULL: keep the helper's */
+    const char *strings;               /* hdr.argc then hdr.envc NUL-terminated strings */
+    int status_fd;
+    int stdio[3];
+};
+
+/* The monitor's view of the command tree. */
+struct monitor {
+    int status_fd;
+    int sigfd;
+    pid_t main;
+    int main_status;       /* raw wait status of the main pid */
+    bool main_reaped;
+    bool tearing_down;     /* main gone or being killed: other pids reaped are descendants */
+    uint32_t flags;        /* CFL_REPORT_FLAG_* */
+    char children[64];     /* /proc/self/task/<tid>/children */
+};
+
+/* ---- common ------------------------------------------------------------------------------ */
+
+/* Prints "confine-launch: what: strerror" on stderr and exits 1 (helper start-up only). */
+static _Noreturn void fatal(const char *what)
+{
+    dprintf(2, "confine-launch: %s: %s\n", what, strerror(errno));
+    exit(1);
+}
+
+/* Sends one report datagram (send, MSG_NOSIGNAL); a vanished parent (EPIPE, ...) is ignored. */
+static void send_report(int fd, const struct cfl_report *r, int flags)
+{
+    while (send(fd, r, sizeof *r, MSG_NOSIGNAL | flags) < 0 && errno == EINTR)
+        ;
+}
+
+/* Sends a FAILED report; `resource` goes in `pid` (meaningful for CFL_STAGE_RLIMIT). */
+static void report_failed(int fd, int stage, int err, int resource, int flags)
+{
+    struct cfl_report r = {
+        .kind = CFL_REPORT_FAILED, .pid = resource, .stage = stage, .err = err,
+    };
+    send_report(fd, &r, flags);
+}
+
+/* ---- request parsing (helper) ------------------------------------------------------------ */
+
+/* True if s[0..n) is a C string of exactly n-1 characters: NUL-terminated, no interior NUL. */
+static bool exact_c_string(const char *s, size_t n)
+{
+    return n >= 1 && memchr(s, 0, n) == s + n - 1;
+}
+
+/* Steps *pos over `count` NUL-terminated strings; false if they overrun len. */
+static bool skip_strings(const unsigned char *buf, size_t len, size_t *pos, uint64_t count)
+{
+    for (uint64_t i = 0; i < count; i++) {
+        const unsigned char *nul = memchr(buf + *pos, 0, len - *pos);
+        if (nul == NULL)
+            return false;
+        *pos = (size_t)(nul - buf) + 1;
+    }
+    return true;
+}
+
+/* Validates a whole request (header and payload) of len bytes and fills rq's pointers. */
+static bool parse_request(const unsigned char *buf, size_t len, struct request *rq)
+{
+    struct cfl_request_header *h = &rq->hdr;
+    if (len < sizeof *h)
+        return false;
+    memcpy(h, buf, sizeof *h);
+    if (h->magic != CFL_MAGIC || (h->flags & ~(CFL_FLAG_SETUID | CFL_FLAG_SETSID)) != 0 ||
+        h->nrlimits > MAX_RLIMITS || h->filter_len % sizeof(struct sock_filter) != 0 ||
+        h->filter_len / sizeof(struct sock_filter) > BPF_MAXINSNS || h->argc < 1 ||
+        h->path_len < 2)
+        return false;
+
+    uint64_t fixed = sizeof *h + (uint64_t)h->nrlimits * sizeof(struct cfl_rlimit) +
+                     h->filter_len + h->path_len + h->cwd_len;
+    if (fixed > len)
+        return false;
+
+    size_t pos = sizeof *h;
+    rq->rlimits = buf + pos;
+    pos += h->nrlimits * sizeof(struct cfl_rlimit);
+    rq->filter = (const struct sock_filter *)(buf + pos); /* 8-aligned: buffers are aligned */
+    pos += h->filter_len;
+    rq->path = (const char *)buf + pos;
+    if (!exact_c_string(rq->path, h->path_len) || rq->path[0] != '/')
+        return false;
+    pos += h->path_len;
+    rq->cwd = NULL;
+    if (h->cwd_len > 0) {
+        rq->cwd = (const char *)buf + pos;
+        if (h->cwd_len < 2 || !exact_c_string(rq->cwd, h->cwd_len))
+            return false;
+        pos += h->cwd_len;
+    }
+    rq->strings = (const char *)buf + pos;
+    return skip_strings(buf, len, &pos, (uint64_t)h->argc + h->envc) && pos == len;
+}
+
+/* Reads a whole memfd request (fstat, pread) into a malloc'd buffer; 0 or an errno. */
+static int read_memfd(int fd, unsigned char **out, size_t *len)
+{
+    struct stat st;
+    if (fstat(fd, &st) < 0)
+        return errno;
+    if (!S_ISREG(st.st_mode) || st.st_size < (off_t)sizeof(struct cfl_request_header) ||
+        st.st_size > (off_t)MAX_MEMFD_REQUEST)
+        return EINVAL;
+    size_t size = (size_t)st.st_size;
+    unsigned char *buf = malloc(size);
+    if (buf == NULL)
+        return ENOMEM;
+    size_t done = 0;
+    while (done < size) {
+        ssize_t n = pread(fd, buf + done, size - done, (off_t)done);
+        if (n > 0) {
+            done += (size_t)n;
+        } else if (n == 0 || errno != EINTR) {
+            int err = n == 0 ? EINVAL : errno; /* n == 0: shrunk under us */
+            free(buf);
+            return err;
+        }
+    }
+    *out = buf;
+    *len = size;
+    return 0;
+}
+
+/* True if the inline part of a memfd request is a header stub: magic (and flags), no payload. */
+static bool valid_stub(const unsigned char *buf, size_t len)
+{
+    uint32_t magic;
+    if (len < 2 * sizeof(uint32_t) || len > sizeof(struct cfl_request_header))
+        return false;
+    memcpy(&magic, buf, sizeof magic);
+    return magic == CFL_MAGIC;
+}
+
+/* ---- command child ----------------------------------------------------------------------- */
+
+/* Reports (stage, errno, resource) on the error pipe with a raw write(2), then _exit(127). */
+static _Noreturn void child_fail(int errfd, int stage, int err, int resource)
+{
+    int32_t rec[3] = { stage, err, resource };
+    syscall(SYS_write, errfd, rec, sizeof rec);
+    _exit(127);
+}
+
+/* Resets every disposition to SIG_DFL (sigaction) and unblocks all signals (sigprocmask). */
+static void reset_signals(void)
+{
+    struct sigaction dfl = { .sa_handler = SIG_DFL };
+    for (int sig = 1; sig < NSIG; sig++)
+        if (sig != SIGKILL && sig != SIGSTOP)
+            sigaction(sig, &dfl, NULL); /* glibc-reserved signals fail with EINVAL: fine */
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+/* Puts the three stdio fds on 0, 1, 2: staged high first (F_DUPFD_CLOEXEC) so aliases survive. */
+static int install_stdio(const int stdio[3])
+{
+    int staged[3];
+    for (int i = 0; i < 3; i++)
+        if ((staged[i] = fcntl(stdio[i], F_DUPFD_CLOEXEC, STDIO_DUP_MIN)) < 0)
+            return -1;
+    for (int i = 0; i < 3; i++)
+        if (dup2(staged[i], i) < 0) /* dup2 leaves the target without CLOEXEC */
+            return -1;
+    return 0;
+}
+
+/* Marks every fd >= 3 close-on-exec: close_range(CLOSE_RANGE_CLOEXEC), else via /proc/self/fd. */
+static int cloexec_from_3(void)
+{
+    if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) == 0)
+        return 0;
+    if (errno != ENOSYS && errno != EINVAL) /* EINVAL: kernel < 5.11 lacks the flag */
+        return -1;
+    DIR *dir = opendir("/proc/self/fd");
+    if (dir == NULL)
+        return -1;
+    int rc = 0;
+    struct dirent *e;
+    while (rc == 0 && (e = readdir(dir)) != NULL) {
+        int fd = atoi(e->d_name); /* "." and ".." give 0 */
+        if (fd >= 3 && fd != dirfd(dir) && fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
+            rc = -1;
+    }
+    int err = errno;
+    closedir(dir);
+    errno = err;
+    return rc;
+}
+
+/* Drops to uid/gid: setgroups(0), setgid, setuid, then checks getresuid/getresgid. */
+static void drop_privileges(int errfd, uid_t uid, gid_t gid)
+{
+    if (setgroups(0, NULL) < 0)
+        child_fail(errfd, CFL_STAGE_SETGROUPS, errno, 0);
+    if (setgid(gid) < 0)
+        child_fail(errfd, CFL_STAGE_SETGID, errno, 0);
+    if (setuid(uid) < 0)
+        child_fail(errfd, CFL_STAGE_SETUID, errno, 0);
+    uid_t ru, eu, su;
+    gid_t rg, eg, sg;
+    if (getresgid(&rg, &eg, &sg) < 0 || rg != gid || eg != gid || sg != gid)
+        child_fail(errfd, CFL_STAGE_SETGID, EPERM, 0);
+    if (getresuid(&ru, &eu, &su) < 0 || ru != uid || eu != uid || su != uid)
+        child_fail(errfd, CFL_STAGE_SETUID, EPERM, 0);
+}
+
+/* Applies the request in protocol order and execve()s; any failure goes to the error pipe. */
+static _Noreturn void command_child(const struct request *rq, char *const argv[],
+                                    char *const envp[], int errfd)
+{
+    const struct cfl_request_header *h = &rq->hdr;
+
+    reset_signals();
+    if ((h->flags & CFL_FLAG_SETSID) && setsid() < 0)
+        child_fail(errfd, CFL_STAGE_SETSID, errno, 0);
+    if (install_stdio(rq->stdio) < 0)
+        child_fail(errfd, CFL_STAGE_STDIO, errno, 0);
+    for (uint32_t i = 0; i < h->nrlimits; i++) {
+        struct cfl_rlimit rl;
+        memcpy(&rl, rq->rlimits + i * sizeof rl, sizeof rl);
+        struct rlimit lim = { .rlim_cur = rl.soft, .rlim_max = rl.hard };
+        if (setrlimit(rl.resource, &lim) < 0)
+            child_fail(errfd, CFL_STAGE_RLIMIT, errno, (int)rl.resource);
+    }
+    if (h->flags & CFL_FLAG_SETUID)
+        drop_privileges(errfd, h->uid, h->gid);
+    if (rq->cwd != NULL && chdir(rq->cwd) < 0) /* after the drop: the target user must reach it */
+        child_fail(errfd, CFL_STAGE_CHDIR, errno, 0);
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+        child_fail(errfd, CFL_STAGE_NO_NEW_PRIVS, errno, 0);
+    if (cloexec_from_3() < 0)
+        child_fail(errfd, CFL_STAGE_FDS, errno, 0);
+    if (h->filter_len > 0) {
+        struct sock_fprog prog = {
+            .len = (unsigned short)(h->filter_len / sizeof(struct sock_filter)),
+            .filter = (struct sock_filter *)rq->filter,
+        };
+        if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0)
+            child_fail(errfd, CFL_STAGE_SECCOMP, errno, 0);
+    }
+    execve(rq->path, argv, envp);
+    child_fail(errfd, CFL_STAGE_EXEC, errno, 0);
+}
+
+/* ---- monitor ----------------------------------------------------------------------------- */
+
+/* Points v[0..count) at `count` consecutive NUL-terminated strings, NULL-terminates v. */
+static const char *fill_vector(char **v, const char *s, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        v[i] = (char *)s;
+        s += strlen(s) + 1;
+    }
+    v[count] = NULL;
+    return s;
+}
+
+/* Builds the argv and envp arrays (one malloc) from the request's strings. */
+static char **build_vectors(const struct request *rq, char ***envp)
+{
+    size_t argc = rq->hdr.argc, envc = rq->hdr.envc;
+    char **v = malloc((argc + envc + 2) * sizeof *v);
+    if (v == NULL)
+        return NULL;
+    *envp = v + argc + 1;
+    fill_vector(*envp, fill_vector(v, rq->strings, argc), envc);
+    return v;
+}
+
+/* Records a reaped pid: the main pid's status, or a descendant reaped once the main is gone. */
+static void note_exit(struct monitor *m, pid_t pid, int status)
+{
+    if (pid == m->main) {
+        m->main_status = status;
+        m->main_reaped = true;
+        m->tearing_down = true;
+    } else if (m->tearing_down) {
+        m->flags |= CFL_REPORT_FLAG_DESCENDANTS;
+    }
+}
+
+/*
+ * Reaps every child that has already exited: waitid(WNOWAIT) peeks first so that the main
+ * pid's process group is SIGKILLed while its zombie still pins the pid (no pid reuse race).
+ */
+static void reap_exited(struct monitor *m)
+{
+    for (;;) {
+        siginfo_t si;
+        si.si_pid = 0;
+        if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT | __WALL) < 0 || si.si_pid == 0)
+            return;
+        if (si.si_pid == m->main)
+            kill(-m->main, SIGKILL);
+        int status;
+        if (waitpid(si.si_pid, &status, __WALL) == si.si_pid)
+            note_exit(m, si.si_pid, status);
+    }
+}
+
+/* SIGKILLs every direct child listed in /proc/self/task/<tid>/children (space-separated). */
+static void kill_children(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    char buf[4096];
+    pid_t pid = 0;
+    for (;;) {
+        ssize_t n = read(fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        for (ssize_t i = 0; i < n; i++) {
+            if (buf[i] >= '0' && buf[i] <= '9') {
+                pid = pid * 10 + (buf[i] - '0');
+            } else {
+                if (pid > 0) /* never kill(0): that is our own process group */
+                    kill(pid, SIGKILL);
+                pid = 0;
+            }
+        }
+    }
+    if (pid > 0)
+        kill(pid, SIGKILL);
+    close(fd);
+}
+
+/*
+ * Kills the whole tree: the main pid and its process group, then, until waitpid says ECHILD,
+ * every direct child (orphaned descendants re-parent here: we are a child subreaper).
+ */
+static void kill_tree(struct monitor *m)
+{
+    m->tearing_down = true;
+    if (!m->main_reaped) { /* else reap_exited already killed the group */
+        kill(m->main, SIGKILL);
+        kill(-m->main, SIGKILL);
+    }
+    for (;;) {
+        kill_children(m->children);
+        int status;
+        pid_t pid = waitpid(-1, &status, __WALL);
+        if (pid < 0) {
+            if (errno == EINTR)
+                continue;
+            break; /* ECHILD: nothing left */
+        }
+        note_exit(m, pid, status);
+        reap_exited(m);
+    }
+}
+
+/* True if the parent asked for a kill on the status socket: a 'K', EOF or an error. */
+static bool parent_wants_kill(int fd)
+{
+    char c;
+    ssize_t n = recv(fd, &c, 1, MSG_DONTWAIT);
+    if (n == 1)
+        return c == 'K';
+    if (n == 0)
+        return true;
+    return errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR;
+}
+
+/* Waits (poll on status socket + signalfd) until the main pid exits or the parent kills it. */
+static void watch(struct monitor *m)
+{
+    struct pollfd pfd[2] = {
+        { .fd = m->status_fd, .events = POLLIN },
+        { .fd = m->sigfd, .events = POLLIN },
+    };
+    while (!m->main_reaped) {
+        if (poll(pfd, 2, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            return; /* cannot watch any more: kill_tree follows */
+        }
+        if (pfd[1].revents) {
+            struct signalfd_siginfo si[8];
+            while (read(m->sigfd, si, sizeof si) > 0)
+                ;
+            reap_exited(m);
+        }
+        if (!m->main_reaped && pfd[0].revents && parent_wants_kill(m->status_fd)) {
+            m->flags |= CFL_REPORT_FLAG_KILLED;
+            return;
+        }
+    }
+}
+
+static int64_t timeval_us(struct timeval tv)
+{
+    return (int64_t)tv.tv_sec * 1000000 + tv.tv_usec;
+}
+
+/* Reports EXITED with the main pid's status and the tree's rusage (RUSAGE_CHILDREN). */
+static _Noreturn void report_exited(const struct monitor *m)
+{
+    struct rusage ru;
+    memset(&ru, 0, sizeof ru);
+    getrusage(RUSAGE_CHILDREN, &ru);
+    struct cfl_report r = {
+        .kind = CFL_REPORT_EXITED,
+        .pid = m->main,
+        .status = m->main_status,
+        .flags = m->flags,
+        .utime_us = timeval_us(ru.ru_utime),
+        .stime_us = timeval_us(ru.ru_stime),
+        .maxrss_kb = ru.ru_maxrss,
+    };
+    send_report(m->status_fd, &r, 0);
+    _exit(0);
+}
+
+/* The monitor: sets up, forks the command, reports STARTED/FAILED, watches, kills, reports. */
+static _Noreturn void monitor(const struct request *rq, int ctl, int memfd)
+{
+    struct monitor m = {
+        .status_fd = rq->status_fd,
+        .main_status = SIGKILL, /* raw status "killed by SIGKILL" should it never be reaped */
+    };
+    close(ctl);
+    if (memfd >= 0)
+        close(memfd);
+
+    /* sigaction SIG_DFL for SIGCHLD (no auto-reap) and SIGPIPE; sends use MSG_NOSIGNAL */
+    struct sigaction dfl = { .sa_handler = SIG_DFL };
+    sigaction(SIGCHLD, &dfl, NULL);
+    sigaction(SIGPIPE, &dfl, NULL);
+
+    sigset_t chld;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    char **envp = NULL, **argv = NULL;
+    int errpipe[2];
+    if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0 ||
+        sigprocmask(SIG_BLOCK, &chld, NULL) < 0 ||
+        (m.sigfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK)) < 0 ||
+        (argv = build_vectors(rq, &envp)) == NULL ||
+        pipe2(errpipe, O_CLOEXEC) < 0) {
+        report_failed(m.status_fd, CFL_STAGE_FORK, errno, 0, 0);
+        _exit(0);
+    }
+    snprintf(m.children, sizeof m.children, "/proc/self/task/%d/children", (int)getpid());
+
+    m.main = fork();
+    if (m.main == 0)
+        command_child(rq, argv, envp, errpipe[1]);
+    int fork_errno = errno;
+    /* drop our stdio copies now, so the parent sees EOF exactly when the tree is done */
+    for (int i = 0; i < 3; i++)
+        close(rq->stdio[i]);
+    close(errpipe[1]);
+    if (m.main < 0) {
+        report_failed(m.status_fd, CFL_STAGE_FORK, fork_errno, 0, 0);
+        _exit(0);
+    }
+
+    /* read(2) the error pipe: a record means the launch failed, EOF means execve succeeded */
+    int32_t rec[3];
+    ssize_t n;
+    while ((n = read(errpipe[0], rec, sizeof rec)) < 0 && errno == EINTR)
+        ;
+    close(errpipe[0]);
+    if (n == (ssize_t)sizeof rec) {
+        while (waitpid(m.main, NULL, __WALL) < 0 && errno == EINTR)
+            ;
+        report_failed(m.status_fd, rec[0], rec[1], rec[0] == CFL_STAGE_RLIMIT ? rec[2] : 0, 0);
+        _exit(0);
+    }
+    struct cfl_report started = { .kind = CFL_REPORT_STARTED, .pid = m.main };
+    send_report(m.status_fd, &started, 0);
+
+    watch(&m);
+    kill_tree(&m);
+    report_exited(&m);
+}
+
+/* ---- helper ------------------------------------------------------------------------------ */
+
+/* Prepares the helper: control socket to a high CLOEXEC fd, no stray fds, /dev/null on 0. */
+static int setup_helper(void)
+{
+    int type;
+    socklen_t len = sizeof type;
+    if (getsockopt(0, SOL_SOCKET, SO_TYPE, &type, &len) < 0 || type != SOCK_SEQPACKET) {
+        dprintf(2, "confine-launch: --serve needs a SOCK_SEQPACKET socket on stdin\n");
+        exit(2);
+    }
+    int ctl = fcntl(0, F_DUPFD_CLOEXEC, CONTROL_FD_MIN);
+    if (ctl < 0)
+        fatal("fcntl(F_DUPFD_CLOEXEC)");
+    /* close_range(2) fds inherited by accident: monitors would hold them (a pipe end: no EOF) */
+    syscall(SYS_close_range, 3U, (unsigned)ctl - 1, 0U);
+    syscall(SYS_close_range, (unsigned)ctl + 1, ~0U, 0U);
+    int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (null < 0 || dup2(null, 0) < 0)
+        fatal("/dev/null");
+    if (null != 0)
+        close(null);
+
+    /* monitors are reaped by the kernel (SIG_IGN + SA_NOCLDWAIT); a dead peer is no signal */
+    struct sigaction ign = { .sa_handler = SIG_IGN, .sa_flags = SA_NOCLDWAIT };
+    if (sigaction(SIGCHLD, &ign, NULL) < 0)
+        fatal("sigaction(SIGCHLD)");
+    ign.sa_flags = 0;
+    if (sigaction(SIGPIPE, &ign, NULL) < 0)
+        fatal("sigaction(SIGPIPE)");
+    return ctl;
+}
+
+/* Collects the fds of every SCM_RIGHTS message in msg; returns how many. */
+static int collect_fds(struct msghdr *msg, int fds[MAX_RECV_FDS])
+{
+    int nfds = 0;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(msg); c != NULL; c = CMSG_NXTHDR(msg, c)) {
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+            continue;
+        size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        for (size_t i = 0; i < n && nfds < MAX_RECV_FDS; i++)
+            memcpy(&fds[nfds++], CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+    }
+    return nfds;
+}
+
+/* True if the peer of the control socket is gone (poll POLLHUP/POLLRDHUP, no wait). */
+static bool peer_closed(int ctl)
+{
+    struct pollfd p = { .fd = ctl, .events = POLLRDHUP };
+    return poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLRDHUP | POLLERR));
+}
+
+/* Validates a datagram and its fds into rq (a memfd request is read into *big); 0 or errno. */
+static int load_request(const unsigned char *buf, size_t len, int msg_flags, const int *fds,
+                        int nfds, unsigned char **big, struct request *rq)
+{
+    if ((msg_flags & (MSG_TRUNC | MSG_CTRUNC)) || (nfds != 4 && nfds != 5))
+        return EINVAL;
+    if (nfds == 5) {
+        if (!valid_stub(buf, len))
+            return EINVAL;
+        int err = read_memfd(fds[4], big, &len);
+        if (err != 0)
+            return err;
+        buf = *big;
+    }
+    if (!parse_request(buf, len, rq))
+        return EINVAL;
+    rq->status_fd = fds[0];
+    memcpy(rq->stdio, fds + 1, sizeof rq->stdio);
+    return 0;
+}
+
+/* Handles one received datagram: fork a monitor for it, or report FAILED. */
+static void handle_request(int ctl, const unsigned char *buf, size_t len, int msg_flags,
+                           const int *fds, int nfds)
+{
+    unsigned char *big = NULL;
+    struct request rq;
+    int err = load_request(buf, len, msg_flags, fds, nfds, &big, &rq);
+    if (err != 0) {
+        if (nfds > 0)
+            report_failed(fds[0], CFL_STAGE_REQUEST, err, 0, MSG_DONTWAIT);
+    } else {
+        pid_t pid = fork();
+        if (pid == 0)
+            monitor(&rq, ctl, nfds == 5 ? fds[4] : -1);
+        if (pid < 0)
+            report_failed(rq.status_fd, CFL_STAGE_FORK, errno, 0, MSG_DONTWAIT);
+    }
+    free(big);
+}
+
+/* The serve loop: recvmsg one request at a time until the control socket reaches EOF. */
+static int serve(void)
+{
+    static unsigned char buf[INLINE_BUF_SIZE] __attribute__((aligned(16)));
+    union {
+        struct cmsghdr align;
+        char space[CMSG_SPACE(MAX_RECV_FDS * sizeof(int))];
+    } control;
+    int ctl = setup_helper();
+
+    for (;;) {
+        struct iovec iov = { .iov_base = buf, .iov_len = sizeof buf };
+        struct msghdr msg = {
+            .msg_iov = &iov, .msg_iovlen = 1,
+            .msg_control = control.space, .msg_controllen = sizeof control.space,
+        };
+        ssize_t n = recvmsg(ctl, &msg, MSG_CMSG_CLOEXEC);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            fatal("recvmsg");
+        }
+        int fds[MAX_RECV_FDS];
+        int nfds = collect_fds(&msg, fds);
+        if (n == 0 && nfds == 0 && peer_closed(ctl))
+            return 0;
+        handle_request(ctl, buf, (size_t)n, msg.msg_flags, fds, nfds);
+        for (int i = 0; i < nfds; i++)
+            close(fds[i]);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 2 && strcmp(argv[1], "--serve") == 0)
+        return serve();
+    if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+        dprintf(1, "confine-launch 1 (protocol CFL1)\n");
+        return 0;
+    }
+    dprintf(2, "usage: confine-launch --serve | --version\n");
+    return 2;
+}

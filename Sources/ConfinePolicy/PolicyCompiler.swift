@@ -1,0 +1,176 @@
+import CSeccomp
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A seccomp program ready for the launcher: classic BPF, `struct sock_filter` bytes.
+public struct CompiledFilter: Sendable, Hashable {
+    public var bytes: [UInt8]
+    public var instructionCount: Int { bytes.count / 8 }
+}
+
+/// A profile that libseccomp cannot express, or that it refused.
+public struct CompileError: Error, Sendable, CustomStringConvertible {
+    public var message: String
+    public var description: String { message }
+}
+
+/// Compiles a policy's seccomp profile to BPF with libseccomp, once, in the parent —
+/// where errors can still be reported (nsjail's `preparePolicy`).
+public enum PolicyCompiler {
+    /// The largest number of libseccomp rules one syscall's exceptions may expand into.
+    static let maximumExpandedRules = 512
+
+    /// Compiles `profile` to BPF: native architecture (plus those listed), other architectures
+    /// and x32 calls killed, the rules of `FilterPlan` in force.
+    /// - Throws: `CompileError` when a rule combination cannot be expressed.
+    public static func compile(_ profile: SeccompProfile) throws -> CompiledFilter {
+        let plan = FilterPlan(profile)
+        let defaultAction = token(plan.defaultAction)
+        guard let ctx = seccomp_init(defaultAction) else { throw CompileError(message: "seccomp_init failed") }
+        defer { seccomp_release(ctx) }
+        try check(CSeccomp_setBadArchAction(ctx, CSeccomp_actKillProcess()), "setting the bad-architecture action")
+        try check(CSeccomp_setNoNewPrivs(ctx, 0), "clearing the no-new-privs attribute")
+        for arch in plan.architectures where arch != .native && CSeccomp_auditArch(archToken(arch)) != CSeccomp_auditArch(CSeccomp_archNative()) {
+            let rc = seccomp_arch_add(ctx, archToken(arch))
+            if rc != 0 && rc != -EEXIST { try check(rc, "adding architecture \(arch.rawValue)") }
+        }
+
+        for name in plan.entries.keys.sorted() {
+            guard let entry = plan.entries[name], let nr = Syscalls.number(of: name) else { continue }
+            let base = entry.base?.action ?? plan.defaultAction
+            let exceptions = entry.conditional.filter { $0.action != base }.map(\.rule)
+            if entry.base != nil, base != plan.defaultAction {
+                // The base holds wherever no exception does: add it under the complement of the exceptions.
+                for conjunction in try complement(of: exceptions, syscall: name) {
+                    try add(ctx, base, nr, conjunction, name)
+                }
+            }
+            for rule in exceptions where rule.action != plan.defaultAction {
+                try add(ctx, rule.action, nr, rule.args, name)
+            }
+        }
+
+        var raw: UnsafeMutablePointer<UInt8>?
+        var length = 0
+        try check(CSeccomp_exportBPF(ctx, &raw, &length), "exporting the BPF program")
+        guard let raw else { throw CompileError(message: "libseccomp exported no program") }
+        defer { free(raw) }
+        let bytes = Array(UnsafeBufferPointer(start: raw, count: length))
+        guard bytes.count / 8 <= 4096 else {
+            throw CompileError(message: "the filter has \(bytes.count / 8) instructions; the kernel accepts at most 4096")
+        }
+        return CompiledFilter(bytes: bytes)
+    }
+
+    /// The libseccomp action token of an action.
+    static func token(_ action: SeccompAction) -> UInt32 {
+        switch action {
+        case .allow: CSeccomp_actAllow()
+        case .errno(let e): CSeccomp_actErrno(e)
+        case .killProcess: CSeccomp_actKillProcess()
+        case .killThread: CSeccomp_actKillThread()
+        case .trap: CSeccomp_actTrap()
+        case .log: CSeccomp_actLog()
+        }
+    }
+
+    static func archToken(_ arch: Architecture) -> UInt32 {
+        switch arch {
+        case .native: CSeccomp_archNative()
+        case .x86_64: CSeccomp_archX86_64()
+        case .x86: CSeccomp_archX86()
+        case .x32: CSeccomp_archX32()
+        case .aarch64: CSeccomp_archAArch64()
+        }
+    }
+
+    /// Rewrites "not (any exception)" as a disjunction of conjunctions that libseccomp can
+    /// express: each returned array is one rule's comparisons (at most one per argument).
+    static func complement(of exceptions: [SyscallRule], syscall: String) throws -> [[ArgumentComparison]] {
+        var conjunctions: [[ArgumentComparison]] = [[]]
+        for exception in exceptions {
+            // not (a and b and ...) = (not a) or (not b) or ...
+            let atoms = exception.args.flatMap(negate)
+            var next: [[ArgumentComparison]] = []
+            for conjunction in conjunctions {
+                for atom in atoms {
+                    if let merged = merge(conjunction, atom) { next.append(merged) }
+                }
+            }
+            conjunctions = next
+            guard conjunctions.count <= maximumExpandedRules else {
+                throw CompileError(message: "the exceptions to \(syscall) expand to more than \(maximumExpandedRules) rules; simplify its argument conditions")
+            }
+        }
+        return conjunctions
+    }
+
+    /// The comparisons whose disjunction is the negation of `c` (empty: `c` never holds).
+    static func negate(_ c: ArgumentComparison) -> [ArgumentComparison] {
+        switch c.op {
+        case .equal: return [.init(index: c.index, value: c.value, op: .notEqual)]
+        case .notEqual: return [.init(index: c.index, value: c.value, op: .equal)]
+        case .lessThan: return [.init(index: c.index, value: c.value, op: .greaterOrEqual)]
+        case .lessOrEqual: return [.init(index: c.index, value: c.value, op: .greaterThan)]
+        case .greaterThan: return [.init(index: c.index, value: c.value, op: .lessOrEqual)]
+        case .greaterOrEqual: return [.init(index: c.index, value: c.value, op: .lessThan)]
+        case .maskedEqual:
+            let mask = c.value, wanted = c.valueTwo
+            // Never holds when the wanted value has bits outside the mask: its negation always does.
+            if wanted & ~mask != 0 { return [.init(index: c.index, value: 0, valueTwo: 0, op: .maskedEqual)] }
+            // Some masked bit differs from the wanted value.
+            return (0..<64).compactMap { bit -> ArgumentComparison? in
+                let b = UInt64(1) << UInt64(bit)
+                guard mask & b != 0 else { return nil }
+                return .init(index: c.index, value: b, valueTwo: ~wanted & b, op: .maskedEqual)
+            }
+        }
+    }
+
+    /// Adds `atom` to a conjunction, combining masked comparisons of the same argument;
+    /// `nil` when the result can never hold.
+    static func merge(_ conjunction: [ArgumentComparison], _ atom: ArgumentComparison) -> [ArgumentComparison]? {
+        guard let i = conjunction.firstIndex(where: { $0.index == atom.index }) else { return conjunction + [atom] }
+        let other = conjunction[i]
+        if other == atom { return conjunction }
+        guard other.op == .maskedEqual, atom.op == .maskedEqual else {
+            // Two different comparisons of one argument: libseccomp takes one per rule. Keep both
+            // only if one implies the other; otherwise this branch is dropped conservatively
+            // (it narrows what the base allows, never widens it).
+            return nil
+        }
+        let overlap = other.value & atom.value
+        if other.valueTwo & overlap != atom.valueTwo & overlap { return nil }
+        var merged = conjunction
+        merged[i] = .init(index: atom.index, value: other.value | atom.value, valueTwo: other.valueTwo | atom.valueTwo, op: .maskedEqual)
+        return merged
+    }
+
+    static func add(_ ctx: scmp_filter_ctx, _ action: SeccompAction, _ nr: Int32, _ args: [ArgumentComparison], _ name: String) throws {
+        var comparisons = args.map { arg -> scmp_arg_cmp in
+            let op: scmp_compare
+            switch arg.op {
+            case .notEqual: op = SCMP_CMP_NE
+            case .lessThan: op = SCMP_CMP_LT
+            case .lessOrEqual: op = SCMP_CMP_LE
+            case .equal: op = SCMP_CMP_EQ
+            case .greaterOrEqual: op = SCMP_CMP_GE
+            case .greaterThan: op = SCMP_CMP_GT
+            case .maskedEqual: op = SCMP_CMP_MASKED_EQ
+            }
+            // libseccomp: for MASKED_EQ, datum_a is the mask and datum_b the value.
+            return scmp_arg_cmp(arg: UInt32(arg.index), op: op, datum_a: arg.value, datum_b: arg.valueTwo)
+        }
+        let rc = comparisons.withUnsafeMutableBufferPointer { buffer in
+            seccomp_rule_add_array(ctx, token(action), nr, UInt32(buffer.count), buffer.baseAddress)
+        }
+        try check(rc, "adding a rule for \(name) (\(action))")
+    }
+
+    static func check(_ rc: Int32, _ what: String) throws {
+        guard rc >= 0 else {
+            throw CompileError(message: "libseccomp failed \(what): \(String(cString: strerror(-rc)))")
+        }
+    }
+}

@@ -1,0 +1,387 @@
+import CSeccomp
+import Foundation
+
+/// Reads policy files: strict JSON (unknown keys are errors), `include` resolved relative to
+/// the including file, every error naming the file, the line and the field path.
+public struct PolicyReader: Sendable {
+    /// Directories searched for a policy given by name, in order.
+    public var searchPaths: [String]
+
+    public init(searchPaths: [String] = PolicyReader.defaultSearchPaths()) {
+        self.searchPaths = searchPaths
+    }
+
+    /// `policies/` of the package the running binary was built from, then `$CONFINE_POLICY_PATH`.
+    public static func defaultSearchPaths() -> [String] {
+        var paths: [String] = []
+        if let shipped = shippedPoliciesDirectory() { paths.append(shipped) }
+        if let extra = ProcessInfo.processInfo.environment["CONFINE_POLICY_PATH"] {
+            paths += extra.split(separator: ":").map(String.init).filter { !$0.isEmpty }
+        }
+        return paths
+    }
+
+    /// The `policies/` directory next to the package that holds the running executable
+    /// (`.build/debug/confine` → `policies/`), if there is one.
+    public static func shippedPoliciesDirectory() -> String? {
+        let executable = URL(fileURLWithPath: CommandLine.arguments.first ?? "").resolvingSymlinksInPath()
+        var directory = (Bundle.main.executableURL ?? executable).resolvingSymlinksInPath().deletingLastPathComponent()
+        for _ in 0..<6 {
+            let candidate = directory.appendingPathComponent("policies")
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: candidate.path, isDirectory: &isDirectory), isDirectory.boolValue,
+               FileManager.default.fileExists(atPath: directory.appendingPathComponent("Package.swift").path) {
+                return candidate.path
+            }
+            directory.deleteLastPathComponent()
+        }
+        return nil
+    }
+
+    /// Loads a policy by name (`default`) or by path (anything with a `/` or ending `.json`).
+    /// - Throws: `PolicyError` naming the file, line and field of the first problem.
+    public func load(_ nameOrPath: String) throws -> Policy {
+        try loadFile(resolve(nameOrPath, from: nil), chain: [])
+    }
+
+    /// Parses a policy from text, as if read from `file` (used for `include` resolution too).
+    public func parse(_ text: [UInt8], file: String) throws -> Policy {
+        try parse(text, file: file, chain: [])
+    }
+
+    /// The path of a policy given by name or path.
+    public func resolve(_ nameOrPath: String, from includingFile: String?) throws -> String {
+        if nameOrPath.contains("/") || nameOrPath.hasSuffix(".json") {
+            if nameOrPath.hasPrefix("/") || includingFile == nil { return nameOrPath }
+            return URL(fileURLWithPath: includingFile!).deletingLastPathComponent().appendingPathComponent(nameOrPath).path
+        }
+        var directories = searchPaths
+        if let includingFile { directories.insert(URL(fileURLWithPath: includingFile).deletingLastPathComponent().path, at: 0) }
+        for directory in directories {
+            let candidate = directory + "/" + nameOrPath + ".json"
+            if FileManager.default.fileExists(atPath: candidate) { return candidate }
+        }
+        let known = Set(directories.flatMap { (try? FileManager.default.contentsOfDirectory(atPath: $0)) ?? [] }
+            .filter { $0.hasSuffix(".json") }.map { String($0.dropLast(5)) }).sorted()
+        throw PolicyError(
+            file: includingFile ?? nameOrPath, path: includingFile == nil ? "" : "include",
+            message: "no policy named '\(nameOrPath)' in \(directories.isEmpty ? "(no search path)" : directories.joined(separator: ", "))"
+                + (known.isEmpty ? "" : " (available: \(known.joined(separator: ", ")))")
+                + "; set CONFINE_POLICY_PATH or give a file path")
+    }
+
+    private func loadFile(_ path: String, chain: [String]) throws -> Policy {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            let reason = FileManager.default.fileExists(atPath: path) ? "cannot be read" : "does not exist"
+            throw PolicyError(file: path, path: "", message: "the policy file \(reason)")
+        }
+        return try parse([UInt8](data), file: path, chain: chain)
+    }
+
+    private func parse(_ text: [UInt8], file: String, chain: [String]) throws -> Policy {
+        let map = JSONSourceMap(text)
+        if let syntax = map.syntaxError {
+            throw PolicyError(file: file, line: syntax.line, path: "", message: "not valid JSON: \(syntax.message)")
+        }
+        let root: JSONValue
+        do {
+            root = try JSONDecoder().decode(JSONValue.self, from: Data(text))
+        } catch {
+            throw PolicyError(file: file, line: 1, path: "", message: "not valid JSON: \(error)")
+        }
+        let walker = Walker(file: file, map: map)
+        let fields = try walker.object(root, "", allowed: [
+            "version", "name", "description", "include", "commands", "seccomp", "rlimits", "timeout",
+            "outputLimit", "environment", "workingDirectory", "user", "comment",
+        ])
+
+        if let version = fields["version"] {
+            let v = try walker.integer(version, "version")
+            guard v == 1 else { throw walker.error("version", "unsupported version \(v) (accepted: 1)") }
+        }
+        let stem = URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
+        var policy: Policy
+        if let include = fields["include"] {
+            let name = try walker.string(include, "include")
+            let includedPath: String
+            do { includedPath = try resolve(name, from: file) } catch var error as PolicyError {
+                error.line = map.line(of: "include")
+                throw error
+            }
+            let canonical = URL(fileURLWithPath: includedPath).standardizedFileURL.path
+            let here = URL(fileURLWithPath: file).standardizedFileURL.path
+            if chain.contains(canonical) || canonical == here {
+                throw walker.error("include", "include cycle: \((chain + [here, canonical]).joined(separator: " -> "))")
+            }
+            policy = try loadFile(includedPath, chain: chain + [here])
+            policy.description = ""
+        } else {
+            policy = Policy(name: stem)
+        }
+        policy.name = stem
+        policy.source = file
+
+        if let name = fields["name"] { policy.name = try walker.string(name, "name") }
+        if let description = fields["description"] { policy.description = try walker.string(description, "description") }
+        if let commands = fields["commands"] { try walker.commands(commands, into: &policy.commands) }
+        if let seccomp = fields["seccomp"] { try walker.seccomp(seccomp, into: &policy.seccomp) }
+        if let rlimits = fields["rlimits"] { try walker.rlimits(rlimits, into: &policy.rlimits) }
+        if let timeout = fields["timeout"] { policy.timeout = try walker.duration(timeout, "timeout", allowZero: false) }
+        if let limit = fields["outputLimit"] {
+            let bytes = try walker.size(limit, "outputLimit")
+            guard bytes > 0, bytes <= UInt64(Int.max) else { throw walker.error("outputLimit", "must be at least 1 byte") }
+            policy.outputLimit = Int(bytes)
+        }
+        if let environment = fields["environment"] { policy.environment = try walker.environment(environment) }
+        if let directory = fields["workingDirectory"] {
+            let path = try walker.string(directory, "workingDirectory")
+            guard path.hasPrefix("/") else { throw walker.error("workingDirectory", "'\(path)' is not an absolute path") }
+            policy.workingDirectory = path
+        }
+        if let user = fields["user"] { policy.user = try walker.user(user) }
+        return policy
+    }
+}
+
+/// Walks the decoded JSON with the current field path, turning every mismatch into a
+/// `PolicyError` with the file and line.
+private struct Walker {
+    let file: String
+    let map: JSONSourceMap
+
+    func error(_ path: String, _ message: String) -> PolicyError {
+        PolicyError(file: file, line: map.line(of: path), path: path, message: message)
+    }
+
+    func join(_ path: String, _ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
+
+    func object(_ value: JSONValue, _ path: String, allowed: [String]) throws -> [String: JSONValue] {
+        guard case .object(let fields) = value else {
+            throw error(path, "expected an object, found \(value.typeName)")
+        }
+        for key in fields.keys.sorted() where !allowed.contains(key) {
+            throw error(join(path, key), "unknown field '\(key)' (accepted: \(allowed.joined(separator: ", ")))")
+        }
+        return fields
+    }
+
+    func string(_ value: JSONValue, _ path: String) throws -> String {
+        guard case .string(let s) = value else { throw error(path, "expected a string, found \(value.typeName)") }
+        guard !s.utf8.contains(0) else { throw error(path, "contains a NUL byte") }
+        return s
+    }
+
+    func strings(_ value: JSONValue, _ path: String) throws -> [String] {
+        guard case .array(let items) = value else { throw error(path, "expected an array of strings, found \(value.typeName)") }
+        return try items.enumerated().map { try string($1, "\(path)[\($0)]") }
+    }
+
+    func integer(_ value: JSONValue, _ path: String) throws -> Int64 {
+        switch value {
+        case .unsigned(let u) where u <= UInt64(Int64.max): return Int64(u)
+        case .signed(let i): return i
+        case .double(let d) where d == d.rounded() && abs(d) < 9e18: return Int64(d)
+        default: throw error(path, "expected an integer, found \(value.typeName)")
+        }
+    }
+
+    func unsigned(_ value: JSONValue, _ path: String) throws -> UInt64 {
+        switch value {
+        case .unsigned(let u): return u
+        case .double(let d) where d == d.rounded() && d >= 0 && d < 1.8e19: return UInt64(d)
+        case .signed(let i): throw error(path, "must not be negative (found \(i))")
+        default: throw error(path, "expected a non-negative integer, found \(value.typeName)")
+        }
+    }
+
+    func size(_ value: JSONValue, _ path: String) throws -> UInt64 {
+        if case .string(let text) = value {
+            guard let bytes = Quantity.parseSize(text) else {
+                throw error(path, "bad size '\(text)' (accepted: \(Quantity.acceptedSizes))")
+            }
+            return bytes
+        }
+        do { return try unsigned(value, path) } catch {
+            throw self.error(path, "expected a size, found \(value.typeName) (accepted: \(Quantity.acceptedSizes))")
+        }
+    }
+
+    func duration(_ value: JSONValue, _ path: String, allowZero: Bool) throws -> Duration {
+        let parsed: Duration?
+        switch value {
+        case .string(let text): parsed = Quantity.parseDuration(text)
+        case .unsigned(let u): parsed = .seconds(Int64(clamping: u))
+        case .double(let d) where d >= 0 && d.isFinite: parsed = Quantity.seconds(d)
+        case .signed(let i): throw error(path, "must not be negative (found \(i))")
+        case .double(let d): throw error(path, "must be a finite, non-negative number of seconds (found \(d))")
+        default: parsed = nil
+        }
+        guard let parsed else { throw error(path, "bad duration \(describe(value)) (accepted: \(Quantity.acceptedDurations))") }
+        if !allowZero && parsed == .zero { throw error(path, "must be greater than zero") }
+        return parsed
+    }
+
+    func describe(_ value: JSONValue) -> String {
+        if case .string(let s) = value { return "'\(s)'" }
+        return value.typeName
+    }
+
+    func commands(_ value: JSONValue, into rule: inout CommandRule) throws {
+        let fields = try object(value, "commands", allowed: ["allow", "deny"])
+        if let allow = fields["allow"] {
+            rule.allow = try strings(allow, "commands.allow")
+            for (i, entry) in rule.allow.enumerated() where entry.isEmpty {
+                throw error("commands.allow[\(i)]", "empty command name")
+            }
+        }
+        if let deny = fields["deny"] {
+            let entries = try strings(deny, "commands.deny")
+            for (i, entry) in entries.enumerated() where entry.isEmpty {
+                throw error("commands.deny[\(i)]", "empty command name")
+            }
+            rule.deny += entries.filter { !rule.deny.contains($0) }
+        }
+    }
+
+    func seccomp(_ value: JSONValue, into profile: inout SeccompProfile) throws {
+        let fields = try object(value, "seccomp", allowed: ["defaultAction", "defaultErrnoRet", "architectures", "syscalls"])
+        if let action = fields["defaultAction"] {
+            profile.defaultAction = try self.action(action, errnoRet: fields["defaultErrnoRet"], "seccomp.defaultAction", errnoPath: "seccomp.defaultErrnoRet")
+        } else if fields["defaultErrnoRet"] != nil {
+            throw error("seccomp.defaultErrnoRet", "given without seccomp.defaultAction \"SCMP_ACT_ERRNO\"")
+        }
+        if let architectures = fields["architectures"] {
+            let names = try strings(architectures, "seccomp.architectures")
+            profile.architectures = try names.enumerated().map { i, name in
+                guard let arch = Architecture(rawValue: name) else {
+                    throw error("seccomp.architectures[\(i)]", "unknown architecture '\(name)' (accepted: \(Architecture.allCases.map(\.rawValue).joined(separator: ", ")))")
+                }
+                return arch
+            }
+            guard !profile.architectures.isEmpty else { throw error("seccomp.architectures", "must name at least one architecture") }
+        }
+        if let syscalls = fields["syscalls"] {
+            guard case .array(let rules) = syscalls else {
+                throw error("seccomp.syscalls", "expected an array of rules, found \(syscalls.typeName)")
+            }
+            for (i, rule) in rules.enumerated() {
+                profile.syscalls.append(try self.rule(rule, "seccomp.syscalls[\(i)]"))
+            }
+        }
+    }
+
+    func action(_ value: JSONValue, errnoRet: JSONValue?, _ path: String, errnoPath: String) throws -> SeccompAction {
+        let name = try string(value, path)
+        let accepted = "SCMP_ACT_ALLOW, SCMP_ACT_ERRNO, SCMP_ACT_KILL_PROCESS, SCMP_ACT_KILL_THREAD, SCMP_ACT_KILL, SCMP_ACT_TRAP, SCMP_ACT_LOG"
+        let action: SeccompAction
+        switch name {
+        case "SCMP_ACT_ALLOW": action = .allow
+        case "SCMP_ACT_ERRNO":
+            var code: UInt64 = 1
+            if let errnoRet { code = try unsigned(errnoRet, errnoPath) }
+            guard code <= 4095 else { throw error(errnoPath, "errno \(code) is out of range (accepted: 0...4095)") }
+            return .errno(UInt16(code))
+        case "SCMP_ACT_KILL_PROCESS": action = .killProcess
+        case "SCMP_ACT_KILL_THREAD", "SCMP_ACT_KILL": action = .killThread
+        case "SCMP_ACT_TRAP": action = .trap
+        case "SCMP_ACT_LOG": action = .log
+        case "SCMP_ACT_TRACE", "SCMP_ACT_NOTIFY":
+            throw error(path, "\(name) needs a tracer or supervisor, which Confine does not run (accepted: \(accepted))")
+        default:
+            throw error(path, "unknown action '\(name)' (accepted: \(accepted))")
+        }
+        if errnoRet != nil { throw error(errnoPath, "only meaningful with SCMP_ACT_ERRNO") }
+        return action
+    }
+
+    func rule(_ value: JSONValue, _ path: String) throws -> SyscallRule {
+        let fields = try object(value, path, allowed: ["names", "action", "errnoRet", "args", "comment"])
+        guard let namesValue = fields["names"] else { throw error(path, "a rule needs 'names'") }
+        guard let actionValue = fields["action"] else { throw error(path, "a rule needs 'action'") }
+        let names = try strings(namesValue, "\(path).names")
+        guard !names.isEmpty else { throw error("\(path).names", "must name at least one syscall or @group") }
+        for (i, name) in names.enumerated() {
+            if name.hasPrefix("@") {
+                guard SyscallGroups.all[name] != nil else {
+                    throw error("\(path).names[\(i)]", "unknown group '\(name)' (accepted: \(SyscallGroups.names.joined(separator: ", ")))")
+                }
+            } else if CSeccomp_resolve(name) < 0 {
+                let hint = Syscalls.closest(to: name).map { " (did you mean '\($0)'?)" } ?? ""
+                throw error("\(path).names[\(i)]", "unknown syscall '\(name)' on this architecture\(hint)")
+            }
+        }
+        let action = try self.action(actionValue, errnoRet: fields["errnoRet"], "\(path).action", errnoPath: "\(path).errnoRet")
+        var args: [ArgumentComparison] = []
+        if let argsValue = fields["args"] {
+            guard case .array(let items) = argsValue else { throw error("\(path).args", "expected an array, found \(argsValue.typeName)") }
+            for (i, item) in items.enumerated() {
+                let argPath = "\(path).args[\(i)]"
+                let arg = try object(item, argPath, allowed: ["index", "value", "valueTwo", "op"])
+                guard let index = arg["index"], let op = arg["op"] else { throw error(argPath, "an argument comparison needs 'index' and 'op'") }
+                let n = try unsigned(index, "\(argPath).index")
+                guard n <= 5 else { throw error("\(argPath).index", "argument index \(n) is out of range (accepted: 0...5)") }
+                let opName = try string(op, "\(argPath).op")
+                guard let parsedOp = ArgumentComparison.Operator(rawValue: opName) else {
+                    throw error("\(argPath).op", "unknown operator '\(opName)' (accepted: \(ArgumentComparison.Operator.allCases.map(\.rawValue).joined(separator: ", ")))")
+                }
+                let v = try arg["value"].map { try unsigned($0, "\(argPath).value") } ?? 0
+                let v2 = try arg["valueTwo"].map { try unsigned($0, "\(argPath).valueTwo") } ?? 0
+                args.append(ArgumentComparison(index: Int(n), value: v, valueTwo: v2, op: parsedOp))
+            }
+        }
+        return SyscallRule(names: names, action: action, args: args, origin: "\(file):\(map.line(of: path) ?? 0)")
+    }
+
+    func rlimits(_ value: JSONValue, into limits: inout ResourceLimits) throws {
+        let fields = try object(value, "rlimits", allowed: ResourceLimits.names)
+        for (name, raw) in fields {
+            let path = "rlimits.\(name)"
+            if case .string("unlimited") = raw { limits[name] = .unlimited; continue }
+            switch name {
+            case "cpu":
+                let d = try duration(raw, path, allowZero: true)
+                limits[name] = .limited(UInt64(max(0, d.seconds.rounded(.up))))
+            case "nofile", "nproc":
+                guard case .unsigned(let n) = raw else {
+                    throw error(path, "expected a count or \"unlimited\", found \(describe(raw))")
+                }
+                limits[name] = .limited(n)
+            default:
+                limits[name] = .limited(try size(raw, path))
+            }
+        }
+    }
+
+    func environment(_ value: JSONValue) throws -> [String: String] {
+        guard case .object(let fields) = value else { throw error("environment", "expected an object, found \(value.typeName)") }
+        var environment: [String: String] = [:]
+        for (key, raw) in fields {
+            let path = "environment.\(key)"
+            guard !key.isEmpty, !key.contains("="), !key.utf8.contains(0) else {
+                throw error(path, "'\(key)' is not a valid variable name (no '=' or NUL, not empty)")
+            }
+            environment[key] = try string(raw, path)
+        }
+        return environment
+    }
+
+    func user(_ value: JSONValue) throws -> UserSpec {
+        switch value {
+        case .string("auto"): return .automatic
+        case .string("inherit"): return .inherit
+        case .string(let name):
+            guard let entry = getpwnam(name) else {
+                throw error("user", "no user named '\(name)' (accepted: \"auto\", \"inherit\", a user name, or {\"uid\": N, \"gid\": N})")
+            }
+            return .ids(uid: entry.pointee.pw_uid, gid: entry.pointee.pw_gid)
+        case .object:
+            let fields = try object(value, "user", allowed: ["uid", "gid"])
+            guard let uid = fields["uid"], let gid = fields["gid"] else { throw error("user", "needs both 'uid' and 'gid'") }
+            let u = try unsigned(uid, "user.uid"), g = try unsigned(gid, "user.gid")
+            guard u < UInt32.max, g < UInt32.max else { throw error("user", "uid and gid must be below 4294967295") }
+            return .ids(uid: UInt32(u), gid: UInt32(g))
+        default:
+            throw error("user", "expected a user name or {\"uid\": N, \"gid\": N}, found \(value.typeName)")
+        }
+    }
+}

@@ -1,0 +1,69 @@
+import ArgumentParser
+import Confine
+import ConfinePolicy
+import Foundation
+
+extension ConfineCommand {
+    struct Check: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Say whether a policy would let a command start, and which rule decides; optionally ask its compiled filter about syscalls.",
+            usage: "confine check --policy P [--syscall NAME[:ARG,ARG...]]... -- CMD [ARG...]"
+        )
+
+        @OptionGroup var policyOption: PolicyOption
+
+        @Option(name: .customLong("syscall"), help: "Ask the compiled filter about a call, e.g. socket:2,1,0 or ioctl:1,0x5412. Repeatable.")
+        var syscalls: [String] = []
+
+        @Argument(parsing: .captureForPassthrough, help: "The command and its arguments, after --.")
+        var command: [String] = []
+
+        mutating func run() throws {
+            if command.first == "--" { command.removeFirst() }
+            let policy = loadPolicy(policyOption.policy)
+            guard !command.isEmpty || !syscalls.isEmpty else {
+                fail("nothing to check: give a command after -- and/or --syscall NAME", status: 2)
+            }
+            var status: Int32 = 0
+            if !command.isEmpty {
+                do {
+                    let verdict = try CommandCheck.check(command, policy: policy)
+                    print("allowed: \(verdict.executable) under policy '\(policy.name)' (\(verdict.reason))")
+                } catch let error as ConfineError {
+                    print("refused: \(error.message)")
+                    status = error.exitStatus
+                }
+            }
+            if !syscalls.isEmpty {
+                let filter: CompiledFilter
+                do { filter = try PolicyCompiler.compile(policy.seccomp) } catch { fail("\(error)", status: 2) }
+                let program = BPFProgram(filter)
+                let plan = FilterPlan(policy.seccomp)
+                for query in syscalls {
+                    let parts = query.split(separator: ":", maxSplits: 1)
+                    let name = String(parts[0])
+                    guard let nr = Syscalls.number(of: name) else {
+                        fail("--syscall '\(name)': unknown syscall on this architecture", status: 2)
+                    }
+                    var arguments: [UInt64] = []
+                    if parts.count > 1 {
+                        for text in parts[1].split(separator: ",") {
+                            let trimmed = text.trimmingCharacters(in: .whitespaces)
+                            let value = trimmed.hasPrefix("0x") ? UInt64(trimmed.dropFirst(2), radix: 16) : UInt64(trimmed)
+                            guard let value else { fail("--syscall '\(query)': '\(trimmed)' is not a number (decimal or 0x hex)", status: 2) }
+                            arguments.append(value)
+                        }
+                    }
+                    let verdict: String
+                    do { verdict = try program.evaluate(nr: nr, arguments: arguments).description } catch {
+                        fail("evaluating the filter: \(error)", status: 2)
+                    }
+                    let decided = plan.decide(name, arguments: arguments)
+                    let rule = decided.origin.map { "rule at \($0)" } ?? "default action"
+                    print("\(name)(\(arguments.map { "0x" + String($0, radix: 16) }.joined(separator: ", "))): \(verdict) — \(rule)")
+                }
+            }
+            Foundation.exit(status)
+        }
+    }
+}

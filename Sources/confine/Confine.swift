@@ -1,0 +1,22 @@
+import ArgumentParser
+
+/// `confine`: run commands inside seccomp and rlimit policies, check and inspect policies.
+@main
+struct ConfineCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "confine",
+        abstract: "Run commands inside seccomp and rlimit policies.",
+        discussion: """
+            Exit status of `confine run`: the command's own status; 128+N when killed by signal N; \
+            124 on timeout; 126 when the policy refuses the command or it is not executable; \
+            127 when it is not found; 2 for a bad policy or bad usage.
+            """,
+        subcommands: [Run.self, Check.self, PolicyCommand.self]
+    )
+}
+
+/// Options naming the policy.
+struct PolicyOption: ParsableArguments {
+    @Option(name: .long, help: "A policy name (looked up in policies/ and $CONFINE_POLICY_PATH) or a JSON file.")
+    var policy: String = "default"
+}

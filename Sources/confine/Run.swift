@@ -1,0 +1,95 @@
+import ArgumentParser
+import Confine
+import ConfinePolicy
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension ConfineCommand {
+    struct Run: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run a command under a policy, passing its output through unchanged.",
+            usage: "confine run [--policy NAME|FILE] [--timeout S] [--cwd DIR] [--env K=V]... [--json] -- CMD [ARG...]"
+        )
+
+        @OptionGroup var policyOption: PolicyOption
+
+        @Option(help: "Kill the command's whole process tree after this long (seconds, or 500ms, 2m). The policy's timeout still applies if shorter.")
+        var timeout: String?
+
+        @Option(name: .customLong("cwd"), help: "The working directory (default: the current one, or the policy's).")
+        var workingDirectory: String?
+
+        @Option(name: .customLong("env"), help: "Set K=V in the command's environment, on top of the policy's. Repeatable.")
+        var environment: [String] = []
+
+        @Flag(help: "Capture the output and print one JSON result record instead.")
+        var json = false
+
+        @Argument(parsing: .captureForPassthrough, help: "The command and its arguments, after --.")
+        var command: [String] = []
+
+        mutating func run() throws {
+            if command.first == "--" { command.removeFirst() }
+            guard !command.isEmpty else { fail("no command given (usage: confine run [OPTIONS] -- CMD [ARG...])", status: 2) }
+            let policy = loadPolicy(policyOption.policy)
+
+            var environment = policy.environment
+            for entry in self.environment {
+                guard let equals = entry.firstIndex(of: "="), equals != entry.startIndex else {
+                    fail("--env '\(entry)' is not K=V", status: 2)
+                }
+                environment[String(entry[..<equals])] = String(entry[entry.index(after: equals)...])
+            }
+            var limit: Duration?
+            if let timeout {
+                if timeout.hasPrefix("-") { fail("--timeout '\(timeout)' is negative (accepted: \(Quantity.acceptedDurations))", status: 2) }
+                guard let parsed = Quantity.parseDuration(timeout) else {
+                    fail("--timeout '\(timeout)' is not a duration (accepted: \(Quantity.acceptedDurations))", status: 2)
+                }
+                limit = parsed
+            }
+            let directory = workingDirectory ?? policy.workingDirectory ?? FileManager.default.currentDirectoryPath
+
+            let executor: Executor
+            do { executor = try Executor(policy: policy) } catch {
+                fail("\(error)", status: (error as? ConfineError)?.exitStatus ?? 2)
+            }
+            let request = Command(
+                command, stdin: .inherit, stdout: json ? .pipe : .inherit, stderr: json ? .pipe : .inherit,
+                environment: environment, workingDirectory: directory, timeout: limit)
+            let result: CompletedProcess
+            do {
+                result = try executor.execute(request)
+            } catch let error as ConfineError {
+                if json { printRecord(ResultRecord(command: command, policy: policy.name, error: error)) }
+                fail(error.description, status: error.exitStatus)
+            } catch {
+                fail("\(error)", status: 2)
+            }
+            if json {
+                printRecord(ResultRecord(result))
+            } else if result.status == .timeout {
+                var message = "confine: timed out after \(result.timeout.map(Quantity.format) ?? "?"); the process tree was killed\n"
+                message.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
+            }
+            Foundation.exit(Self.exitStatus(of: result))
+        }
+
+        static func exitStatus(of result: CompletedProcess) -> Int32 {
+            switch result.status {
+            case .timeout: 124
+            case .signal: 128 + (result.signal ?? 0)
+            default: result.returnCode
+            }
+        }
+
+        func printRecord(_ record: ResultRecord) {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            guard let data = try? encoder.encode(record) else { return }
+            FileHandle.standardOutput.write(data + Data("\n".utf8))
+        }
+    }
+}
