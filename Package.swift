@@ -44,7 +44,7 @@ let package = Package(
             path: "Sources/confine"
         ),
         .testTarget(name: "ConfinePolicyTests", dependencies: ["ConfinePolicy"], path: "Tests/ConfinePolicyTests",
-                    resources: [.copy("Fixtures")]),
+                    exclude: ["Fixtures"]),
         .testTarget(
             name: "ConfineTests",
             dependencies: ["Confine", "ConfineLaunch", "ConfineProbe"],

@@ -173,6 +173,9 @@ public final class Executor: Sendable {
         if let failure = outcome.failure {
             throw Self.launchError(stage: failure.stage, errno: failure.errno, detail: failure.detail, args: args, policy: prepared.policy)
         }
+        if outcome.killedOnRequest && !outcome.timedOut {
+            throw CancellationError()
+        }
         guard let status = outcome.waitStatus else {
             throw ConfineError(.launcherFailed, "the spawn helper ended before reporting on \(PythonRepr.list(args)); it is restarted on the next call")
         }

@@ -1,0 +1,91 @@
+import Confine
+import ConfinePolicy
+import Foundation
+import Testing
+
+/// Each pitfall of DESIGN.md §3, attempted for real by `confine-probe` under the shipped
+/// `default` policy. The probe prints `refused errno=...` (exit 0) when the attempt failed,
+/// `allowed ...` (exit 3) when it got through; a SIGSYS death is a refusal too.
+@Suite struct AttackTests {
+    /// Runs one attack and returns (return code, first line of stdout).
+    static func attempt(_ attack: String, policy: Policy = Policies.default) async throws -> (Int32, String) {
+        let result = try await Executors.default.run([probe, attack], stdin: .null, captureOutput: true, policy: policy)
+        let line = (result.stdout ?? []).text.split(separator: "\n").first.map(String.init) ?? ""
+        return (result.returnCode, line)
+    }
+
+    /// The default policy, but run as root: the kernel would allow these calls to root, so
+    /// a refusal here is the filter's alone.
+    static let asRoot = variant(Policies.default) { $0.user = .inherit }
+
+    static let attacks = [
+        "io_uring", "tiocsti", "ptrace", "ptrace-traceme", "bpf", "perf_event_open", "userfaultfd", "keyctl", "kexec",
+        "open_by_handle_at", "process_vm_readv", "process_vm_writev", "unshare", "setns", "mount", "umount2",
+        "pivot_root", "personality", "socket-inet", "socket-inet6", "socket-netlink", "socket-unix",
+        "setuid-root", "chroot", "reboot", "swapon", "init_module", "iopl", "settimeofday", "acct", "mknod-dev",
+    ]
+
+    @Test(arguments: attacks)
+    func refusedAsTheUnprivilegedUser(_ attack: String) async throws {
+        let (code, line) = try await Self.attempt(attack)
+        #expect((code == 0 && line.hasPrefix("refused")) || code == -SIGSYS, "\(attack): exit \(code), \(line)")
+    }
+
+    @Test(arguments: attacks)
+    func refusedByTheFilterAloneEvenForRoot(_ attack: String) async throws {
+        try #require(geteuid() == 0, "needs root to take the kernel's own refusals out of the picture")
+        let (code, line) = try await Self.attempt(attack, policy: Self.asRoot)
+        #expect((code == 0 && line.hasPrefix("refused")) || code == -SIGSYS, "\(attack) as root: exit \(code), \(line)")
+    }
+
+    @Test func probeDetectsAnAttackThatGetsThrough() async throws {
+        // The control: with no filter the same probe reports success, so "refused" above means something.
+        let open = variant(Policies.default) { $0.seccomp = SeccompProfile(defaultAction: .allow) }
+        for attack in ["socket-inet", "process_vm_readv", "io_uring"] {
+            let (code, line) = try await Self.attempt(attack, policy: open)
+            #expect(code == 3 && line.hasPrefix("allowed"), "\(attack) unconfined: exit \(code), \(line)")
+        }
+    }
+
+    @Test func i386IntEightyIsKilled() async throws {
+        let (code, line) = try await Self.attempt("int80")
+        #expect(code == -SIGSYS, "int 0x80 got: exit \(code), \(line)")
+    }
+
+    @Test func x32CallsAreRefused() async throws {
+        let (code, line) = try await Self.attempt("x32", policy: Self.asRoot)
+        #expect(code == -SIGSYS || (code == 0 && line.hasPrefix("refused")), "x32: exit \(code), \(line)")
+    }
+
+    @Test func clone3AnswersENOSYS() async throws {
+        let (code, line) = try await Self.attempt("clone3")
+        #expect(code == 0)
+        #expect(line.hasPrefix("refused errno=ENOSYS"), "\(line)")
+    }
+
+    @Test func safePersonalityValuesStillWork() async throws {
+        let (code, line) = try await Self.attempt("personality-safe")
+        #expect(code == 0 && line == "ok", "\(line)")
+    }
+
+    @Test func rootOnlyDeviceIsOutOfReach() async throws {
+        // /dev/userfaultfd is mode 0600 root: the unprivileged uid is what keeps it closed.
+        let (code, line) = try await Self.attempt("userfaultfd-dev")
+        #expect(code == 0 && line.hasPrefix("refused"), "\(line)")
+    }
+
+    @Test func commandRunsUnprivilegedWithNoCapabilities() async throws {
+        try #require(geteuid() == 0)
+        let output = try await Executors.default.checkOutput([probe, "whoami"]).text
+        #expect(output.contains("uid=65534 gid=65534 groups=0"), "\(output)")
+        #expect(output.contains("capeff=0000000000000000"))
+        #expect(output.contains("nnp=1"))
+        #expect(output.contains("seccomp=2"))
+    }
+
+    @Test func setuidBinariesGainNothing() async throws {
+        // no_new_privs: su stays the unprivileged uid and cannot become root.
+        let result = try await Executors.default.run(["sh", "-c", "id -u; ls -l /usr/bin/passwd >/dev/null"], captureOutput: true)
+        #expect(result.stdout?.text == "65534\n")
+    }
+}

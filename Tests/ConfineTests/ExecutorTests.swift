@@ -1,0 +1,122 @@
+import Confine
+import ConfinePolicy
+import Foundation
+import Testing
+
+@Suite struct ExecutorTests {
+    let executor = Executors.default
+
+    @Test func outputIsBinarySafe() async throws {
+        let bytes = (0..<4096).map { UInt8(truncatingIfNeeded: $0) }
+        #expect(try await executor.checkOutput(["cat"], input: bytes) == bytes)
+    }
+
+    @Test func bothPipesDrainAtOnce() async throws {
+        // 8 MiB to each stream, interleaved: reading one then the other would deadlock.
+        let result = try await executor.run(
+            ["sh", "-c", "head -c 8388608 /dev/zero & head -c 8388608 /dev/zero >&2; wait"], captureOutput: true,
+            policy: variant(Policies.default) { $0.outputLimit = 32 << 20 })
+        #expect(result.stdout?.count == 8 << 20)
+        #expect(result.stderr?.count == 8 << 20)
+    }
+
+    @Test func badArgumentsAreClearErrors() async throws {
+        for (args, fragment) in [([String](), "empty"), (["ec\u{0}ho"], "NUL"), ([""], "empty")] {
+            do {
+                _ = try await executor.checkOutput(args)
+                Issue.record("expected an error for \(args)")
+            } catch let error as ConfineError {
+                #expect(error.code == .invalidArgument)
+                #expect(error.message.contains(fragment), "\(error.message)")
+            }
+        }
+        do {
+            _ = try await executor.checkOutput(["true"], timeout: .seconds(-1))
+            Issue.record("expected an error")
+        } catch let error as ConfineError {
+            #expect(error.code == .invalidArgument)
+            #expect(error.message.contains("negative"))
+        }
+        await #expect(throws: ConfineError.self) { _ = try await executor.run(["true"], input: [1], stdin: .null) }
+    }
+
+    @Test func commandListsAreEnforcedBeforeStart() async throws {
+        let strict = try Executor(policy: Policies.strict)
+        #expect(try await strict.checkOutput(["echo", "ok"]).text == "ok\n")
+        do {
+            _ = try await strict.checkOutput(["sh", "-c", "echo no"])
+            Issue.record("expected a refusal")
+        } catch let error as ConfineError {
+            #expect(error.code == .refused)
+            #expect(error.exitStatus == 126)
+            #expect(error.message.contains("commands.allow"))
+            #expect(error.message.contains("strict"))
+        }
+        let denying = variant(Policies.default) { $0.commands.deny = ["/bin/cat"] }
+        await #expect(throws: ConfineError.self) { _ = try await executor.checkOutput(["cat", "/etc/hostname"], policy: denying) }
+    }
+
+    @Test func aFilterWithoutExecveRefusesTheCommand() async throws {
+        let noExec = Policy(name: "no-exec", seccomp: SeccompProfile(syscalls: [SyscallRule(names: ["@default"], action: .allow)].map {
+            var rule = $0
+            rule.names = ["read", "write", "exit_group"]
+            return rule
+        }))
+        do {
+            _ = try await executor.checkOutput(["true"], policy: noExec)
+            Issue.record("expected a refusal")
+        } catch let error as ConfineError {
+            #expect(error.code == .refused)
+            #expect(error.message.contains("execve"))
+        }
+    }
+
+    @Test func policyTimeoutAppliesWhenTheCallGivesNone() async throws {
+        let quick = variant(Policies.default) { $0.timeout = .milliseconds(200) }
+        let result = try await executor.execute(Command(["sleep", "5"], policy: quick))
+        #expect(result.status == .timeout)
+        #expect(result.returnCode == -SIGKILL)
+        #expect(result.wallTime < .seconds(3))
+    }
+
+    @Test func concurrentCallsStayCorrectAndLeakFree() async throws {
+        _ = try await executor.checkOutput(["true"])
+        let before = openDescriptors()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for task in 0..<8 {
+                group.addTask {
+                    for i in 0..<40 {
+                        let output = try await executor.checkOutput(["echo", "\(task)-\(i)"])
+                        #expect(output.text == "\(task)-\(i)\n")
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        #expect(openDescriptors() < before + 24)
+    }
+
+    @Test func aDeadSpawnHelperIsRestarted() async throws {
+        let executor = try Executor(policy: Policies.default)
+        _ = try await executor.checkOutput(["true"])
+        let helpers = processes(matching: "confine-launch --serve").filter { pid in
+            let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
+            return status.contains("PPid:\t\(getpid())\n")
+        }
+        #expect(!helpers.isEmpty)
+        for pid in helpers { kill(pid, SIGKILL) }
+        try await Task.sleep(for: .milliseconds(50))
+        // Whichever helper this executor had is gone; the next call starts another.
+        #expect(try await executor.checkOutput(["echo", "again"]).text == "again\n")
+    }
+
+    @Test func resultRecordsTimesAndMemory() async throws {
+        let result = try await executor.run(["sh", "-c", "i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done"], captureOutput: true)
+        #expect(result.status == .ok)
+        #expect(result.userTime + result.systemTime > .zero)
+        #expect(result.maxRSS > 0)
+        #expect(result.wallTime > .zero)
+        #expect(result.pid > 0)
+        #expect(result.policy == "default")
+    }
+}
