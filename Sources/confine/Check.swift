@@ -19,6 +19,9 @@ extension ConfineCommand {
         var command: [String] = []
 
         mutating func run() throws {
+            if let first = command.first, first.hasPrefix("-"), first != "--" {
+                fail("unknown option '\(first)' (see confine check --help; the command goes after --)", status: 2)
+            }
             if command.first == "--" { command.removeFirst() }
             let policy = loadPolicy(policyOption.policy)
             guard !command.isEmpty || !syscalls.isEmpty else {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 /// `confine`: run commands inside seccomp and rlimit policies, check and inspect policies.
 @main
@@ -13,6 +14,22 @@ struct ConfineCommand: ParsableCommand {
             """,
         subcommands: [Run.self, Check.self, PolicyCommand.self]
     )
+
+    /// Parses and runs, with usage errors ending in status 2 (as DESIGN.md §4 has it) rather
+    /// than ArgumentParser's 64.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            if exitCode(for: error) == .validationFailure {
+                let message = fullMessage(for: error).replacingOccurrences(of: "Error: ", with: "confine: ")
+                FileHandle.standardError.write(Data((message + "\n").utf8))
+                Foundation.exit(2)
+            }
+            exit(withError: error)
+        }
+    }
 }
 
 /// Options naming the policy.

@@ -31,6 +31,9 @@ extension ConfineCommand {
         var command: [String] = []
 
         mutating func run() throws {
+            if let first = command.first, first.hasPrefix("-"), first != "--" {
+                fail("unknown option '\(first)' (see confine run --help; the command goes after --)", status: 2)
+            }
             if command.first == "--" { command.removeFirst() }
             guard !command.isEmpty else { fail("no command given (usage: confine run [OPTIONS] -- CMD [ARG...])", status: 2) }
             let policy = loadPolicy(policyOption.policy)

@@ -1,0 +1,169 @@
+import Foundation
+import Testing
+
+/// `confine` end to end: the built binary, its bytes, its exit codes, its one-line errors.
+@Suite struct CLITests {
+    static let binary: String = {
+        let runner = Bundle.main.executableURL ?? URL(fileURLWithPath: CommandLine.arguments[0])
+        return runner.resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent("confine").path
+    }()
+    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("ConfinePolicyTests/Fixtures").path
+
+    struct Output {
+        var status: Int32
+        var stdout: Data
+        var stderr: String
+        var text: String { String(decoding: stdout, as: UTF8.self) }
+    }
+
+    /// Runs the CLI with `arguments`, draining both pipes at once.
+    func confine(_ arguments: [String], input: Data? = nil) throws -> Output {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.binary)
+        process.arguments = arguments
+        let out = Pipe(), err = Pipe(), inp = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = inp
+        let group = DispatchGroup()
+        nonisolated(unsafe) var stdout = Data(), stderr = Data()
+        group.enter()
+        DispatchQueue.global().async { stdout = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+        group.enter()
+        DispatchQueue.global().async { stderr = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+        try process.run()
+        if let input { inp.fileHandleForWriting.write(input) }
+        try inp.fileHandleForWriting.close()
+        process.waitUntilExit()
+        group.wait()
+        return Output(status: process.terminationStatus, stdout: stdout, stderr: String(decoding: stderr, as: UTF8.self))
+    }
+
+    @Test func runPassesOutputAndStatusThrough() throws {
+        let result = try confine(["run", "--", "sh", "-c", "echo out; echo err >&2; exit 42"])
+        #expect(result.status == 42)
+        #expect(result.text == "out\n")
+        #expect(result.stderr == "err\n")
+    }
+
+    @Test func runIsBinarySafeBothWays() throws {
+        let bytes = Data((0..<65536).map { UInt8(truncatingIfNeeded: $0 &* 31) })
+        let result = try confine(["run", "--", "cat"], input: bytes)
+        #expect(result.status == 0)
+        #expect(result.stdout == bytes)
+    }
+
+    @Test func lsRunsUnderTheDefaultPolicy() throws {
+        let result = try confine(["run", "--", "ls", "-l", "/"])
+        #expect(result.status == 0)
+        #expect(result.text.contains("usr"))
+    }
+
+    @Test func signalDeathIs128PlusTheSignal() throws {
+        #expect(try confine(["run", "--", "sh", "-c", "kill -TERM $$"]).status == 143)
+        #expect(try confine(["run", "--", "sh", "-c", "kill -KILL $$"]).status == 137)
+    }
+
+    @Test func timeoutIs124AndSaysSo() throws {
+        let result = try confine(["run", "--timeout", "0.2", "--", "sleep", "5"])
+        #expect(result.status == 124)
+        #expect(result.stderr.hasPrefix("confine: timed out after 200ms"))
+    }
+
+    @Test func refusedIs126WithTheRule() throws {
+        let result = try confine(["run", "--policy", "strict", "--", "sh", "-c", "true"])
+        #expect(result.status == 126)
+        #expect(result.stderr.hasPrefix("confine: refused by policy 'strict'"))
+        #expect(result.stderr.contains("commands.allow"))
+        #expect(result.stderr.split(separator: "\n").count == 1, "one confine: line")
+    }
+
+    @Test func notFoundIs127() throws {
+        let result = try confine(["run", "--", "no-such-command-anywhere"])
+        #expect(result.status == 127)
+        #expect(result.stderr.hasPrefix("confine: No such file or directory: 'no-such-command-anywhere'"))
+    }
+
+    @Test func notExecutableIs126() throws {
+        let path = NSTemporaryDirectory() + "confine-cli-not-executable-\(getpid())"
+        FileManager.default.createFile(atPath: path, contents: Data("data".utf8), attributes: [.posixPermissions: 0o644])
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let result = try confine(["run", "--", path])
+        #expect(result.status == 126)
+        #expect(result.stderr.hasPrefix("confine: Permission denied"))
+    }
+
+    @Test func badPolicyIs2WithFileLineAndField() throws {
+        let result = try confine(["run", "--policy", Self.fixtures + "/unknown-key.json", "--", "true"])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("unknown-key.json:7: seccomp.syscalls[1].nmes: unknown field 'nmes'"))
+        #expect(try confine(["run", "--policy", "no-such-policy", "--", "true"]).status == 2)
+    }
+
+    @Test func badUsageIs2() throws {
+        let noCommand = try confine(["run"])
+        #expect(noCommand.status == 2)
+        #expect(noCommand.stderr.contains("no command"))
+        let negative = try confine(["run", "--timeout=-1", "--", "true"])
+        #expect(negative.status == 2)
+        #expect(negative.stderr.contains("negative"))
+        let badDirectory = try confine(["run", "--cwd", "/nonexistent", "--", "true"])
+        #expect(badDirectory.status == 2)
+        #expect(badDirectory.stderr.contains("/nonexistent"))
+        #expect(try confine(["run", "--env", "NOEQUALS", "--", "true"]).status == 2)
+        #expect(try confine(["run", "--no-such-option", "--", "true"]).status == 2)
+    }
+
+    @Test func environmentAndDirectoryOptions() throws {
+        let result = try confine(["run", "--env", "FRUIT=lime", "--cwd", "/usr", "--", "sh", "-c", "echo $FRUIT; pwd"])
+        #expect(result.text == "lime\n/usr\n")
+    }
+
+    @Test func jsonRecordDescribesTheOutcome() throws {
+        let result = try confine(["run", "--json", "--", "sh", "-c", "printf hi; printf err >&2; kill -9 $$"])
+        #expect(result.status == 137)
+        let record = try #require(try JSONSerialization.jsonObject(with: result.stdout) as? [String: Any])
+        #expect(record["status"] as? String == "signal")
+        #expect(record["signal"] as? Int == 9)
+        #expect(record["signalName"] as? String == "SIGKILL")
+        #expect(record["stdout"] as? String == Data("hi".utf8).base64EncodedString())
+        #expect(record["stderr"] as? String == Data("err".utf8).base64EncodedString())
+        #expect(record["argv"] as? [String] == ["sh", "-c", "printf hi; printf err >&2; kill -9 $$"])
+        #expect(record["policy"] as? String == "default")
+        #expect((record["wallTime"] as? Double ?? 0) > 0)
+
+        let timedOut = try confine(["run", "--json", "--timeout", "0.1", "--", "sleep", "3"])
+        let timeoutRecord = try #require(try JSONSerialization.jsonObject(with: timedOut.stdout) as? [String: Any])
+        #expect(timedOut.status == 124)
+        #expect(timeoutRecord["status"] as? String == "timeout")
+
+        let refused = try confine(["run", "--json", "--policy", "strict", "--", "sh"])
+        let refusedRecord = try #require(try JSONSerialization.jsonObject(with: refused.stdout) as? [String: Any])
+        #expect(refused.status == 126)
+        #expect(refusedRecord["status"] as? String == "refused")
+    }
+
+    @Test func checkSaysWhetherAndWhy() throws {
+        let allowed = try confine(["check", "--policy", "strict", "--", "cat", "/etc/hostname"])
+        #expect(allowed.status == 0)
+        #expect(allowed.text.hasPrefix("allowed: /usr/bin/cat"))
+        let refused = try confine(["check", "--policy", "strict", "--", "sh"])
+        #expect(refused.status == 126)
+        #expect(refused.text.hasPrefix("refused:"))
+        let syscalls = try confine(["check", "--policy", "default", "--syscall", "ioctl:1,0x100005412", "--syscall", "clone3", "--syscall", "read"])
+        #expect(syscalls.status == 0)
+        #expect(syscalls.text.contains("ioctl(0x1, 0x100005412): errno 1 — rule at"))
+        #expect(syscalls.text.contains("clone3(): errno 38"))
+        #expect(syscalls.text.contains("read(): allow"))
+        #expect(try confine(["check", "--policy", "default", "--syscall", "nosuchcall"]).status == 2)
+    }
+
+    @Test func policyListAndShow() throws {
+        let list = try confine(["policy", "list"])
+        for name in ["default", "strict", "network", "python"] { #expect(list.text.contains(name)) }
+        let show = try confine(["policy", "show", "default"])
+        #expect(show.text.contains("clone3: SCMP_ACT_ERRNO(38)"))
+        #expect(show.text.contains("BPF instructions"))
+    }
+}
