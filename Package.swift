@@ -10,6 +10,7 @@ let package = Package(
         .executable(name: "confine", targets: ["ConfineCLI"]),
         .executable(name: "confine-launch", targets: ["ConfineLaunch"]),
         .executable(name: "confine-probe", targets: ["ConfineProbe"]),
+        .executable(name: "confine-bench", targets: ["ConfineBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -42,6 +43,11 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/confine"
+        ),
+        .executableTarget(
+            name: "ConfineBench",
+            dependencies: ["Confine", "ConfineLaunch"],
+            path: "Benchmarks/ConfineBench"
         ),
         .testTarget(name: "ConfinePolicyTests", dependencies: ["ConfinePolicy"], path: "Tests/ConfinePolicyTests",
                     exclude: ["Fixtures"]),

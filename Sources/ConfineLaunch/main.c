@@ -476,6 +476,10 @@ static _Noreturn void report_exited(const struct monitor *m)
     _exit(0);
 }
 
+/* The fds the helper inherited (besides 0-2 and the control socket), closed in each monitor. */
+static int inherited_fds[64];
+static int inherited_count;
+
 /* The monitor: sets up, forks the command, reports STARTED/FAILED, watches, kills, reports. */
 static _Noreturn void monitor(const struct request *rq, int ctl, int memfd)
 {
@@ -486,6 +490,8 @@ static _Noreturn void monitor(const struct request *rq, int ctl, int memfd)
     close(ctl);
     if (memfd >= 0)
         close(memfd);
+    for (int i = 0; i < inherited_count; i++)
+        close(inherited_fds[i]);
 
     /* sigaction SIG_DFL for SIGCHLD (no auto-reap) and SIGPIPE; sends use MSG_NOSIGNAL */
     struct sigaction dfl = { .sa_handler = SIG_DFL };
@@ -543,6 +549,24 @@ static _Noreturn void monitor(const struct request *rq, int ctl, int memfd)
 /* ---- helper ------------------------------------------------------------------------------ */
 
 /* Prepares the helper: control socket to a high CLOEXEC fd, no stray fds, /dev/null on 0. */
+/* Records every inherited fd >= 3 but `ctl` and marks it close-on-exec (via /proc/self/fd). */
+static void record_inherited(int ctl)
+{
+    DIR *dir = opendir("/proc/self/fd");
+    if (dir == NULL)
+        return;
+    struct dirent *e;
+    while ((e = readdir(dir)) != NULL) {
+        int fd = atoi(e->d_name); /* "." and ".." give 0 */
+        if (fd < 3 || fd == ctl || fd == dirfd(dir))
+            continue;
+        fcntl(fd, F_SETFD, FD_CLOEXEC);
+        if (inherited_count < (int)(sizeof inherited_fds / sizeof inherited_fds[0]))
+            inherited_fds[inherited_count++] = fd;
+    }
+    closedir(dir);
+}
+
 static int setup_helper(void)
 {
     int type;
@@ -554,9 +578,11 @@ static int setup_helper(void)
     int ctl = fcntl(0, F_DUPFD_CLOEXEC, CONTROL_FD_MIN);
     if (ctl < 0)
         fatal("fcntl(F_DUPFD_CLOEXEC)");
-    /* close_range(2) fds inherited by accident: monitors would hold them (a pipe end: no EOF) */
-    syscall(SYS_close_range, 3U, (unsigned)ctl - 1, 0U);
-    syscall(SYS_close_range, (unsigned)ctl + 1, ~0U, 0U);
+    /* Inherited fds stay open: Foundation's Process watches its own end of a socket the
+     * helper inherits to learn that the helper exited, and closing it makes Foundation think
+     * the helper died (and block in waitpid). They are marked close-on-exec and recorded, and
+     * each monitor closes them, so neither commands nor monitors hold them. */
+    record_inherited(ctl);
     int null = open("/dev/null", O_RDWR | O_CLOEXEC);
     if (null < 0 || dup2(null, 0) < 0)
         fatal("/dev/null");

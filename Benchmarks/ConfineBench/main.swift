@@ -1,0 +1,154 @@
+import Confine
+import ConfinePolicy
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+// confine-bench: spawn latency, capture throughput and concurrency of Confine beside its
+// peers, all measured in this run on this machine, printed as ratios.
+//   swift run -c release confine-bench [--quick]
+
+let quick = CommandLine.arguments.contains("--quick")
+let spawns = quick ? 200 : 1000
+
+struct Stats {
+    var samples: [Double]  // milliseconds
+    var median: Double { percentile(0.5) }
+    var p99: Double { percentile(0.99) }
+    func percentile(_ p: Double) -> Double {
+        let sorted = samples.sorted()
+        return sorted.isEmpty ? .nan : sorted[min(sorted.count - 1, Int(Double(sorted.count - 1) * p))]
+    }
+}
+
+func measure(_ count: Int, warmup: Int = 5, _ body: () throws -> Void) rethrows -> Stats {
+    for _ in 0..<warmup { try body() }
+    var samples: [Double] = []
+    samples.reserveCapacity(count)
+    for _ in 0..<count {
+        let t = ContinuousClock.now
+        try body()
+        samples.append(seconds(t.duration(to: .now)) * 1000)
+    }
+    return Stats(samples: samples)
+}
+
+func row(_ name: String, _ stats: Stats?, floor: Double, note: String = "") {
+    guard let stats else { print(pad(name, 44) + "  (not available)"); return }
+    print(pad(name, 44) + pad(String(format: "%.3f", stats.median), 9) + pad(String(format: "%.3f", stats.p99), 9)
+          + pad(String(format: "%.2fx", stats.median / floor), 8) + note)
+}
+
+func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s + " " : s + String(repeating: " ", count: n - s.count) }
+
+func maxRSS() -> Int {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return usage.ru_maxrss * 1024
+}
+
+func openDescriptors() -> Int {
+    ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []).count
+}
+
+let policy = try PolicyReader().load("default")
+let executor = try Executor(policy: policy)
+let gib = 1 << 30
+let captureArgv = ["head", "-c", String(gib), "/dev/zero"]
+
+// 1. Capture first, while this process is small, so its peak RSS shows what capture costs.
+print("== capture: 1 GiB of stdout (outputLimit \(Quantity.format(bytes: UInt64(policy.outputLimit ?? 0)))) ==")
+let rssBefore = maxRSS()
+let captureStart = ContinuousClock.now
+let captured = try executor.execute(Command(captureArgv, stdin: .null, stdout: .pipe, stderr: .discard))
+let confinedCapture = seconds(captureStart.duration(to: .now))
+let rssGrowth = maxRSS() - rssBefore
+let raw = Peers.rawCapture(captureArgv)
+let pythonCapture = Peers.pythonCapture(captureArgv)
+let gbps = { (bytes: Int, s: Double) in Double(bytes) / s / 1e9 }
+print(pad("raw read() loop", 44) + String(format: "%.2f GB/s", gbps(raw.bytes, raw.seconds)))
+print(pad("Confine (confined, capped, counted)", 44) + String(format: "%.2f GB/s  = %.2fx raw  (%d bytes drained, %d kept, peak RSS +%d MiB)",
+      gbps(captured.stdoutBytes, confinedCapture), raw.seconds / confinedCapture, captured.stdoutBytes, captured.stdout?.count ?? 0, rssGrowth >> 20))
+if let pythonCapture { print(pad("Python subprocess.check_output (holds it all)", 44) + String(format: "%.2f GB/s", Double(gib) / pythonCapture / 1e9)) }
+let captureOK = raw.seconds / confinedCapture >= 0.8
+let memoryOK = rssGrowth <= (policy.outputLimit ?? 0) + (16 << 20)
+
+// 2. Spawn latency.
+print("\n== spawn latency, \(spawns) sequential calls (ms) ==")
+print(pad("", 44) + pad("median", 9) + pad("p99", 9) + pad("vs floor", 8))
+let floor = measure(spawns) { _ = Peers.posixSpawn(["/bin/true"]) }
+row("posix_spawn + waitpid  true (floor)", floor, floor: floor.median)
+let pythonTrue = Peers.python(["true"], count: spawns).map(Stats.init)
+row("Python subprocess.check_output(['true'])", pythonTrue, floor: floor.median)
+let foundation = measure(spawns / 4) { _ = Peers.foundationProcess(["/bin/true"]) }
+row("Foundation Process + terminationHandler", foundation, floor: floor.median, note: "unconfined")
+let bwrapArgs = ["/usr/bin/bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "/bin/true"]
+let bwrap = Peers.available(bwrapArgs[0]) ? measure(spawns / 4) { _ = Peers.posixSpawn(bwrapArgs) } : nil
+row("bwrap --ro-bind / / --dev --proc  true", bwrap, floor: floor.median, note: "no seccomp")
+let confinedAsync: Stats = try await {
+    for _ in 0..<5 { _ = try await executor.checkOutput(["true"]) }
+    var samples: [Double] = []
+    for _ in 0..<spawns {
+        let t = ContinuousClock.now
+        _ = try await executor.checkOutput(["true"])
+        samples.append(seconds(t.duration(to: .now)) * 1000)
+    }
+    return Stats(samples: samples)
+}()
+row("Confine checkOutput([\"true\"]) async", confinedAsync, floor: floor.median, note: "seccomp+rlimits+nobody, spawn helper")
+let confinedBlocking = try measure(spawns) { _ = try executor.checkOutput(["true"]) }
+row("Confine checkOutput([\"true\"]) blocking", confinedBlocking, floor: floor.median)
+let oneShot = try measure(quick ? 30 : 100) {
+    let fresh = try Executor(policy: policy)
+    _ = try fresh.checkOutput(["true"])
+}
+row("Confine, new Executor per call (Process path)", oneShot, floor: floor.median, note: "starts confine-launch each time")
+let cli = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent("confine").path
+let cliStats = Peers.available(cli) ? measure(quick ? 30 : 100) { _ = Peers.posixSpawn([cli, "run", "--", "true"]) } : nil
+row("confine run -- true (whole CLI)", cliStats, floor: floor.median)
+
+let lsFloor = measure(spawns / 2) { _ = Peers.posixSpawn(["/bin/ls", "-l", "/usr/bin"]) }
+row("posix_spawn  ls -l /usr/bin", lsFloor, floor: lsFloor.median)
+let pythonLs = Peers.python(["ls", "-l", "/usr/bin"], count: spawns / 2).map(Stats.init)
+row("Python check_output(['ls','-l','/usr/bin'])", pythonLs, floor: lsFloor.median)
+let confinedLs = try measure(spawns / 2) { _ = try executor.checkOutput(["ls", "-l", "/usr/bin"]) }
+row("Confine checkOutput([\"ls\",\"-l\",\"/usr/bin\"])", confinedLs, floor: lsFloor.median)
+
+// 3. Concurrency: 8 tasks, no stalls, no descriptor growth.
+print("\n== concurrency: \(spawns) confined `true` from 8 tasks ==")
+let fdsBefore = openDescriptors()
+let concurrentStart = ContinuousClock.now
+let latencies: [Double] = try await withThrowingTaskGroup(of: [Double].self) { group in
+    for _ in 0..<8 {
+        group.addTask {
+            var mine: [Double] = []
+            for _ in 0..<(spawns / 8) {
+                let t = ContinuousClock.now
+                _ = try await executor.checkOutput(["true"])
+                mine.append(seconds(t.duration(to: .now)) * 1000)
+            }
+            return mine
+        }
+    }
+    var all: [Double] = []
+    for try await mine in group { all += mine }
+    return all
+}
+let concurrentSeconds = seconds(concurrentStart.duration(to: .now))
+let concurrent = Stats(samples: latencies)
+let fdGrowth = openDescriptors() - fdsBefore
+print(String(format: "%d calls in %.2f s = %.0f/s; latency median %.2f ms, p99 %.2f ms, max %.2f ms; descriptor growth %d",
+             latencies.count, concurrentSeconds, Double(latencies.count) / concurrentSeconds, concurrent.median, concurrent.p99,
+             concurrent.percentile(1), fdGrowth))
+
+// 4. Verdict against DESIGN.md §7.
+print("\n== targets ==")
+func verdict(_ ok: Bool, _ text: String) { print((ok ? "PASS " : "MISS ") + text) }
+verdict(confinedAsync.median <= 2.0 * floor.median, String(format: "confined true <= 2.0x posix_spawn floor: %.2fx", confinedAsync.median / floor.median))
+if let pythonTrue { verdict(confinedAsync.median <= pythonTrue.median, String(format: "stretch: confined true <= Python's unconfined call: %.2fx", confinedAsync.median / pythonTrue.median)) }
+if let bwrap { verdict(confinedAsync.median <= 0.5 * bwrap.median, String(format: "confined true <= 0.5x bwrap: %.2fx", confinedAsync.median / bwrap.median)) }
+verdict(captureOK, String(format: "capture >= 0.8x raw read loop: %.2fx", raw.seconds / confinedCapture))
+verdict(memoryOK, "capture memory <= cap + 16 MiB: +\(rssGrowth >> 20) MiB")
+verdict(fdGrowth <= 0, "no descriptor growth under 8 concurrent tasks: \(fdGrowth)")
+verdict(concurrent.percentile(1) < 100, String(format: "no stalls (max < 100 ms) under 8 concurrent tasks: %.2f ms", concurrent.percentile(1)))

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs what Confine needs on Debian/Ubuntu: libseccomp (headers and library), python3 for
+# the Python handlers and tests, and the peers the benchmark compares against (bwrap).
+set -euo pipefail
+packages=(libseccomp-dev python3 bubblewrap)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  echo "installing: ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+command -v swift >/dev/null || { echo "swift is not on PATH: install a Swift 6 toolchain first" >&2; exit 1; }

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Every test: the policy reader and compiler, the executor (CPython's subprocess contract),
+# the attacks and resource limits, and the CLI end to end.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+swift build --build-tests
+swift test --skip-build 2>&1 | tee .build/test-output.txt | grep -vE '^(◇|↳)|started\.$'
