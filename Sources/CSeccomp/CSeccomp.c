@@ -63,3 +63,7 @@ int CSeccomp_setBadArchAction(scmp_filter_ctx ctx, uint32_t action) {
 int CSeccomp_setNoNewPrivs(scmp_filter_ctx ctx, int on) {
     return seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, on ? 1 : 0);
 }
+
+int CSeccomp_optimizeBinaryTree(scmp_filter_ctx ctx) {
+    return seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
+}

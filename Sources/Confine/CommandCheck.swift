@@ -15,7 +15,7 @@ public enum CommandCheck {
         let searchPath = (environment ?? policy.environment)["PATH"] ?? "/usr/bin:/bin"
         let found = try CommandResolver.resolve(arguments[0], searchPath: searchPath, workingDirectory: policy.workingDirectory)
         let executable = CommandResolver.canonical(found)
-        try CommandResolver.enforce(policy.commands, executable: executable, policy: policy, searchPath: searchPath)
+        try CommandMatcher(policy).enforce(executable: executable, searchPath: searchPath)
         let reason = policy.commands.allow.isEmpty
             ? "the policy has no command allow-list and does not deny it"
             : "listed in commands.allow"

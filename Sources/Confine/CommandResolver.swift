@@ -49,23 +49,42 @@ enum CommandResolver {
         return String(cString: resolved)
     }
 
+}
+
+/// A policy's command allow- and deny-lists, with absolute entries canonicalised once.
+struct CommandMatcher: Sendable {
+    let policy: Policy
+    private let allowPaths: Set<String>, allowNames: [String]
+    private let denyPaths: Set<String>, denyNames: [String]
+
+    init(_ policy: Policy) {
+        self.policy = policy
+        func split(_ entries: [String]) -> (Set<String>, [String]) {
+            let paths = entries.filter { $0.contains("/") }
+            return (Set(paths + paths.map(CommandResolver.canonical)), entries.filter { !$0.contains("/") })
+        }
+        (allowPaths, allowNames) = split(policy.commands.allow)
+        (denyPaths, denyNames) = split(policy.commands.deny)
+    }
+
     /// Refuses the command when the policy's lists say so.
     /// - Parameter executable: the canonical path of what will run.
     /// - Throws: `ConfineError.refused` naming the list and the policy file.
-    static func enforce(_ rule: CommandRule, executable: String, policy: Policy, searchPath: String) throws {
-        func matches(_ entry: String) -> Bool {
-            if entry.contains("/") { return canonical(entry) == executable || entry == executable }
-            guard let found = try? resolve(entry, searchPath: searchPath, workingDirectory: "/") else {
-                return false
+    func enforce(executable: String, searchPath: String) throws {
+        func named(_ names: [String]) -> String? {
+            names.first { name in
+                guard let found = try? CommandResolver.resolve(name, searchPath: searchPath, workingDirectory: "/") else { return false }
+                return CommandResolver.canonical(found) == executable
             }
-            return canonical(found) == executable
         }
-        let where_ = policy.source.map { " (\($0))" } ?? ""
-        if let denied = rule.deny.first(where: matches) {
-            throw ConfineError(.refused, "refused by policy '\(policy.name)'\(where_): commands.deny lists '\(denied)', which is \(executable)", path: executable)
+        let rule = policy.commands
+        let source = policy.source.map { " (\($0))" } ?? ""
+        if denyPaths.contains(executable) || named(denyNames) != nil {
+            let entry = rule.deny.first { denyPaths.contains($0) && CommandResolver.canonical($0) == executable } ?? named(denyNames) ?? executable
+            throw ConfineError(.refused, "refused by policy '\(policy.name)'\(source): commands.deny lists '\(entry)', which is \(executable)", path: executable)
         }
-        if !rule.allow.isEmpty && !rule.allow.contains(where: matches) {
-            throw ConfineError(.refused, "refused by policy '\(policy.name)'\(where_): \(executable) is not in commands.allow (\(rule.allow.joined(separator: ", ")))", path: executable)
+        if !rule.allow.isEmpty && !allowPaths.contains(executable) && named(allowNames) == nil {
+            throw ConfineError(.refused, "refused by policy '\(policy.name)'\(source): \(executable) is not in commands.allow (\(rule.allow.joined(separator: ", ")))", path: executable)
         }
     }
 }

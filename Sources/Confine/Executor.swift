@@ -17,6 +17,8 @@ public final class Executor: Sendable {
     public let policy: Policy
     let helper: SpawnHelper
     private let filters = FilterCache()
+    /// The executor's own policy, prepared once: its compiled filter and command lists.
+    private let prepared: (filter: CompiledFilter, commands: CommandMatcher)
 
     /// - Parameters:
     ///   - policy: the policy for commands that name none.
@@ -29,7 +31,7 @@ public final class Executor: Sendable {
         }
         self.policy = policy
         self.helper = SpawnHelper(launcherPath: launcher)
-        _ = try filters.filter(for: policy)
+        prepared = (try filters.filter(for: policy), CommandMatcher(policy))
         Self.ignoreSIGPIPE
     }
 
@@ -60,28 +62,28 @@ public final class Executor: Sendable {
     /// timeout and an output cap are results; only failures to start throw.
     /// - Throws: `ConfineError` (not found, not executable, refused, bad arguments).
     public func execute(_ command: Command) async throws -> CompletedProcess {
-        let (execution, shot, prepared) = try start(command)
+        let (execution, shot, launch) = try start(command)
         let outcome = await withTaskCancellationHandler {
             await shot.wait()
         } onCancel: {
             Reactor.shared.cancel(execution)
         }
-        return try finish(outcome, prepared)
+        return try finish(outcome, launch)
     }
 
     /// The blocking twin of `execute(_:)`, for callers outside Swift concurrency.
     public func execute(_ command: Command) throws -> CompletedProcess {
-        let (_, shot, prepared) = try start(command)
-        return try finish(shot.waitBlocking(), prepared)
+        let (_, shot, launch) = try start(command)
+        return try finish(shot.waitBlocking(), launch)
     }
 
-    struct Prepared {
+    struct Launch {
         var command: Command
         var policy: Policy
         var timeout: Duration?
     }
 
-    private func start(_ command: Command) throws -> (Execution, OneShot<Execution.Outcome>, Prepared) {
+    private func start(_ command: Command) throws -> (Execution, OneShot<Execution.Outcome>, Launch) {
         let policy = command.policy ?? self.policy
         try Self.validate(command)
         let environment = command.environment ?? policy.environment
@@ -95,7 +97,8 @@ public final class Executor: Sendable {
         let searchPath = environment["PATH"] ?? "/usr/bin:/bin"
         let found = try CommandResolver.resolve(command.arguments[0], searchPath: searchPath, workingDirectory: workingDirectory)
         let executable = CommandResolver.canonical(found)
-        try CommandResolver.enforce(policy.commands, executable: executable, policy: policy, searchPath: searchPath)
+        let own = command.policy == nil
+        try (own ? prepared.commands : CommandMatcher(policy)).enforce(executable: executable, searchPath: searchPath)
 
         var timeout = command.timeout
         if let limit = policy.timeout, timeout.map({ limit < $0 }) ?? true { timeout = limit }
@@ -105,9 +108,10 @@ public final class Executor: Sendable {
             arguments: command.arguments,
             environment: environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" },
             workingDirectory: workingDirectory,
-            filter: try filters.filter(for: policy),
+            filter: own ? prepared.filter : try filters.filter(for: policy),
             rlimits: LaunchRequest.rlimits(of: policy.rlimits),
-            identity: Self.identity(for: policy.user))
+            identity: try Self.identity(for: policy.user))
+        let leased = request.identity.flatMap { policy.user == .automatic ? $0.uid : nil }
 
         // Descriptors for the child, and the parent's ends.
         var close: [Int32] = []
@@ -156,11 +160,19 @@ public final class Executor: Sendable {
                 status: statusParent, stdin: stdinParent, input: input, stdout: out.parent, stderr: err.parent,
                 outputLimit: policy.outputLimit,
                 deadline: timeout.map { ContinuousClock.now.advanced(by: $0) },
-                onComplete: { shot.fulfill($0) })
-            try helper.send(request.encode(), fds: [statusChild, stdinChild, out.child, err.child])
+                onComplete: { outcome in
+                    if let leased { IdentityPool.shared.release(leased) }
+                    shot.fulfill(outcome)
+                })
+            do {
+                try helper.send(request.encode(), fds: [statusChild, stdinChild, out.child, err.child])
+            } catch {
+                if let leased { IdentityPool.shared.release(leased) }
+                throw error
+            }
             parentEnds.removeAll()
             Reactor.shared.add(execution)
-            return (execution, shot, Prepared(command: command, policy: policy, timeout: timeout))
+            return (execution, shot, Launch(command: command, policy: policy, timeout: timeout))
         } catch {
             parentEnds.forEach(SystemCalls.close)
             if let error = error as? ConfineError { throw error }
@@ -168,10 +180,10 @@ public final class Executor: Sendable {
         }
     }
 
-    private func finish(_ outcome: Execution.Outcome, _ prepared: Prepared) throws -> CompletedProcess {
-        let args = prepared.command.arguments
+    private func finish(_ outcome: Execution.Outcome, _ launch: Launch) throws -> CompletedProcess {
+        let args = launch.command.arguments
         if let failure = outcome.failure {
-            throw Self.launchError(stage: failure.stage, errno: failure.errno, detail: failure.detail, args: args, policy: prepared.policy)
+            throw Self.launchError(stage: failure.stage, errno: failure.errno, detail: failure.detail, args: args, policy: launch.policy)
         }
         if outcome.killedOnRequest && !outcome.timedOut {
             throw CancellationError()
@@ -192,7 +204,7 @@ public final class Executor: Sendable {
         } else {
             state = .ok
         }
-        let command = prepared.command
+        let command = launch.command
         return CompletedProcess(
             args: args, returnCode: returnCode,
             stdout: command.stdout == .pipe ? outcome.stdout.bytes : nil,
@@ -201,7 +213,7 @@ public final class Executor: Sendable {
             stdoutBytes: outcome.stdout.total, stderrBytes: outcome.stderr.total,
             stdoutTruncated: outcome.stdout.truncated, stderrTruncated: outcome.stderr.truncated,
             descendantsKilled: outcome.descendantsKilled,
-            pid: outcome.pid, policy: prepared.policy.name, timeout: prepared.timeout,
+            pid: outcome.pid, policy: launch.policy.name, timeout: launch.timeout,
             wallTime: outcome.started.duration(to: outcome.ended),
             userTime: outcome.userTime, systemTime: outcome.systemTime, maxRSS: outcome.maxRSS)
     }
@@ -226,9 +238,13 @@ public final class Executor: Sendable {
         }
     }
 
-    static func identity(for user: UserSpec) -> (uid: UInt32, gid: UInt32)? {
+    /// The ids a command runs as: as root, a uid of its own from the pool (see `IdentityPool`).
+    static func identity(for user: UserSpec) throws -> (uid: UInt32, gid: UInt32)? {
         switch user {
-        case .automatic: return geteuid() == 0 ? UserSpec.nobody : nil
+        case .automatic:
+            guard geteuid() == 0 else { return nil }
+            let uid = try IdentityPool.shared.lease()
+            return (uid, uid)
         case .inherit: return nil
         case .ids(let uid, let gid): return (uid, gid)
         }

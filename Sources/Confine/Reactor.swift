@@ -165,6 +165,12 @@ final class Reactor: @unchecked Sendable {
                 let n = withUnsafeMutableBytes(of: &report) { SystemCalls.receive(fd, $0) }
                 if n == MemoryLayout<cfl_report>.size {
                     execution.receive(report)
+                    // EXITED comes after the whole tree is reaped and FAILED is final: the
+                    // monitor has nothing more to say, so don't wait for it to exit.
+                    if report.kind != UInt32(CFL_REPORT_STARTED.rawValue) {
+                        finish(execution, .status, token: token)
+                        return
+                    }
                     continue
                 }
                 if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { return }

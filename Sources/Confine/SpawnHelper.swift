@@ -75,6 +75,13 @@ final class SpawnHelper: @unchecked Sendable {
         return parentEnd
     }
 
+    /// The helper's pid, while it runs.
+    var processIdentifier: Int32? {
+        lock.lock()
+        defer { lock.unlock() }
+        return process?.isRunning == true ? process?.processIdentifier : nil
+    }
+
     /// Stops the helper: it exits when its control socket closes. Commands in flight go on.
     func shutdown() {
         lock.lock()

@@ -14,6 +14,7 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -476,6 +477,21 @@ static _Noreturn void report_exited(const struct monitor *m)
     _exit(0);
 }
 
+/* The command child's arguments and stack, for clone(2). */
+struct child_args {
+    const struct request *rq;
+    char *const *argv;
+    char *const *envp;
+    int errfd;
+};
+static char child_stack[256 * 1024] __attribute__((aligned(16)));
+
+static int child_entry(void *raw)
+{
+    const struct child_args *a = raw;
+    command_child(a->rq, a->argv, a->envp, a->errfd);
+}
+
 /* The fds the helper inherited (besides 0-2 and the control socket), closed in each monitor. */
 static int inherited_fds[64];
 static int inherited_count;
@@ -490,8 +506,6 @@ static _Noreturn void monitor(const struct request *rq, int ctl, int memfd)
     close(ctl);
     if (memfd >= 0)
         close(memfd);
-    for (int i = 0; i < inherited_count; i++)
-        close(inherited_fds[i]);
 
     /* sigaction SIG_DFL for SIGCHLD (no auto-reap) and SIGPIPE; sends use MSG_NOSIGNAL */
     struct sigaction dfl = { .sa_handler = SIG_DFL };
@@ -513,9 +527,10 @@ static _Noreturn void monitor(const struct request *rq, int ctl, int memfd)
     }
     snprintf(m.children, sizeof m.children, "/proc/self/task/%d/children", (int)getpid());
 
-    m.main = fork();
-    if (m.main == 0)
-        command_child(rq, argv, envp, errpipe[1]);
+    /* clone(2) CLONE_VM|CLONE_VFORK, as posix_spawn does: no page tables copied; the monitor
+     * sleeps until the child has exec'd or failed (then the error pipe says which). */
+    struct child_args args = { rq, argv, envp, errpipe[1] };
+    m.main = clone(child_entry, child_stack + sizeof child_stack, CLONE_VM | CLONE_VFORK | SIGCHLD, &args);
     int fork_errno = errno;
     /* drop our stdio copies now, so the parent sees EOF exactly when the tree is done */
     for (int i = 0; i < 3; i++)
@@ -589,11 +604,8 @@ static int setup_helper(void)
     if (null != 0)
         close(null);
 
-    /* monitors are reaped by the kernel (SIG_IGN + SA_NOCLDWAIT); a dead peer is no signal */
-    struct sigaction ign = { .sa_handler = SIG_IGN, .sa_flags = SA_NOCLDWAIT };
-    if (sigaction(SIGCHLD, &ign, NULL) < 0)
-        fatal("sigaction(SIGCHLD)");
-    ign.sa_flags = 0;
+    /* a dead peer is no signal */
+    struct sigaction ign = { .sa_handler = SIG_IGN };
     if (sigaction(SIGPIPE, &ign, NULL) < 0)
         fatal("sigaction(SIGPIPE)");
     return ctl;
@@ -641,9 +653,9 @@ static int load_request(const unsigned char *buf, size_t len, int msg_flags, con
     return 0;
 }
 
-/* Handles one received datagram: fork a monitor for it, or report FAILED. */
-static void handle_request(int ctl, const unsigned char *buf, size_t len, int msg_flags,
-                           const int *fds, int nfds)
+/* Becomes the monitor of one received request, or reports FAILED/REQUEST and exits. */
+static _Noreturn void take_request(int ctl, const unsigned char *buf, size_t len, int msg_flags,
+                                   const int *fds, int nfds)
 {
     unsigned char *big = NULL;
     struct request rq;
@@ -651,26 +663,27 @@ static void handle_request(int ctl, const unsigned char *buf, size_t len, int ms
     if (err != 0) {
         if (nfds > 0)
             report_failed(fds[0], CFL_STAGE_REQUEST, err, 0, MSG_DONTWAIT);
-    } else {
-        pid_t pid = fork();
-        if (pid == 0)
-            monitor(&rq, ctl, nfds == 5 ? fds[4] : -1);
-        if (pid < 0)
-            report_failed(rq.status_fd, CFL_STAGE_FORK, errno, 0, MSG_DONTWAIT);
+        _exit(0);
     }
-    free(big);
+    for (int i = 5; i < nfds; i++) /* stray extra fds */
+        close(fds[i]);
+    monitor(&rq, ctl, nfds == 5 ? fds[4] : -1);
 }
 
-/* The serve loop: recvmsg one request at a time until the control socket reaches EOF. */
-static int serve(void)
+/* A spare: a monitor forked ahead of time, blocked in recvmsg(2) on the shared control socket.
+ * The kernel hands each datagram to exactly one reader; the spare that gets it tells the pool
+ * (its pid on `taken`) and becomes that request's monitor, so the fork of a monitor is never
+ * on the path of a request. */
+static _Noreturn void spare(int ctl, int taken)
 {
+    /* before any fd is received, so no received fd can take one of these numbers */
+    for (int i = 0; i < inherited_count; i++)
+        close(inherited_fds[i]);
     static unsigned char buf[INLINE_BUF_SIZE] __attribute__((aligned(16)));
     union {
         struct cmsghdr align;
         char space[CMSG_SPACE(MAX_RECV_FDS * sizeof(int))];
     } control;
-    int ctl = setup_helper();
-
     for (;;) {
         struct iovec iov = { .iov_base = buf, .iov_len = sizeof buf };
         struct msghdr msg = {
@@ -678,18 +691,83 @@ static int serve(void)
             .msg_control = control.space, .msg_controllen = sizeof control.space,
         };
         ssize_t n = recvmsg(ctl, &msg, MSG_CMSG_CLOEXEC);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            fatal("recvmsg");
-        }
+        if (n < 0 && errno == EINTR)
+            continue;
         int fds[MAX_RECV_FDS];
-        int nfds = collect_fds(&msg, fds);
-        if (n == 0 && nfds == 0 && peer_closed(ctl))
+        int nfds = n < 0 ? 0 : collect_fds(&msg, fds);
+        if (n <= 0 && nfds == 0) {
+            if (n == 0 && !peer_closed(ctl))
+                continue; /* an empty datagram */
+            _exit(0);     /* the executor closed the control socket */
+        }
+        pid_t self = getpid();
+        (void)!write(taken, &self, sizeof self);
+        close(taken);
+        take_request(ctl, buf, (size_t)n, msg.msg_flags, fds, nfds);
+    }
+}
+
+#define SPARES 2
+
+/* The pool: keeps SPARES spares waiting, replaces each one as it takes a request or dies, and
+ * exits when the executor closes the control socket (the spares see EOF and exit too). */
+static int serve(void)
+{
+    int ctl = setup_helper();
+    int taken[2];
+    if (pipe2(taken, O_CLOEXEC | O_NONBLOCK) < 0)
+        fatal("pipe2");
+    /* SIGCHLD through a signalfd: reaps monitors, and notices a spare that died unused */
+    struct sigaction dfl = { .sa_handler = SIG_DFL };
+    sigaction(SIGCHLD, &dfl, NULL);
+    sigset_t chld;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &chld, NULL);
+    int sigfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
+    if (sigfd < 0)
+        fatal("signalfd");
+
+    pid_t waiting[SPARES] = { 0 };
+    for (;;) {
+        for (int i = 0; i < SPARES; i++) {
+            if (waiting[i] != 0)
+                continue;
+            pid_t pid = fork();
+            if (pid == 0) {
+                sigprocmask(SIG_UNBLOCK, &chld, NULL);
+                close(sigfd);
+                close(taken[0]);
+                spare(ctl, taken[1]);
+            }
+            if (pid > 0)
+                waiting[i] = pid;
+        }
+        struct pollfd p[3] = {
+            { .fd = ctl, .events = POLLRDHUP },
+            { .fd = taken[0], .events = POLLIN },
+            { .fd = sigfd, .events = POLLIN },
+        };
+        /* a failed fork is retried after a short pause rather than in a tight loop */
+        bool short_of_spares = false;
+        for (int i = 0; i < SPARES; i++)
+            short_of_spares |= waiting[i] == 0;
+        if (poll(p, 3, short_of_spares ? 10 : -1) < 0 && errno != EINTR)
+            fatal("poll");
+        if (p[0].revents & (POLLHUP | POLLRDHUP | POLLERR))
             return 0;
-        handle_request(ctl, buf, (size_t)n, msg.msg_flags, fds, nfds);
-        for (int i = 0; i < nfds; i++)
-            close(fds[i]);
+        pid_t pid;
+        while (read(taken[0], &pid, sizeof pid) == (ssize_t)sizeof pid)
+            for (int i = 0; i < SPARES; i++)
+                if (waiting[i] == pid)
+                    waiting[i] = 0;
+        struct signalfd_siginfo info;
+        while (read(sigfd, &info, sizeof info) > 0)
+            ;
+        while ((pid = waitpid(-1, NULL, WNOHANG)) > 0)
+            for (int i = 0; i < SPARES; i++)
+                if (waiting[i] == pid)
+                    waiting[i] = 0;
     }
 }
 

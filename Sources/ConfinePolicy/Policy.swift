@@ -72,14 +72,15 @@ public struct CommandRule: Sendable, Hashable {
 
 /// Whom a command runs as.
 public enum UserSpec: Sendable, Hashable {
-    /// `nobody`/`nogroup` (65534) when Confine runs as root, otherwise the caller's own ids.
+    /// When Confine runs as root, a uid (and gid) of the command's own, leased from a pool
+    /// (600000 and up) for as long as it runs; otherwise the caller's own ids.
     case automatic
     /// These ids, always (requires root to differ from the caller's).
     case ids(uid: UInt32, gid: UInt32)
     /// The caller's own ids, even as root (the audit reports it).
     case inherit
 
-    /// The unprivileged ids used when Confine runs as root.
+    /// `nobody`/`nogroup`, for policies that name them.
     public static let nobody: (uid: UInt32, gid: UInt32) = (65534, 65534)
 }
 

@@ -31,6 +31,9 @@ public enum PolicyCompiler {
         defer { seccomp_release(ctx) }
         try check(CSeccomp_setBadArchAction(ctx, CSeccomp_actKillProcess()), "setting the bad-architecture action")
         try check(CSeccomp_setNoNewPrivs(ctx, 0), "clearing the no-new-privs attribute")
+        // A binary search over syscall numbers rather than a linear chain: fewer instructions
+        // per call, and a faster attach (the kernel evaluates the filter per syscall number).
+        try check(CSeccomp_optimizeBinaryTree(ctx), "choosing the binary-tree layout")
         for arch in plan.architectures where arch != .native && CSeccomp_auditArch(archToken(arch)) != CSeccomp_auditArch(CSeccomp_archNative()) {
             let rc = seccomp_arch_add(ctx, archToken(arch))
             if rc != 0 && rc != -EEXIST { try check(rc, "adding architecture \(arch.rawValue)") }

@@ -68,6 +68,16 @@ import Testing
         #expect(code == 0 && line == "ok", "\(line)")
     }
 
+    @Test func concurrentCommandsCannotReachEachOther() async throws {
+        // Two commands at once get different uids: one cannot signal the other.
+        async let sleeper = Executors.default.run(["sh", "-c", "echo $$; exec sleep 5"], stdin: .null, stdout: .pipe, timeout: .seconds(3))
+        try await Task.sleep(for: .milliseconds(300))
+        let victims = processes(matching: "sleep 5")
+        let attack = try await Executors.default.run(["sh", "-c", victims.map { "kill -9 \($0) 2>/dev/null && echo killed" }.joined(separator: "; ") + "; true"], captureOutput: true)
+        #expect(attack.stdout?.text.contains("killed") == false)
+        _ = try? await sleeper
+    }
+
     @Test func rootOnlyDeviceIsOutOfReach() async throws {
         // /dev/userfaultfd is mode 0600 root: the unprivileged uid is what keeps it closed.
         let (code, line) = try await Self.attempt("userfaultfd-dev")
@@ -77,15 +87,23 @@ import Testing
     @Test func commandRunsUnprivilegedWithNoCapabilities() async throws {
         try #require(geteuid() == 0)
         let output = try await Executors.default.checkOutput([probe, "whoami"]).text
-        #expect(output.contains("uid=65534 gid=65534 groups=0"), "\(output)")
+        // A uid of its own from the pool, no supplementary groups.
+        let uid = try #require(output.split(separator: " ").first { $0.hasPrefix("uid=") }.flatMap { UInt32($0.dropFirst(4)) })
+        #expect(uid >= 600_000 && uid < 600_000 + 256 * 1024, "\(output)")
+        #expect(output.contains("gid=\(uid) groups=0"), "\(output)")
         #expect(output.contains("capeff=0000000000000000"))
         #expect(output.contains("nnp=1"))
         #expect(output.contains("seccomp=2"))
     }
 
     @Test func setuidBinariesGainNothing() async throws {
-        // no_new_privs: su stays the unprivileged uid and cannot become root.
-        let result = try await Executors.default.run(["sh", "-c", "id -u; ls -l /usr/bin/passwd >/dev/null"], captureOutput: true)
-        #expect(result.stdout?.text == "65534\n")
+        // no_new_privs: the setuid bit of su gives nothing, so it cannot become root.
+        await #expect(throws: ConfineError.self, "the default policy refuses su outright") {
+            _ = try await Executors.default.run(["su", "-c", "id -u"], stdin: .null, captureOutput: true)
+        }
+        let undenied = variant(Policies.default) { $0.commands.deny = [] }
+        let result = try await Executors.default.run(["su", "-c", "id -u"], stdin: .null, captureOutput: true, policy: undenied)
+        #expect(result.returnCode != 0)
+        #expect(result.stdout?.text.contains("\n0\n") != true && result.stdout?.text != "0\n")
     }
 }

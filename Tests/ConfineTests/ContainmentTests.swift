@@ -27,7 +27,7 @@ import Testing
     @Test func cpuSpinIsKilledByTheCPULimit() async throws {
         let result = try await probeRun(["cpu"], policy: variant(Policies.default) { $0.rlimits.cpu = .limited(1) })
         #expect(result.returnCode == -SIGXCPU || result.returnCode == -SIGKILL)
-        #expect(result.userTime + result.systemTime >= .milliseconds(900))
+        #expect(result.userTime + result.systemTime >= .milliseconds(500), "it spun until the limit")
     }
 
     @Test func hugeFileStopsAtTheSizeLimit() async throws {

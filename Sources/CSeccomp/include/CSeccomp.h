@@ -45,4 +45,7 @@ int CSeccomp_setBadArchAction(scmp_filter_ctx ctx, uint32_t action);
 /* Disables libseccomp's "no-new-privs on load" attribute: the launcher sets it itself. */
 int CSeccomp_setNoNewPrivs(scmp_filter_ctx ctx, int on);
 
+/* Asks libseccomp for a binary tree of syscall numbers (SCMP_FLTATR_CTL_OPTIMIZE 2). */
+int CSeccomp_optimizeBinaryTree(scmp_filter_ctx ctx);
+
 #endif
