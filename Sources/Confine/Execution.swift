@@ -35,6 +35,17 @@ final class Execution: @unchecked Sendable {
         mutating func append(_ chunk: UnsafeRawBufferPointer) {
             total += chunk.count
             let room = limit.map { max(0, $0 - bytes.count) } ?? chunk.count
+            // Grow by doubling, never past the cap; past 1 MiB go straight to a cap of up to
+            // 64 MiB, so that no late doubling holds old and new buffers at once.
+            let needed = bytes.count + min(room, chunk.count)
+            if needed > bytes.capacity {
+                var target = max(needed, bytes.capacity * 2, 4096)
+                if let limit {
+                    target = min(limit, target)
+                    if target > 1 << 20 && limit <= 64 << 20 { target = limit }
+                }
+                bytes.reserveCapacity(target)
+            }
             if room >= chunk.count {
                 bytes.append(contentsOf: chunk)
             } else if room > 0 {
