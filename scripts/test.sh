@@ -6,3 +6,6 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 swift build --build-tests
 swift test --skip-build 2>&1 | tee .build/test-output.txt | grep -vE '^(◇|↳)|started\.$'
+# The shipped policies must stay SAFE or better.
+.build/debug/confine audit --fail-on medium policies/ >/dev/null
+echo "policy audit: every shipped policy is SAFE or better"

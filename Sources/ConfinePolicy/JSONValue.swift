@@ -1,3 +1,5 @@
+import Foundation
+
 /// A JSON document as decoded by Foundation's `JSONDecoder`, kept untyped so that the
 /// policy reader can name every unknown key and wrong type with its field path.
 enum JSONValue: Sendable, Hashable, Decodable {
@@ -29,6 +31,11 @@ enum JSONValue: Sendable, Hashable, Decodable {
         } else {
             self = .object(try container.decode([String: JSONValue].self))
         }
+    }
+
+    /// Decodes a JSON text with Foundation's decoder.
+    static func decode(_ text: [UInt8]) throws -> JSONValue {
+        try JSONDecoder().decode(JSONValue.self, from: Data(text))
     }
 
     /// The JSON type's name, for messages ("expected a string, found an array").

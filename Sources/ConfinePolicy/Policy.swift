@@ -24,6 +24,19 @@ public struct Policy: Sendable, Hashable {
     public var workingDirectory: String?
     /// Whom the command runs as.
     public var user: UserSpec
+    /// Where each field was written, "file:line", keyed by field path ("rlimits.cpu",
+    /// "commands.allow[2]"); an included file's fields keep their own file.
+    public var origins: [String: String] = [:]
+
+    /// Where a field (or its nearest enclosing field) was written, if known.
+    public func origin(of path: String) -> String? {
+        var path = path
+        while true {
+            if let origin = origins[path] { return origin }
+            guard let cut = path.lastIndex(where: { $0 == "." || $0 == "[" }) else { return source }
+            path = String(path[..<cut])
+        }
+    }
 
     public init(
         name: String,

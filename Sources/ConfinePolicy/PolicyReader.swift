@@ -120,6 +120,9 @@ public struct PolicyReader: Sendable {
         }
         policy.name = stem
         policy.source = file
+        for (path, line) in map.lines where !path.isEmpty {
+            policy.origins[path] = "\(file):\(line)"
+        }
 
         if let name = fields["name"] { policy.name = try walker.string(name, "name") }
         if let description = fields["description"] { policy.description = try walker.string(description, "description") }
