@@ -6,8 +6,8 @@ extension ConfineCommand {
     struct PolicyCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "policy",
-            abstract: "List and show policies.",
-            subcommands: [List.self, Show.self]
+            abstract: "List, show, compare and import policies.",
+            subcommands: [List.self, Show.self, Diff.self, Import.self]
         )
 
         struct List: ParsableCommand {
@@ -59,6 +59,56 @@ extension ConfineCommand {
                 }
                 if let filter = try? PolicyCompiler.compile(policy.seccomp) {
                     print("  compiled: \(filter.instructionCount) BPF instructions")
+                }
+            }
+        }
+
+        struct Diff: ParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "What policy B permits that policy A does not (+), and what it takes away (-).",
+                discussion: "Exit status: 0 when B permits nothing more than A, 1 when it does, 2 when a policy cannot be read."
+            )
+
+            @Argument(help: "The policy before (name or file).") var a: String
+            @Argument(help: "The policy after (name or file).") var b: String
+
+            func run() throws {
+                let diff = PolicyDiff(from: loadPolicy(a), to: loadPolicy(b))
+                if diff.changes.isEmpty { print("no difference in what the policies permit") }
+                for change in diff.changes { print(change) }
+                if diff.widens { Foundation.exit(1) }
+            }
+        }
+
+        struct Import: ParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Convert an OCI/Docker seccomp profile into a Confine policy.",
+                discussion: "Rules are selected for the capabilities, architecture and kernel given; what cannot be expressed is reported on stderr, one warning a line. Exit status: 0, or 2 when the profile cannot be read."
+            )
+
+            @Argument(help: "The profile (e.g. moby's profiles/seccomp/default.json).") var profile: String
+            @Option(name: .customLong("cap"), help: "A capability the commands would hold (CAP_SYS_ADMIN, ...). Repeatable; default none, as Confine grants none.")
+            var capabilities: [String] = []
+            @Option(help: "The architecture to select rules for (amd64, arm64, ...).") var arch: String = "amd64"
+            @Option(help: "The kernel version to select rules for (default: this machine's).") var kernel: String?
+            @Option(help: "The policy's name (default: the profile's file name).") var name: String?
+            @Option(name: .shortAndLong, help: "Write the policy here instead of to stdout.") var output: String?
+
+            func run() throws {
+                guard let data = FileManager.default.contents(atPath: profile) else { fail("\(profile): cannot be read", status: 2) }
+                var system = utsname()
+                uname(&system)
+                let running = withUnsafeBytes(of: system.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+                let importer = ProfileImporter(capabilities: Set(capabilities), architecture: arch, kernel: kernel ?? running)
+                let stem = ((profile as NSString).lastPathComponent as NSString).deletingPathExtension
+                let result: ProfileImporter.Result
+                do { result = try importer.convert([UInt8](data), file: profile, name: name ?? stem) } catch { fail("\(error)", status: 2) }
+                for warning in result.warnings { FileHandle.standardError.write(Data("confine: warning: \(warning)\n".utf8)) }
+                FileHandle.standardError.write(Data("confine: \(result.rulesKept) rules imported, \(result.rulesSkipped) not applicable or not expressible\n".utf8))
+                if let output {
+                    guard FileManager.default.createFile(atPath: output, contents: Data(result.json.utf8)) else { fail("\(output): cannot be written", status: 2) }
+                } else {
+                    FileHandle.standardOutput.write(Data(result.json.utf8))
                 }
             }
         }

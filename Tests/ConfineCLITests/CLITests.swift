@@ -166,4 +166,41 @@ import Testing
         #expect(show.text.contains("clone3: SCMP_ACT_ERRNO(38)"))
         #expect(show.text.contains("BPF instructions"))
     }
+
+    @Test func auditScoresAndFailsOnALevel() throws {
+        let shipped = try confine(["audit", "--fail-on", "medium", URL(fileURLWithPath: Self.fixtures).deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("policies").path])
+        #expect(shipped.status == 0)
+        #expect(shipped.text.contains("default ("))
+        let dangerous = try confine(["audit", "--fail-on", "medium", Self.fixtures + "/dangerous.json"])
+        #expect(dangerous.status == 1)
+        #expect(dangerous.text.contains("DANGEROUS"))
+        #expect(dangerous.text.contains("dangerous.json:6"))
+        let json = try confine(["audit", "--format", "json", Self.fixtures + "/dangerous.json"])
+        #expect(json.status == 0, "no --fail-on: findings alone do not fail")
+        let document = try #require(try JSONSerialization.jsonObject(with: json.stdout) as? [String: Any])
+        #expect(document["schema"] as? Int == 1)
+        let report = try #require((document["policies"] as? [[String: Any]])?.first)
+        #expect(report["label"] as? String == "DANGEROUS")
+        #expect(((report["findings"] as? [[String: Any]]) ?? []).contains { $0["id"] as? String == "commands.exec-capable" })
+        let broken = try confine(["audit", Self.fixtures + "/unknown-key.json"])
+        #expect(broken.status == 2)
+        #expect(broken.stderr.contains("unknown-key.json:7"))
+        #expect(try confine(["audit", "--fail-on", "bogus", "default"]).status == 2)
+    }
+
+    @Test func policyDiffAndImport() throws {
+        let diff = try confine(["policy", "diff", "default", "network"])
+        #expect(diff.status == 1)
+        #expect(diff.text.contains("+ syscalls: connect: refused -> allowed"))
+        #expect(try confine(["policy", "diff", "network", "default"]).status == 0)
+        let output = NSTemporaryDirectory() + "confine-import-\(getpid()).json"
+        defer { try? FileManager.default.removeItem(atPath: output) }
+        let imported = try confine(["policy", "import", Self.fixtures + "/docker-default.json", "--kernel", "6.1", "-o", output])
+        #expect(imported.status == 0)
+        #expect(imported.stderr.contains("warning:"))
+        #expect(imported.stderr.contains("some_future_syscall"))
+        let check = try confine(["check", "--policy", output, "--syscall", "mount"])
+        #expect(check.text.contains("mount(): errno 1"))
+    }
 }
