@@ -14,6 +14,7 @@ uint32_t CSeccomp_actKillProcess(void) { return SCMP_ACT_KILL_PROCESS; }
 uint32_t CSeccomp_actKillThread(void) { return SCMP_ACT_KILL_THREAD; }
 uint32_t CSeccomp_actTrap(void) { return SCMP_ACT_TRAP; }
 uint32_t CSeccomp_actLog(void) { return SCMP_ACT_LOG; }
+uint32_t CSeccomp_actNotify(void) { return SCMP_ACT_NOTIFY; }
 
 uint32_t CSeccomp_archNative(void) { return SCMP_ARCH_NATIVE; }
 uint32_t CSeccomp_archX86_64(void) { return SCMP_ARCH_X86_64; }

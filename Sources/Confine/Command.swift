@@ -15,6 +15,8 @@ public struct Command: Sendable {
     public var timeout: Duration?
     /// The policy to use instead of the executor's.
     public var policy: Policy?
+    /// Let calls the policy refuses go ahead and report them (`Executor.learn`).
+    var learning = false
 
     public init(
         _ arguments: [String],

@@ -1,3 +1,5 @@
+import ConfinePolicy
+
 /// What became of a command: CPython's `subprocess.CompletedProcess` plus what a sandbox
 /// adds (why it ended, truncation, times, memory). An exit status, a signal, a timeout and an
 /// output cap are all results here; only `check`-style calls turn them into errors.
@@ -37,6 +39,8 @@ public struct CompletedProcess: Sendable {
     public var systemTime: Duration
     /// Largest resident set of the command or any descendant, in bytes.
     public var maxRSS: Int
+    /// The calls the policy refused, as the supervisor saw them (the first of each kind).
+    public var refused: [RefusedCall] = []
 
     /// The signal that ended the command, if a signal did.
     public var signal: Int32? { returnCode < 0 ? -returnCode : nil }
@@ -78,4 +82,37 @@ public enum OutputDestination: Sendable, Hashable {
     case stdout
     /// A descriptor of the caller's, which stays open.
     case fileDescriptor(Int32)
+}
+
+/// A syscall the policy refused (or, when learning, would have refused): which, with what.
+public struct RefusedCall: Sendable, Hashable, CustomStringConvertible {
+    /// The process that made the call.
+    public var pid: Int32
+    public var number: Int32
+    /// The errno it got (0 when learning: the call went ahead).
+    public var errno: Int32
+    /// Its first three arguments.
+    public var arguments: [UInt64]
+
+    public var name: String { Syscalls.name(of: number) }
+
+    /// `socket(AF_INET, SOCK_STREAM, 0)`, `ioctl(1, TIOCSTI, 0x7ffd...)`, `mount(0x..., 0x..., 0x...)`.
+    public var description: String {
+        let a = arguments + [0, 0, 0]
+        switch name {
+        case "socket", "socketpair":
+            let families: [UInt64: String] = [1: "AF_UNIX", 2: "AF_INET", 10: "AF_INET6", 16: "AF_NETLINK", 17: "AF_PACKET", 40: "AF_VSOCK"]
+            let types: [UInt64: String] = [1: "SOCK_STREAM", 2: "SOCK_DGRAM", 3: "SOCK_RAW", 5: "SOCK_SEQPACKET"]
+            let family = families[a[0]] ?? String(a[0])
+            let type = types[a[1] & 0xf] ?? String(a[1])
+            return "\(name)(\(family), \(type), \(a[2]))"
+        case "ioctl":
+            let requests: [UInt64: String] = [0x5412: "TIOCSTI", 0x541C: "TIOCLINUX", 0x5401: "TCGETS"]
+            return "ioctl(\(a[0]), \(requests[a[1] & 0xffff_ffff] ?? "0x" + String(a[1], radix: 16)), ...)"
+        case "kill", "tkill":
+            return "\(name)(\(Int32(truncatingIfNeeded: a[0])), \(a[1]))"
+        default:
+            return "\(name)(" + a.prefix(3).map { $0 < 4096 ? String($0) : "0x" + String($0, radix: 16) }.joined(separator: ", ") + ")"
+        }
+    }
 }

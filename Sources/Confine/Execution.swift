@@ -18,6 +18,7 @@ final class Execution: @unchecked Sendable {
         var userTime: Duration = .zero
         var systemTime: Duration = .zero
         var maxRSS = 0
+        var refused: [RefusedCall] = []
         var stdout = Capture(limit: nil)
         var stderr = Capture(limit: nil)
         var started: ContinuousClock.Instant = .now
@@ -108,6 +109,10 @@ final class Execution: @unchecked Sendable {
             outcome.userTime = .microseconds(report.utime_us)
             outcome.systemTime = .microseconds(report.stime_us)
             outcome.maxRSS = Int(report.maxrss_kb) * 1024
+        case UInt32(CFL_REPORT_REFUSED.rawValue):
+            outcome.refused.append(RefusedCall(
+                pid: report.pid, number: report.status, errno: report.err,
+                arguments: [UInt64(bitPattern: report.utime_us), UInt64(bitPattern: report.stime_us), UInt64(bitPattern: report.maxrss_kb)]))
         default:
             break
         }

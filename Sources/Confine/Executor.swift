@@ -17,6 +17,8 @@ public final class Executor: Sendable {
     public let policy: Policy
     let helper: SpawnHelper
     private let filters = FilterCache()
+    /// How refusals are handled: reported (the default) or only enforced.
+    let mode: FilterMode
     /// The executor's own policy, prepared once: its compiled filter and command lists.
     private let prepared: (filter: CompiledFilter, commands: CommandMatcher)
 
@@ -25,13 +27,17 @@ public final class Executor: Sendable {
     ///   - launcherPath: `confine-launch`; by default found next to the running executable or
     ///     through `$CONFINE_LAUNCH`.
     /// - Throws: `ConfineError` when the launcher cannot be found or the policy cannot be compiled.
-    public init(policy: Policy, launcherPath: String? = nil) throws {
+    ///   - reportRefusals: name the syscalls a policy refuses in `CompletedProcess.refused`
+    ///     (seccomp user notification; costs a few microseconds a command). Policies whose
+    ///     default action is not ERRNO are enforced without it.
+    public init(policy: Policy, launcherPath: String? = nil, reportRefusals: Bool = true) throws {
         guard let launcher = launcherPath ?? SpawnHelper.locateLauncher() else {
             throw ConfineError(.launcherFailed, "cannot find confine-launch next to \(CommandLine.arguments.first ?? "the executable"); build the package (swift build) or set CONFINE_LAUNCH to its path")
         }
         self.policy = policy
         self.helper = SpawnHelper(launcherPath: launcher)
-        prepared = (try filters.filter(for: policy), CommandMatcher(policy))
+        self.mode = reportRefusals ? .report : .enforce
+        prepared = (try filters.filter(for: policy, mode: mode), CommandMatcher(policy))
         Self.ignoreSIGPIPE
     }
 
@@ -108,7 +114,8 @@ public final class Executor: Sendable {
             arguments: command.arguments,
             environment: environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" },
             workingDirectory: workingDirectory,
-            filter: own ? prepared.filter : try filters.filter(for: policy),
+            filter: command.learning ? try filters.filter(for: policy, mode: .learn)
+                : own ? prepared.filter : try filters.filter(for: policy, mode: mode),
             rlimits: LaunchRequest.rlimits(of: policy.rlimits),
             identity: try Self.identity(for: policy.user))
         let leased = request.identity.flatMap { policy.user == .automatic ? $0.uid : nil }
@@ -215,7 +222,8 @@ public final class Executor: Sendable {
             descendantsKilled: outcome.descendantsKilled,
             pid: outcome.pid, policy: launch.policy.name, timeout: launch.timeout,
             wallTime: outcome.started.duration(to: outcome.ended),
-            userTime: outcome.userTime, systemTime: outcome.systemTime, maxRSS: outcome.maxRSS)
+            userTime: outcome.userTime, systemTime: outcome.systemTime, maxRSS: outcome.maxRSS,
+            refused: outcome.refused)
     }
 
     static func validate(_ command: Command) throws {
@@ -284,15 +292,20 @@ public final class Executor: Sendable {
 /// Compiled filters by profile: a policy is compiled once per executor.
 final class FilterCache: @unchecked Sendable {
     private let lock = NSLock()
-    private var filters: [SeccompProfile: CompiledFilter] = [:]
+    private struct Key: Hashable {
+        var profile: SeccompProfile
+        var mode: FilterMode
+    }
+    private var filters: [Key: CompiledFilter] = [:]
 
-    func filter(for policy: Policy) throws -> CompiledFilter {
+    func filter(for policy: Policy, mode: FilterMode) throws -> CompiledFilter {
         lock.lock()
         defer { lock.unlock() }
-        if let cached = filters[policy.seccomp] { return cached }
+        let key = Key(profile: policy.seccomp, mode: mode)
+        if let cached = filters[key] { return cached }
         do {
-            let compiled = try PolicyCompiler.compile(policy.seccomp)
-            filters[policy.seccomp] = compiled
+            let compiled = try PolicyCompiler.compile(policy.seccomp, mode: mode)
+            filters[key] = compiled
             return compiled
         } catch {
             throw ConfineError(.policy, "policy '\(policy.name)'\(policy.source.map { " (\($0))" } ?? ""): \(error)")
@@ -313,5 +326,18 @@ final class StandardExecutor: @unchecked Sendable {
         let made = try Executor(policyNamed: "default")
         executor = made
         return made
+    }
+}
+
+extension Executor {
+    /// What a run of `command` needed beyond its policy: it runs with every call the policy
+    /// would refuse by default allowed and recorded (seccomp user notification), so the
+    /// command is *not* confined by the filter here, only by the rest of the policy.
+    /// - Returns: the run, and the names of the syscalls the policy lacked, sorted.
+    public func learn(_ command: Command) async throws -> (result: CompletedProcess, syscalls: [String]) {
+        var learning = command
+        learning.learning = true
+        let result = try await execute(learning)
+        return (result, Set(result.refused.map(\.name)).sorted())
     }
 }

@@ -46,6 +46,8 @@ struct LaunchRequest {
         var flags: UInt32 = 0
         if identity != nil { flags |= UInt32(CFL_FLAG_SETUID) }
         if newSession { flags |= UInt32(CFL_FLAG_SETSID) }
+        if let filter, filter.mode != .enforce { flags |= UInt32(CFL_FLAG_NOTIFY) }
+        if filter?.mode == .learn { flags |= UInt32(CFL_FLAG_LEARN) }
         u32(CFL_MAGIC)
         u32(flags)
         u32(identity?.uid ?? 0)
@@ -56,6 +58,7 @@ struct LaunchRequest {
         u32(workingDirectory.map { UInt32($0.utf8.count + 1) } ?? 0)
         u32(UInt32(arguments.count))
         u32(UInt32(environment.count))
+        u32(UInt32(filter?.notifyErrno ?? 1))
         for limit in rlimits {
             u32(UInt32(bitPattern: limit.resource))
             u32(0)

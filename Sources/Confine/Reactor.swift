@@ -167,7 +167,7 @@ final class Reactor: @unchecked Sendable {
                     execution.receive(report)
                     // EXITED comes after the whole tree is reaped and FAILED is final: the
                     // monitor has nothing more to say, so don't wait for it to exit.
-                    if report.kind != UInt32(CFL_REPORT_STARTED.rawValue) {
+                    if report.kind == UInt32(CFL_REPORT_EXITED.rawValue) || report.kind == UInt32(CFL_REPORT_FAILED.rawValue) {
                         finish(execution, .status, token: token)
                         return
                     }

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
@@ -68,6 +69,11 @@ struct monitor {
     bool tearing_down;     /* main gone or being killed: other pids reaped are descendants */
     uint32_t flags;        /* CFL_REPORT_FLAG_* */
     char children[64];     /* /proc/self/task/<tid>/children */
+    int listener;          /* the seccomp listener in NOTIFY mode, else -1 */
+    bool learn;            /* let notified calls proceed */
+    int32_t notify_errno;
+    unsigned reported;     /* REFUSED reports sent */
+    uint64_t seen[32];     /* dedupe: hashes of (nr, arg0) reported */
 };
 
 /* ---- common ------------------------------------------------------------------------------ */
@@ -122,7 +128,7 @@ static bool parse_request(const unsigned char *buf, size_t len, struct request *
     if (len < sizeof *h)
         return false;
     memcpy(h, buf, sizeof *h);
-    if (h->magic != CFL_MAGIC || (h->flags & ~(CFL_FLAG_SETUID | CFL_FLAG_SETSID)) != 0 ||
+    if (h->magic != CFL_MAGIC || (h->flags & ~(CFL_FLAG_SETUID | CFL_FLAG_SETSID | CFL_FLAG_NOTIFY | CFL_FLAG_LEARN)) != 0 ||
         h->nrlimits > MAX_RLIMITS || h->filter_len % sizeof(struct sock_filter) != 0 ||
         h->filter_len / sizeof(struct sock_filter) > BPF_MAXINSNS || h->argc < 1 ||
         h->path_len < 2)
@@ -269,7 +275,7 @@ static void drop_privileges(int errfd, uid_t uid, gid_t gid)
 
 /* Applies the request in protocol order and execve()s; any failure goes to the error pipe. */
 static _Noreturn void command_child(const struct request *rq, char *const argv[],
-                                    char *const envp[], int errfd)
+                                    char *const envp[], int errfd, int transfer)
 {
     const struct cfl_request_header *h = &rq->hdr;
 
@@ -278,6 +284,9 @@ static _Noreturn void command_child(const struct request *rq, char *const argv[]
         child_fail(errfd, CFL_STAGE_SETSID, errno, 0);
     if (install_stdio(rq->stdio) < 0)
         child_fail(errfd, CFL_STAGE_STDIO, errno, 0);
+    /* the listener's way out, at the fd the filter allows sendmsg on (close-on-exec below) */
+    if (transfer >= 0 && dup2(transfer, CFL_NOTIFY_FD) < 0)
+        child_fail(errfd, CFL_STAGE_SECCOMP, errno, 0);
     for (uint32_t i = 0; i < h->nrlimits; i++) {
         struct cfl_rlimit rl;
         memcpy(&rl, rq->rlimits + i * sizeof rl, sizeof rl);
@@ -298,8 +307,32 @@ static _Noreturn void command_child(const struct request *rq, char *const argv[]
             .len = (unsigned short)(h->filter_len / sizeof(struct sock_filter)),
             .filter = (struct sock_filter *)rq->filter,
         };
-        if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0)
+        bool notify = (h->flags & CFL_FLAG_NOTIFY) != 0;
+        long listener = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+                                notify ? SECCOMP_FILTER_FLAG_NEW_LISTENER : 0, &prog);
+        if (listener < 0)
             child_fail(errfd, CFL_STAGE_SECCOMP, errno, 0);
+        if (notify) {
+            /* sendmsg(2) the listener to the monitor; the filter allows exactly this */
+            int fd = (int)listener;
+            union {
+                struct cmsghdr align;
+                char space[CMSG_SPACE(sizeof(int))];
+            } control;
+            memset(&control, 0, sizeof control);
+            char byte = 'L';
+            struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+            struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
+                                  .msg_control = control.space, .msg_controllen = sizeof control.space };
+            struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+            c->cmsg_level = SOL_SOCKET;
+            c->cmsg_type = SCM_RIGHTS;
+            c->cmsg_len = CMSG_LEN(sizeof(int));
+            memcpy(CMSG_DATA(c), &fd, sizeof fd);
+            if (sendmsg(CFL_NOTIFY_FD, &msg, MSG_NOSIGNAL) < 0)
+                child_fail(errfd, CFL_STAGE_SECCOMP, errno, 0);
+            close(fd);
+        }
     }
     execve(rq->path, argv, envp);
     child_fail(errfd, CFL_STAGE_EXEC, errno, 0);
@@ -428,14 +461,91 @@ static bool parent_wants_kill(int fd)
 }
 
 /* Waits (poll on status socket + signalfd) until the main pid exits or the parent kills it. */
+/* recvmsg(2) the seccomp listener the child sent before exec; -1 if none came. */
+static int receive_listener(int sock)
+{
+    union {
+        struct cmsghdr align;
+        char space[CMSG_SPACE(sizeof(int))];
+    } control;
+    char byte;
+    struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
+                          .msg_control = control.space, .msg_controllen = sizeof control.space };
+    if (recvmsg(sock, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC) < 0)
+        return -1;
+    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+    if (c == NULL || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+        return -1;
+    int fd;
+    memcpy(&fd, CMSG_DATA(c), sizeof fd);
+    return fd;
+}
+
+/* Sends a REFUSED report for a call not seen before (at most 32, or 512 when learning). */
+static void report_refused(struct monitor *m, const struct seccomp_notif *req)
+{
+    uint64_t key = ((uint64_t)(uint32_t)req->data.nr << 32) ^ (m->learn ? 0 : (uint32_t)req->data.args[0]);
+    unsigned limit = m->learn ? 512 : 32;
+    for (unsigned i = 0; i < m->reported && i < 32; i++)
+        if (m->seen[i] == key)
+            return;
+    if (m->reported >= limit)
+        return;
+    if (m->learn) {
+        /* learning wants each syscall once: a bitmap of numbers */
+        static uint64_t learned[16];
+        unsigned nr = (unsigned)req->data.nr;
+        if (nr < 1024) {
+            if (learned[nr / 64] & (1ull << (nr % 64)))
+                return;
+            learned[nr / 64] |= 1ull << (nr % 64);
+        }
+    } else {
+        m->seen[m->reported % 32] = key;
+    }
+    m->reported++;
+    struct cfl_report r = {
+        .kind = CFL_REPORT_REFUSED, .pid = (int32_t)req->pid, .status = req->data.nr,
+        .stage = (int32_t)req->data.arch, .err = m->learn ? 0 : m->notify_errno,
+        .utime_us = (int64_t)req->data.args[0], .stime_us = (int64_t)req->data.args[1],
+        .maxrss_kb = (int64_t)req->data.args[2],
+    };
+    send_report(m->status_fd, &r, MSG_DONTWAIT);
+}
+
+/* ioctl(2) SECCOMP_IOCTL_NOTIF_RECV one notification, answer it (the policy's errno, or
+ * "continue" when learning), and report the call. */
+static void answer_notification(struct monitor *m)
+{
+    struct seccomp_notif req;
+    memset(&req, 0, sizeof req);
+    if (ioctl(m->listener, SECCOMP_IOCTL_NOTIF_RECV, &req) < 0)
+        return; /* ENOENT: the caller died meanwhile */
+    struct seccomp_notif_resp resp;
+    memset(&resp, 0, sizeof resp);
+    resp.id = req.id;
+    if (m->learn)
+        resp.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+    else
+        resp.error = -m->notify_errno;
+    ioctl(m->listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
+    report_refused(m, &req);
+}
+
 static void watch(struct monitor *m)
 {
-    struct pollfd pfd[2] = {
+    struct pollfd pfd[3] = {
         { .fd = m->status_fd, .events = POLLIN },
         { .fd = m->sigfd, .events = POLLIN },
+        { .fd = m->listener, .events = POLLIN }, /* fd -1 is ignored by poll(2) */
     };
     while (!m->main_reaped) {
-        if (poll(pfd, 2, -1) < 0) {
+        if (pfd[2].fd >= 0 && (pfd[2].revents & POLLIN))
+            answer_notification(m);
+        if (pfd[2].revents & (POLLHUP | POLLERR))
+            pfd[2].fd = -1; /* every filtered task is gone */
+        if (poll(pfd, 3, -1) < 0) {
             if (errno == EINTR)
                 continue;
             return; /* cannot watch any more: kill_tree follows */
@@ -483,13 +593,14 @@ struct child_args {
     char *const *argv;
     char *const *envp;
     int errfd;
+    int transfer; /* NOTIFY mode: the child's end of the listener socketpair, else -1 */
 };
 static char child_stack[256 * 1024] __attribute__((aligned(16)));
 
 static int child_entry(void *raw)
 {
     const struct child_args *a = raw;
-    command_child(a->rq, a->argv, a->envp, a->errfd);
+    command_child(a->rq, a->argv, a->envp, a->errfd, a->transfer);
 }
 
 /* The fds the helper inherited (besides 0-2 and the control socket), closed in each monitor. */
@@ -526,10 +637,19 @@ static _Noreturn void monitor(const struct request *rq, int ctl, int memfd)
         _exit(0);
     }
     snprintf(m.children, sizeof m.children, "/proc/self/task/%d/children", (int)getpid());
+    m.listener = -1;
+    m.learn = (rq->hdr.flags & CFL_FLAG_LEARN) != 0;
+    m.notify_errno = (int32_t)rq->hdr.notify_errno;
+    int transfer[2] = { -1, -1 };
+    if ((rq->hdr.flags & CFL_FLAG_NOTIFY) && rq->hdr.filter_len > 0 &&
+        socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, transfer) < 0) {
+        report_failed(m.status_fd, CFL_STAGE_FORK, errno, 0, 0);
+        _exit(0);
+    }
 
     /* clone(2) CLONE_VM|CLONE_VFORK, as posix_spawn does: no page tables copied; the monitor
      * sleeps until the child has exec'd or failed (then the error pipe says which). */
-    struct child_args args = { rq, argv, envp, errpipe[1] };
+    struct child_args args = { rq, argv, envp, errpipe[1], transfer[1] };
     m.main = clone(child_entry, child_stack + sizeof child_stack, CLONE_VM | CLONE_VFORK | SIGCHLD, &args);
     int fork_errno = errno;
     /* drop our stdio copies now, so the parent sees EOF exactly when the tree is done */
@@ -552,6 +672,11 @@ static _Noreturn void monitor(const struct request *rq, int ctl, int memfd)
             ;
         report_failed(m.status_fd, rec[0], rec[1], rec[0] == CFL_STAGE_RLIMIT ? rec[2] : 0, 0);
         _exit(0);
+    }
+    if (transfer[0] >= 0) {
+        close(transfer[1]);
+        m.listener = receive_listener(transfer[0]);
+        close(transfer[0]);
     }
     struct cfl_report started = { .kind = CFL_REPORT_STARTED, .pid = m.main };
     send_report(m.status_fd, &started, 0);

@@ -6,8 +6,26 @@ import Glibc
 /// A seccomp program ready for the launcher: classic BPF, `struct sock_filter` bytes.
 public struct CompiledFilter: Sendable, Hashable {
     public var bytes: [UInt8]
+    /// How calls the policy refuses by default are handled.
+    public var mode: FilterMode = .enforce
+    /// In `.report` mode, the errno the supervisor answers refused calls with.
+    public var notifyErrno: UInt16 = 1
     public var instructionCount: Int { bytes.count / 8 }
 }
+
+/// What the filter does with a call the policy refuses by its default action.
+public enum FilterMode: Sendable, Hashable {
+    /// The kernel refuses it (the default action as written).
+    case enforce
+    /// The supervisor is notified (SECCOMP_RET_USER_NOTIF), refuses it with the same errno,
+    /// and records which call it was: the violation report. Only for an ERRNO default.
+    case report
+    /// The supervisor is notified, records the call and lets it proceed: `policy learn`.
+    case learn
+}
+
+/// The fd the child hands the seccomp listener over (CFL_NOTIFY_FD in the launcher).
+let notifyTransferFD: UInt64 = 1021
 
 /// A profile that libseccomp cannot express, or that it refused.
 public struct CompileError: Error, Sendable, CustomStringConvertible {
@@ -24,9 +42,33 @@ public enum PolicyCompiler {
     /// Compiles `profile` to BPF: native architecture (plus those listed), other architectures
     /// and x32 calls killed, the rules of `FilterPlan` in force.
     /// - Throws: `CompileError` when a rule combination cannot be expressed.
-    public static func compile(_ profile: SeccompProfile) throws -> CompiledFilter {
+    public static func compile(_ profile: SeccompProfile, mode requested: FilterMode = .enforce) throws -> CompiledFilter {
+        var mode = requested
+        var profile = profile
+        var notifyErrno: UInt16 = 1
+        switch (mode, profile.defaultAction) {
+        case (.report, .errno(let e)): notifyErrno = e
+        case (.report, _): mode = .enforce  // a kill or allow default has nothing to answer
+        default: break
+        }
+        if mode != .enforce {
+            // Between installing the filter and execve the child calls sendmsg (to hand over the
+            // listener), close and execve; none of them may wait for the supervisor, which the
+            // vfork-style clone keeps asleep until execve.
+            let before = FilterPlan(profile)
+            profile.syscalls.append(SyscallRule(names: ["sendmsg"], action: .allow,
+                                                args: [ArgumentComparison(index: 0, value: notifyTransferFD, op: .equal)]))
+            if before.decide("close").origin == nil { profile.syscalls.append(SyscallRule(names: ["close"], action: .allow)) }
+            if before.decide("execve").origin == nil {
+                profile.syscalls.append(SyscallRule(names: ["execve"], action: mode == .learn ? .allow : profile.defaultAction))
+            }
+        }
         let plan = FilterPlan(profile)
-        let defaultAction = token(plan.defaultAction)
+        let defaultAction = mode == .enforce ? token(plan.defaultAction) : CSeccomp_actNotify()
+        // Whether a rule's action is what the compiled default does anyway (then libseccomp
+        // refuses the rule). In the notify modes only the implicit default is notified;
+        // explicit rules keep their own action.
+        func isDefault(_ action: SeccompAction) -> Bool { mode == .enforce && action == plan.defaultAction }
         guard let ctx = seccomp_init(defaultAction) else { throw CompileError(message: "seccomp_init failed") }
         defer { seccomp_release(ctx) }
         try check(CSeccomp_setBadArchAction(ctx, CSeccomp_actKillProcess()), "setting the bad-architecture action")
@@ -43,13 +85,13 @@ public enum PolicyCompiler {
             guard let entry = plan.entries[name], let nr = Syscalls.number(of: name) else { continue }
             let base = entry.base?.action ?? plan.defaultAction
             let exceptions = entry.conditional.filter { $0.action != base }.map(\.rule)
-            if entry.base != nil, base != plan.defaultAction {
+            if entry.base != nil, !isDefault(base) {
                 // The base holds wherever no exception does: add it under the complement of the exceptions.
                 for conjunction in try complement(of: exceptions, syscall: name) {
                     try add(ctx, base, nr, conjunction, name)
                 }
             }
-            for rule in exceptions where rule.action != plan.defaultAction {
+            for rule in exceptions where !isDefault(rule.action) {
                 try add(ctx, rule.action, nr, rule.args, name)
             }
         }
@@ -63,7 +105,7 @@ public enum PolicyCompiler {
         guard bytes.count / 8 <= 4096 else {
             throw CompileError(message: "the filter has \(bytes.count / 8) instructions; the kernel accepts at most 4096")
         }
-        return CompiledFilter(bytes: bytes)
+        return CompiledFilter(bytes: bytes, mode: mode, notifyErrno: notifyErrno)
     }
 
     /// The libseccomp action token of an action.

@@ -4,6 +4,15 @@ import Foundation
 /// The one-line JSON record of `confine run --json` (and of the service's exec endpoint):
 /// in the spirit of isolate's meta file and Piston's response.
 struct ResultRecord: Codable {
+    struct Refusal: Codable {
+        var syscall: String
+        var number: Int32
+        var arguments: [UInt64]
+        var errno: Int32
+        var pid: Int32
+        var text: String
+    }
+
     struct ErrorInfo: Codable {
         var code: String
         var message: String
@@ -29,6 +38,9 @@ struct ResultRecord: Codable {
     var maxRSS: Int
     var pid: Int32?
     var timeout: Double?
+    /// The first call the policy refused, e.g. "socket(AF_INET, SOCK_STREAM, 0)".
+    var refusedSyscall: String?
+    var refused: [Refusal] = []
     var error: ErrorInfo?
 
     init(_ result: CompletedProcess) {
@@ -51,6 +63,10 @@ struct ResultRecord: Codable {
         maxRSS = result.maxRSS
         pid = result.pid
         timeout = result.timeout?.seconds
+        refused = result.refused.map {
+            Refusal(syscall: $0.name, number: $0.number, arguments: $0.arguments, errno: $0.errno, pid: $0.pid, text: $0.description)
+        }
+        refusedSyscall = refused.first?.text
     }
 
     init(command: [String], policy: String, error: ConfineError) {

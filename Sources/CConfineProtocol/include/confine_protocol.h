@@ -36,6 +36,14 @@
 /* request flags */
 #define CFL_FLAG_SETUID 0x1u   /* setgroups(0), setgid(gid), setuid(uid) */
 #define CFL_FLAG_SETSID 0x2u   /* start a new session (and process group) */
+#define CFL_FLAG_NOTIFY 0x4u   /* the filter's default action is SECCOMP_RET_USER_NOTIF: the monitor
+                                  answers each such call with -notify_errno and reports it */
+#define CFL_FLAG_LEARN 0x8u    /* with NOTIFY: let each such call proceed (and report it) */
+
+/* In NOTIFY mode the child hands the seccomp listener to the monitor over this fd, with
+ * sendmsg(2); the filter must allow sendmsg on it (and close and execve), so that nothing
+ * between installing the filter and execve waits on the monitor. */
+#define CFL_NOTIFY_FD 1021
 
 #define CFL_MAX_INLINE_REQUEST (200u * 1024u)
 
@@ -50,6 +58,7 @@ struct cfl_request_header {
     uint32_t cwd_len;
     uint32_t argc;
     uint32_t envc;
+    uint32_t notify_errno; /* with CFL_FLAG_NOTIFY: the errno refused calls get */
 };
 
 struct cfl_rlimit {
@@ -79,7 +88,10 @@ enum cfl_stage {
 enum cfl_report_kind {
     CFL_REPORT_STARTED = 1, /* pid */
     CFL_REPORT_FAILED = 2,  /* stage, err (errno); for CFL_STAGE_RLIMIT, pid = the resource */
-    CFL_REPORT_EXITED = 3   /* status, flags, rusage of the whole tree */
+    CFL_REPORT_EXITED = 3,  /* status, flags, rusage of the whole tree */
+    CFL_REPORT_REFUSED = 4  /* NOTIFY mode, each distinct call: pid (the caller), status (the
+                               syscall number), err (the errno answered; 0 when learning),
+                               utime_us, stime_us, maxrss_kb carry args 0, 1 and 2 */
 };
 
 #define CFL_REPORT_FLAG_KILLED 0x1u       /* the tree was killed on the parent's request */

@@ -16,6 +16,7 @@ uint32_t CSeccomp_actKillProcess(void);
 uint32_t CSeccomp_actKillThread(void);
 uint32_t CSeccomp_actTrap(void);
 uint32_t CSeccomp_actLog(void);
+uint32_t CSeccomp_actNotify(void);
 
 /* Architecture tokens (SCMP_ARCH_*). */
 uint32_t CSeccomp_archNative(void);
