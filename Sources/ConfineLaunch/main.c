@@ -331,7 +331,8 @@ static _Noreturn void command_child(const struct request *rq, char *const argv[]
             memcpy(CMSG_DATA(c), &fd, sizeof fd);
             if (sendmsg(CFL_NOTIFY_FD, &msg, MSG_NOSIGNAL) < 0)
                 child_fail(errfd, CFL_STAGE_SECCOMP, errno, 0);
-            close(fd);
+            /* no close(2): the listener is close-on-exec, and close may be one of the calls
+             * the filter notifies, which nobody can answer before execve */
         }
     }
     execve(rq->path, argv, envp);
@@ -485,15 +486,15 @@ static int receive_listener(int sock)
 /* Sends a REFUSED report for a call not seen before (at most 32, or 512 when learning). */
 static void report_refused(struct monitor *m, const struct seccomp_notif *req)
 {
-    uint64_t key = ((uint64_t)(uint32_t)req->data.nr << 32) ^ (m->learn ? 0 : (uint32_t)req->data.args[0]);
+    uint64_t key = ((uint64_t)(uint32_t)req->data.nr << 32) ^ (uint32_t)req->data.args[0];
     unsigned limit = m->learn ? 512 : 32;
     for (unsigned i = 0; i < m->reported && i < 32; i++)
         if (m->seen[i] == key)
             return;
     if (m->reported >= limit)
         return;
-    if (m->learn) {
-        /* learning wants each syscall once: a bitmap of numbers */
+    if (m->learn && req->data.nr != SYS_socket) {
+        /* learning wants each syscall once (socket once per family): a bitmap of numbers */
         static uint64_t learned[16];
         unsigned nr = (unsigned)req->data.nr;
         if (nr < 1024) {

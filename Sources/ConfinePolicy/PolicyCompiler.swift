@@ -53,12 +53,11 @@ public enum PolicyCompiler {
         }
         if mode != .enforce {
             // Between installing the filter and execve the child calls sendmsg (to hand over the
-            // listener), close and execve; none of them may wait for the supervisor, which the
-            // vfork-style clone keeps asleep until execve.
+            // listener) and execve; neither may wait for the supervisor, which the vfork-style
+            // clone keeps asleep until execve.
             let before = FilterPlan(profile)
             profile.syscalls.append(SyscallRule(names: ["sendmsg"], action: .allow,
                                                 args: [ArgumentComparison(index: 0, value: notifyTransferFD, op: .equal)]))
-            if before.decide("close").origin == nil { profile.syscalls.append(SyscallRule(names: ["close"], action: .allow)) }
             if before.decide("execve").origin == nil {
                 profile.syscalls.append(SyscallRule(names: ["execve"], action: mode == .learn ? .allow : profile.defaultAction))
             }

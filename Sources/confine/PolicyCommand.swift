@@ -7,7 +7,7 @@ extension ConfineCommand {
         static let configuration = CommandConfiguration(
             commandName: "policy",
             abstract: "List, show, compare and import policies.",
-            subcommands: [List.self, Show.self, Diff.self, Import.self]
+            subcommands: [List.self, Show.self, Diff.self, Import.self, Learn.self]
         )
 
         struct List: ParsableCommand {

@@ -203,4 +203,26 @@ import Testing
         let check = try confine(["check", "--policy", output, "--syscall", "mount"])
         #expect(check.text.contains("mount(): errno 1"))
     }
+
+    @Test(arguments: [["ls", "-l"], ["python3", "-c", "print(1)"], ["tar", "-cf", "/dev/null", "/etc/hostname"]])
+    func policyLearnWritesAPolicyTheCommandPasses(_ command: [String]) throws {
+        let output = NSTemporaryDirectory() + "confine-learned-\(getpid())-\(command[0]).json"
+        defer { try? FileManager.default.removeItem(atPath: output) }
+        let learned = try confine(["policy", "learn", "-o", output, "--"] + command)
+        #expect(learned.status == 0, "\(learned.stderr)")
+        #expect(learned.stderr.contains("verified"))
+        let rerun = try confine(["run", "--json", "--policy", output, "--"] + command)
+        let record = try #require(try JSONSerialization.jsonObject(with: rerun.stdout) as? [String: Any])
+        #expect(record["status"] as? String == "ok")
+        #expect((record["refused"] as? [Any])?.isEmpty == true)
+        let audit = try confine(["audit", "--fail-on", "medium", output])
+        #expect(audit.status == 0, "\(audit.text)")
+    }
+
+    @Test func jsonRecordNamesTheRefusedSyscall() throws {
+        let probe = URL(fileURLWithPath: Self.binary).deletingLastPathComponent().appendingPathComponent("confine-probe").path
+        let result = try confine(["run", "--json", "--", probe, "socket-inet6"])
+        let record = try #require(try JSONSerialization.jsonObject(with: result.stdout) as? [String: Any])
+        #expect(record["refusedSyscall"] as? String == "socket(AF_INET6, SOCK_STREAM, 0)")
+    }
 }

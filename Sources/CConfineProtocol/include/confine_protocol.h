@@ -41,7 +41,7 @@
 #define CFL_FLAG_LEARN 0x8u    /* with NOTIFY: let each such call proceed (and report it) */
 
 /* In NOTIFY mode the child hands the seccomp listener to the monitor over this fd, with
- * sendmsg(2); the filter must allow sendmsg on it (and close and execve), so that nothing
+ * sendmsg(2); the filter must allow sendmsg on it (and execve), so that nothing
  * between installing the filter and execve waits on the monitor. */
 #define CFL_NOTIFY_FD 1021
 

@@ -1,0 +1,116 @@
+import ArgumentParser
+import Confine
+import ConfinePolicy
+import Foundation
+
+extension ConfineCommand.PolicyCommand {
+    struct Learn: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run a command, record every syscall its policy would refuse, and write the smallest policy that lets it pass.",
+            usage: "confine policy learn [--base POLICY] [--name NAME] [-o FILE] -- CMD [ARG...]",
+            discussion: """
+                The learning run is supervised through seccomp user notification: each call the base \
+                policy would refuse is recorded and allowed to go ahead, so the filter does not confine \
+                that run (the uid, rlimits and timeout still do): learn only from trusted commands and \
+                input. The learned policy is then checked by running the command again under it, with \
+                stdin from /dev/null and its output discarded; calls that only the second run made are \
+                added, up to three rounds. Exit status: 0 when the command passes under the learned \
+                policy, 1 when it does not, 2 for bad usage.
+                """
+        )
+
+        @Option(help: "Learn what this policy lacks, and include it (default: learn every syscall; limits from the shipped base).")
+        var base: String?
+        @Option(help: "The learned policy's name.") var name: String = "learned"
+        @Option(name: .shortAndLong, help: "Write the policy here instead of to stdout.") var output: String?
+        @Option(help: "Timeout for each run (default: the base policy's).") var timeout: String?
+        @Argument(parsing: .captureForPassthrough, help: "The command, after --.") var command: [String] = []
+
+        func run() throws {
+            var argv = command
+            if let first = argv.first, first.hasPrefix("-"), first != "--" {
+                fail("unknown option '\(first)' (the command goes after --)", status: 2)
+            }
+            if argv.first == "--" { argv.removeFirst() }
+            guard !argv.isEmpty else { fail("no command given (usage: confine policy learn [--base P] -- CMD [ARG...])", status: 2) }
+            let limitsPolicy = loadPolicy(base ?? "base")
+            var runPolicy = limitsPolicy
+            if base == nil { runPolicy.seccomp = SeccompProfile() }  // nothing allowed: every call is learned
+            var limit: Duration?
+            if let timeout {
+                guard let parsed = Quantity.parseDuration(timeout) else {
+                    fail("--timeout '\(timeout)' is not a duration (accepted: \(Quantity.acceptedDurations))", status: 2)
+                }
+                limit = parsed
+            }
+            let directory = FileManager.default.currentDirectoryPath
+            let executor: Executor
+            do { executor = try Executor(policy: runPolicy) } catch { fail("\(error)", status: 2) }
+
+            let learning = Command(argv, stdin: .inherit, stdout: .inherit, stderr: .inherit, workingDirectory: directory, timeout: limit)
+            var learned: Set<String> = []
+            var families: Set<UInt64> = []
+            var firstStatus: Int32 = 0
+            do {
+                let (result, syscalls) = try blocking { try await executor.learn(learning) }
+                learned.formUnion(syscalls)
+                families.formUnion(result.refused.filter { $0.name == "socket" }.compactMap(\.arguments.first))
+                firstStatus = result.returnCode
+                if result.status == .timeout { fail("the learning run timed out; nothing written", status: 1) }
+            } catch {
+                fail("\(error)", status: (error as? ConfineError)?.exitStatus ?? 2)
+            }
+
+            let description = "Learned from `\(argv.joined(separator: " "))`" + (base.map { " on top of \($0)" } ?? "") + "."
+            var text = ""
+            var verified = false
+            var lastRefusals: [RefusedCall] = []
+            for _ in 0..<3 {
+                do {
+                    text = try LearnedPolicy.json(name: name, description: description, syscalls: learned.sorted(),
+                                                  socketFamilies: families.sorted(), base: base, limits: limitsPolicy)
+                    let file = output ?? (directory + "/\(name).json")
+                    let policy = try PolicyReader().parse(Array(text.utf8), file: file)
+                    let check = try Executor(policy: policy)
+                    let result = try check.execute(Command(argv, stdin: .null, stdout: .discard, stderr: .discard, workingDirectory: directory, timeout: limit))
+                    lastRefusals = result.refused
+                    if result.refused.isEmpty && result.returnCode == firstStatus { verified = true; break }
+                    learned.formUnion(result.refused.map(\.name))
+                    families.formUnion(result.refused.filter { $0.name == "socket" }.compactMap(\.arguments.first))
+                } catch {
+                    fail("checking the learned policy: \(error)", status: 1)
+                }
+            }
+            if let output {
+                guard FileManager.default.createFile(atPath: output, contents: Data(text.utf8)) else { fail("\(output): cannot be written", status: 2) }
+            } else {
+                FileHandle.standardOutput.write(Data(text.utf8))
+            }
+            let summary = "confine: learned \(learned.count) syscalls\(base.map { " beyond \($0)" } ?? ""): \(learned.sorted().joined(separator: " "))\n"
+            FileHandle.standardError.write(Data(summary.utf8))
+            if verified {
+                FileHandle.standardError.write(Data("confine: verified: the command passes under the learned policy (exit \(firstStatus))\n".utf8))
+            } else {
+                FileHandle.standardError.write(Data("confine: not verified: under the learned policy it was still refused \(lastRefusals.map(\.description).joined(separator: ", "))\n".utf8))
+                Foundation.exit(1)
+            }
+        }
+    }
+}
+
+/// Runs async work from a synchronous command and waits for it.
+func blocking<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
+    let box = ResultBox<T>()
+    let done = DispatchSemaphore(value: 0)
+    Task {
+        do { box.result = .success(try await body()) } catch { box.result = .failure(error) }
+        done.signal()
+    }
+    done.wait()
+    guard let result = box.result else { throw CancellationError() }
+    return try result.get()
+}
+
+final class ResultBox<T>: @unchecked Sendable {
+    var result: Result<T, Error>?
+}
