@@ -108,6 +108,9 @@ let confinedAsync: Stats = try await {
 row("Confine checkOutput([\"true\"]) async", confinedAsync, floor: floor.median, note: "seccomp + rlimits + own uid, spawn helper")
 let confinedBlocking = try measure(spawns) { _ = try executor.checkOutput(["true"]) }
 row("Confine checkOutput([\"true\"]) blocking", confinedBlocking, floor: floor.median)
+let quiet = try Executor(policy: policy, reportRefusals: false)
+let confinedQuiet = try measure(spawns) { _ = try quiet.checkOutput(["true"]) }
+row("Confine, refusals not reported (blocking)", confinedQuiet, floor: floor.median, note: "no seccomp user notification")
 let oneShot = try measure(quick ? 30 : 100) {
     let fresh = try Executor(policy: policy)
     _ = try fresh.checkOutput(["true"])
