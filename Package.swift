@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .library(name: "Confine", targets: ["Confine"]),
         .library(name: "ConfinePolicy", targets: ["ConfinePolicy"]),
+        .library(name: "ConfineRuntime", targets: ["ConfineRuntime"]),
         .executable(name: "confine", targets: ["ConfineCLI"]),
         .executable(name: "confine-launch", targets: ["ConfineLaunch"]),
         .executable(name: "confine-probe", targets: ["ConfineProbe"]),
@@ -14,6 +15,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
     ],
     targets: [
         // The wire protocol shared by the executor and the launcher: one header.
@@ -36,10 +38,19 @@ let package = Package(
         // Attack programs the security tests run inside the sandbox.
         .executableTarget(name: "ConfineProbe", path: "Sources/ConfineProbe"),
         .target(name: "Confine", dependencies: ["ConfinePolicy", "CConfineProtocol"], path: "Sources/Confine"),
+        .target(
+            name: "ConfineRuntime",
+            dependencies: ["Confine", .product(name: "Logging", package: "swift-log")],
+            path: "Sources/ConfineRuntime"
+        ),
+        // The seed's handlers in Swift, registered by the CLI under their handler names.
+        .target(name: "ConfineExamples", dependencies: ["ConfineRuntime"], path: "examples/swift"),
         .executableTarget(
             name: "ConfineCLI",
             dependencies: [
                 "Confine",
+                "ConfineRuntime",
+                "ConfineExamples",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/confine"
@@ -55,6 +66,12 @@ let package = Package(
             name: "ConfineTests",
             dependencies: ["Confine", "ConfineLaunch", "ConfineProbe"],
             path: "Tests/ConfineTests"
+        ),
+        .testTarget(
+            name: "ConfineRuntimeTests",
+            dependencies: ["ConfineRuntime", "ConfineExamples", "ConfineLaunch"],
+            path: "Tests/ConfineRuntimeTests",
+            exclude: ["Fixtures"]
         ),
         .testTarget(
             name: "ConfineCLITests",

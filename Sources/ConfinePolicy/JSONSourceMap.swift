@@ -1,12 +1,12 @@
 /// The line on which each value of a JSON text starts, keyed by field path
 /// (`seccomp.syscalls[2].names[0]`), so that errors found after decoding can name the line.
 /// It also finds the line of a syntax error, which Foundation's decoder does not always say.
-struct JSONSourceMap: Sendable {
-    private(set) var lines: [String: Int] = [:]
+package struct JSONSourceMap: Sendable {
+    package private(set) var lines: [String: Int] = [:]
     /// Set when the text is not valid JSON: the line and what was found there.
-    private(set) var syntaxError: (line: Int, message: String)?
+    package private(set) var syntaxError: (line: Int, message: String)?
 
-    init(_ text: [UInt8]) {
+    package init(_ text: [UInt8]) {
         var scanner = Scanner(bytes: text)
         do {
             scanner.skipSpace()
@@ -22,7 +22,7 @@ struct JSONSourceMap: Sendable {
     }
 
     /// The line of `path`, or of its nearest enclosing field that has one.
-    func line(of path: String) -> Int? {
+    package func line(of path: String) -> Int? {
         var path = path
         while true {
             if let line = lines[path] { return line }

@@ -2,7 +2,7 @@ import Foundation
 
 /// A JSON document as decoded by Foundation's `JSONDecoder`, kept untyped so that the
 /// policy reader can name every unknown key and wrong type with its field path.
-enum JSONValue: Sendable, Hashable, Decodable {
+package enum JSONValue: Sendable, Hashable, Decodable {
     case null
     case bool(Bool)
     case unsigned(UInt64)
@@ -12,7 +12,7 @@ enum JSONValue: Sendable, Hashable, Decodable {
     case array([JSONValue])
     case object([String: JSONValue])
 
-    init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         if container.decodeNil() {
             self = .null
@@ -34,12 +34,12 @@ enum JSONValue: Sendable, Hashable, Decodable {
     }
 
     /// Decodes a JSON text with Foundation's decoder.
-    static func decode(_ text: [UInt8]) throws -> JSONValue {
+    package static func decode(_ text: [UInt8]) throws -> JSONValue {
         try JSONDecoder().decode(JSONValue.self, from: Data(text))
     }
 
     /// The JSON type's name, for messages ("expected a string, found an array").
-    var typeName: String {
+    package var typeName: String {
         switch self {
         case .null: "null"
         case .bool: "a boolean"

@@ -1,0 +1,206 @@
+import Confine
+import ConfinePolicy
+import Foundation
+import Logging
+
+/// One invocation's outcome: the result bytes or an FC-style error, with the function's log.
+public struct Invocation: Sendable {
+    public var requestID: String
+    public var result: Result<[UInt8], FunctionError>
+    /// What the function wrote to its log (stderr; print() in Python handlers).
+    public var log: [UInt8]
+    public var duration: Duration
+    /// The command record, for process handlers.
+    public var process: CompletedProcess?
+}
+
+/// Runs the configured functions: Swift handlers in process, Python and executable handlers
+/// as confined processes under each function's policy.
+public final class FunctionRuntime: Sendable {
+    public let configuration: FunctionConfiguration
+    public let registry: HandlerRegistry
+    private let executors: [String: Executor]
+
+    /// - Throws: `ConfineError` when a function's policy cannot be compiled or the launcher is missing.
+    public init(configuration: FunctionConfiguration, registry: HandlerRegistry = HandlerRegistry()) throws {
+        self.configuration = configuration
+        self.registry = registry
+        var executors: [String: Executor] = [:]
+        for (name, function) in configuration.functions {
+            executors[name] = try Executor(policy: Self.policy(for: function))
+        }
+        self.executors = executors
+    }
+
+    /// The function's policy with its memory and timeout applied: RLIMIT_AS of twice the
+    /// memory plus 256 MiB of address-space headroom (runtimes reserve more than they touch),
+    /// unless the policy's own is lower.
+    static func policy(for function: FunctionConfiguration.Function) -> Policy {
+        var policy = function.policy
+        let addressSpace = UInt64(function.memory) * 2 * (1 << 20) + (256 << 20)
+        if case .limited(let current)? = policy.rlimits.as, current < addressSpace {} else {
+            policy.rlimits.as = .limited(addressSpace)
+        }
+        policy.timeout = function.timeout
+        return policy
+    }
+
+    /// Invokes a function with an event.
+    public func invoke(_ name: String, event: [UInt8], requestID: String = UUID().uuidString.lowercased()) async -> Invocation {
+        let started = ContinuousClock.now
+        func done(_ result: Result<[UInt8], FunctionError>, log: [UInt8] = [], process: CompletedProcess? = nil) -> Invocation {
+            Invocation(requestID: requestID, result: result, log: log, duration: started.duration(to: .now), process: process)
+        }
+        guard let function = configuration.functions[name], let executor = executors[name] else {
+            return done(.failure(FunctionError("FunctionNotFound", "function '\(name)' is not configured (configured: \(configuration.functions.keys.sorted().joined(separator: ", ")))")))
+        }
+        let credentials: Credentials
+        do { credentials = try configuration.currentCredentials() } catch {
+            return done(.failure(FunctionError.from(error)))
+        }
+        let deadline = started.advanced(by: function.timeout)
+        var logger = Logger(label: "confine.function.\(name)")
+        logger[metadataKey: "requestID"] = "\(requestID)"
+        let context = FunctionContext(
+            requestID: requestID, credentials: credentials,
+            function: FunctionMetadata(name: function.name, handler: function.handler, memory: function.memory, timeout: function.timeout),
+            service: configuration.service, region: configuration.region, accountID: configuration.accountID,
+            deadline: deadline, logger: logger, executor: executor)
+        switch function.runtime {
+        case .swift:
+            guard let handler = registry.handler(named: function.handler) else {
+                return done(.failure(FunctionError("HandlerNotFound", "no Swift handler is registered as '\(function.handler)' (registered: \(registry.names.joined(separator: ", ")))")))
+            }
+            return done(await Self.run(handler, event: event, context: context, timeout: function.timeout))
+        case .python3, .executable:
+            do {
+                let (result, log, process) = try await runProcess(function, executor: executor, event: event, context: context)
+                return done(result, log: log, process: process)
+            } catch {
+                return done(.failure(FunctionError.from(error)))
+            }
+        }
+    }
+
+    /// Runs a Swift handler against its deadline.
+    static func run(_ handler: any FunctionHandler, event: [UInt8], context: FunctionContext, timeout: Duration) async -> Result<[UInt8], FunctionError> {
+        await withTaskGroup(of: Result<[UInt8], FunctionError>?.self) { group in
+            group.addTask {
+                do { return .success(try await handler.handle(event, context: context)) } catch is CancellationError {
+                    return nil
+                } catch {
+                    // A command killed by the function's own deadline is the function timing out.
+                    if ContinuousClock.now >= context.deadline { return nil }
+                    return .failure(FunctionError.from(error))
+                }
+            }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return .failure(FunctionError("FunctionTimeout", "Function timed out after \(PythonFloat.format(timeout.seconds)) seconds"))
+            }
+            var outcome: Result<[UInt8], FunctionError> = .failure(FunctionError("FunctionTimeout", "the handler was cancelled"))
+            for await next in group {
+                if let next { outcome = next; break }
+            }
+            group.cancelAll()
+            return outcome
+        }
+    }
+
+    /// Runs a Python or executable handler as a confined process: event on stdin, result on
+    /// stdout, log on stderr, context in the environment and a JSON file, an error as FC's JSON
+    /// in a file of its own.
+    func runProcess(_ function: FunctionConfiguration.Function, executor: Executor, event: [UInt8], context: FunctionContext)
+        async throws -> (Result<[UInt8], FunctionError>, [UInt8], CompletedProcess?)
+    {
+        let scratch = try InvocationDirectory()
+        defer { scratch.remove() }
+        let contextJSON: [String: Any] = [
+            "requestId": context.requestID,
+            "credentials": ["accessKeyId": context.credentials.accessKeyID, "accessKeySecret": context.credentials.accessKeySecret,
+                            "securityToken": context.credentials.securityToken],
+            "function": ["name": function.name, "handler": function.handler, "memory": function.memory, "timeout": Int(function.timeout.seconds.rounded(.up))],
+            "service": ["name": configuration.service],
+            "region": configuration.region,
+            "accountId": configuration.accountID,
+        ]
+        let contextFile = try scratch.write("context.json", JSONSerialization.data(withJSONObject: contextJSON, options: [.sortedKeys]), mode: 0o644)
+        let errorFile = try scratch.write("error.json", Data(), mode: 0o666)
+        var environment = function.policy.environment.merging(function.environment) { $1 }
+        environment.merge([
+            "FC_FUNC_CODE_PATH": function.codeDirectory ?? "", "FC_CODE_DIR": function.codeDirectory ?? "",
+            "FC_HANDLER": function.handler, "FC_CONTEXT_FILE": contextFile, "FC_ERROR_FILE": errorFile,
+            "FC_REQUEST_ID": context.requestID, "FC_FUNCTION_NAME": function.name, "FC_FUNCTION_HANDLER": function.handler,
+            "FC_FUNCTION_MEMORY_SIZE": String(function.memory), "FC_SERVICE_NAME": configuration.service,
+            "FC_REGION": configuration.region, "FC_ACCOUNT_ID": configuration.accountID,
+            "ALIBABA_CLOUD_ACCESS_KEY_ID": context.credentials.accessKeyID,
+            "ALIBABA_CLOUD_ACCESS_KEY_SECRET": context.credentials.accessKeySecret,
+            "ALIBABA_CLOUD_SECURITY_TOKEN": context.credentials.securityToken,
+        ]) { $1 }
+        let argv: [String]
+        switch function.runtime {
+        case .python3:
+            argv = ["python3", try scratch.write("bootstrap.py", Data(PythonBootstrap.source.utf8), mode: 0o644)]
+        default:
+            let executable = ((function.codeDirectory ?? "") as NSString).appendingPathComponent(function.handler)
+            guard FileManager.default.isExecutableFile(atPath: executable) else {
+                return (.failure(FunctionError("HandlerNotFound", "the handler '\(function.handler)' is not an executable file in \(function.codeDirectory ?? "-")")), [], nil)
+            }
+            argv = [executable]
+        }
+        let result = try await executor.execute(Command(
+            argv, stdin: .bytes(event), stdout: .pipe, stderr: .pipe, environment: environment,
+            workingDirectory: function.codeDirectory, timeout: function.timeout))
+        let log = result.stderr ?? []
+        if let data = FileManager.default.contents(atPath: errorFile), !data.isEmpty {
+            if let error = try? JSONDecoder().decode(FunctionError.self, from: data) { return (.failure(error), log, result) }
+            return (.failure(FunctionError("InvalidErrorReport", "the handler reported an error that is not FC's JSON: \(String(decoding: data.prefix(200), as: UTF8.self))")), log, result)
+        }
+        switch result.status {
+        case .ok:
+            return (.success(result.stdout ?? []), log, result)
+        case .timeout:
+            return (.failure(FunctionError("FunctionTimeout", "Function timed out after \(PythonFloat.format(function.timeout.seconds)) seconds")), log, result)
+        case .outputLimit:
+            return (.failure(FunctionError("OutputLimitExceeded", "the result or log exceeded the policy's output limit of \(function.policy.outputLimit.map { Quantity.format(bytes: UInt64($0)) } ?? "?"); it was cut")), log, result)
+        case .signal:
+            let signal = result.signal.flatMap(SignalName.name(of:)) ?? "signal \(result.signal ?? 0)"
+            let refused = result.refused.first.map { " after the policy refused \($0)" } ?? ""
+            return (.failure(FunctionError("FunctionCrashed", "the handler process died of \(signal)\(refused)")), log, result)
+        case .nonzero:
+            let tail = String(decoding: log.suffix(512), as: UTF8.self)
+            return (.failure(FunctionError("FunctionExited", "the handler process exited with status \(result.returnCode): \(tail)")), log, result)
+        }
+    }
+}
+
+/// A private directory for one invocation's bootstrap, context and error files: 0711, so the
+/// confined command can open the files it is told about but not list the directory.
+struct InvocationDirectory {
+    let path: String
+
+    init() throws {
+        var template = Array((NSTemporaryDirectory() + "confine-fc-XXXXXX").utf8CString)
+        guard let made = mkdtemp(&template) else {
+            throw FunctionError("InternalError", "cannot create an invocation directory: \(String(cString: strerror(errno)))")
+        }
+        path = String(cString: made)
+        chmod(path, 0o711)
+    }
+
+    func write(_ name: String, _ data: Data, mode: mode_t) throws -> String {
+        let file = (path as NSString).appendingPathComponent(name)
+        guard FileManager.default.createFile(atPath: file, contents: data) else {
+            throw FunctionError("InternalError", "cannot write \(file)")
+        }
+        chmod(file, mode)
+        return file
+    }
+
+    func remove() { try? FileManager.default.removeItem(atPath: path) }
+}
+
+/// Python's `str(float)` for timeouts in messages.
+enum PythonFloat {
+    static func format(_ value: Double) -> String { "\(value)" }
+}

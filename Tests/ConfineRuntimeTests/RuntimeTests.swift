@@ -1,0 +1,198 @@
+import Confine
+import ConfineExamples
+import ConfinePolicy
+import ConfineRuntime
+import Foundation
+import Testing
+
+let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures").path
+let examples = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().appendingPathComponent("examples").path
+
+extension [UInt8] {
+    var text: String { String(decoding: self, as: UTF8.self) }
+}
+
+/// Swift handlers the tests register.
+struct RunsFalse: FunctionHandler {
+    func handle(_ event: [UInt8], context: FunctionContext) async throws -> [UInt8] {
+        try await context.executor.checkOutput(["false"])
+    }
+}
+
+struct SleepsLong: FunctionHandler {
+    func handle(_ event: [UInt8], context: FunctionContext) async throws -> [UInt8] {
+        _ = try await context.executor.checkOutput(["sleep", "30"])
+        return []
+    }
+}
+
+enum Runtimes {
+    static func make(_ file: String) -> FunctionRuntime {
+        let registry = HandlerRegistry()
+        Examples.register(in: registry)
+        registry.register("tests.false", RunsFalse())
+        registry.register("tests.slow", SleepsLong())
+        do {
+            return try FunctionRuntime(configuration: try FunctionConfiguration.load(file), registry: registry)
+        } catch {
+            fatalError("cannot load \(file): \(error)")
+        }
+    }
+    static let fixtures = make(ConfineRuntimeTests.fixtures + "/functions.json")
+    static let examples = make(ConfineRuntimeTests.examples + "/functions.json")
+}
+
+@Suite struct ExampleTests {
+    @Test(arguments: ["json-key", "json-key-swift"])
+    func jsonKey(_ name: String) async throws {
+        let invocation = await Runtimes.examples.invoke(name, event: Array(#"{"key": "value"}"#.utf8))
+        #expect(try invocation.result.get().text == "value")
+    }
+
+    @Test(arguments: ["ls", "ls-swift"])
+    func listing(_ name: String) async throws {
+        let invocation = await Runtimes.examples.invoke(name, event: [])
+        let text = try invocation.result.get().text
+        #expect(text.hasPrefix("total "), "\(text)")
+    }
+
+    @Test func executableHandler() async throws {
+        let invocation = await Runtimes.examples.invoke("upper", event: Array("hello".utf8))
+        #expect(try invocation.result.get().text == "HELLO")
+        #expect(invocation.log.text.contains("request \(invocation.requestID) for upper"))
+    }
+
+    @Test func eventThatIsNotJSONReachesTheHandlerAsBytes() async throws {
+        let invocation = await Runtimes.examples.invoke("json-key", event: Array("not json".utf8))
+        guard case .failure(let error) = invocation.result else { Issue.record("expected an error"); return }
+        #expect(error.errorType == "JSONDecodeError")
+        #expect(error.stackTrace.contains { $0.contains("index.py") })
+        #expect(!error.stackTrace.contains { $0.contains("bootstrap.py") }, "the bootstrap's own frames are not shown")
+    }
+}
+
+@Suite struct RuntimeTests {
+    let runtime = Runtimes.fixtures
+
+    func failure(_ name: String, event: [UInt8] = []) async -> FunctionError? {
+        if case .failure(let error) = await runtime.invoke(name, event: event).result { return error }
+        return nil
+    }
+
+    @Test func pythonContextHasFunctionComputesAttributes() async throws {
+        let invocation = await runtime.invoke("context", event: [0, 1, 255], requestID: "req-123")
+        let data = try invocation.result.get()
+        let fields = try #require(try JSONSerialization.jsonObject(with: Data(data)) as? [String: Any])
+        #expect(fields["request_id"] as? String == "req-123")
+        #expect(fields["access_key_id"] as? String == "AKID")
+        #expect(fields["access_key_secret"] as? String == "SECRET")
+        #expect(fields["security_token"] as? String == "TOKEN")
+        #expect((fields["function"] as? [Any])?.count == 4)
+        #expect((fields["function"] as? [Any])?.first as? String == "context")
+        #expect((fields["function"] as? [Any])?[2] as? Int == 256)
+        #expect(fields["service"] as? String == "tests")
+        #expect(fields["region"] as? String == "cn-shanghai")
+        #expect(fields["account_id"] as? String == "42")
+        #expect(fields["event"] as? String == "\u{0}\u{1}\u{FF}", "the event arrives as raw bytes")
+        #expect(invocation.log.text.contains("a line for the log"), "print() goes to the log, not the result")
+    }
+
+    @Test func missingHandlerIsHandlerNotFound() async throws {
+        let error = try #require(await failure("no-handler"))
+        #expect(error.errorType == "HandlerNotFound")
+        #expect(error.errorMessage.contains("handler"))
+    }
+
+    @Test func failingImportIsImportError() async throws {
+        let error = try #require(await failure("bad-import"))
+        #expect(error.errorType == "ImportError")
+        #expect(error.errorMessage.contains("module_that_does_not_exist"))
+    }
+
+    @Test func slowHandlerIsFunctionTimeout() async throws {
+        let started = ContinuousClock.now
+        let error = try #require(await failure("slow"))
+        #expect(error.errorType == "FunctionTimeout")
+        #expect(error.errorMessage == "Function timed out after 1.0 seconds")
+        #expect(started.duration(to: .now) < .seconds(5))
+    }
+
+    @Test func memoryHogIsOutOfMemory() async throws {
+        let error = try #require(await failure("hog"))
+        #expect(error.errorType == "OutOfMemory")
+    }
+
+    @Test func resultOverTheCapIsOutputLimitExceeded() async throws {
+        let error = try #require(await failure("big"))
+        #expect(error.errorType == "OutputLimitExceeded")
+    }
+
+    @Test func calledProcessErrorKeepsCPythonsText() async throws {
+        let python = try #require(await failure("crash"))
+        #expect(python.errorType == "CalledProcessError")
+        #expect(python.errorMessage == "Command '['sh', '-c', 'echo partial; exit 3']' returned non-zero exit status 3.")
+        let swift = try #require(await failure("swift-false"))
+        #expect(swift.errorType == "CalledProcessError")
+        #expect(swift.errorMessage == "Command '['false']' returned non-zero exit status 1.")
+    }
+
+    @Test func swiftHandlerTimesOutAndItsCommandIsKilled() async throws {
+        let started = ContinuousClock.now
+        let error = try #require(await failure("swift-slow"))
+        #expect(error.errorType == "FunctionTimeout")
+        #expect(started.duration(to: .now) < .seconds(5))
+    }
+
+    @Test func unknownNamesAreClearErrors() async throws {
+        #expect(await failure("swift-missing")?.errorType == "HandlerNotFound")
+        #expect(await failure("no-such-function")?.errorType == "FunctionNotFound")
+    }
+
+    @Test func theNextInvocationWorksAfterFailures() async throws {
+        _ = await failure("hog")
+        _ = await failure("bad-import")
+        let invocation = await runtime.invoke("context", event: Array("again".utf8))
+        #expect((try? invocation.result.get()) != nil)
+    }
+}
+
+@Suite struct ConfigurationTests {
+    func loadError(_ name: String) -> PolicyError? {
+        do { _ = try FunctionConfiguration.load(fixtures + "/" + name); return nil } catch { return error as? PolicyError }
+    }
+
+    @Test func badRuntimeNamesTheAccepted() throws {
+        let error = try #require(loadError("bad-runtime.json"))
+        #expect(error.path == "functions.f.runtime")
+        #expect(error.line == 4)
+        #expect(error.message.contains("python3"))
+    }
+
+    @Test func handlerMustBeModuleDotFunction() throws {
+        let error = try #require(loadError("bad-handler.json"))
+        #expect(error.path == "functions.f.handler")
+        #expect(error.message.contains("module.function"))
+    }
+
+    @Test func unknownFieldIsAnError() throws {
+        let error = try #require(loadError("unknown-field.json"))
+        #expect(error.path == "functions.f.memmory")
+        #expect(error.line == 4)
+    }
+
+    @Test func missingCodeDirectoryIsAnError() throws {
+        let error = try #require(loadError("missing-code.json"))
+        #expect(error.path == "functions.f.codeDirectory")
+    }
+
+    @Test func unknownPolicyIsAnError() throws {
+        let error = try #require(loadError("unknown-policy.json"))
+        #expect(error.message.contains("no-such-policy"))
+    }
+
+    @Test func environmentCredentials() throws {
+        let configuration = try FunctionConfiguration.load(fixtures + "/bad-handler.json".replacingOccurrences(of: "bad-handler", with: "functions"))
+        #expect(try configuration.currentCredentials().accessKeyID == "AKID")
+    }
+}
