@@ -16,6 +16,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
     ],
     targets: [
         // The wire protocol shared by the executor and the launcher: one header.
@@ -44,7 +45,11 @@ let package = Package(
             path: "Sources/ConfineRuntime"
         ),
         // The seed's handlers in Swift, registered by the CLI under their handler names.
-        .target(name: "ConfineExamples", dependencies: ["ConfineRuntime"], path: "examples/swift"),
+        .target(
+            name: "ConfineExamples",
+            dependencies: ["ConfineRuntime", .product(name: "Crypto", package: "swift-crypto")],
+            path: "examples/swift"
+        ),
         .executableTarget(
             name: "ConfineCLI",
             dependencies: [

@@ -14,3 +14,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 command -v swift >/dev/null || { echo "swift is not on PATH: install a Swift 6 toolchain first" >&2; exit 1; }
+# The object-storage example's Python dependencies, installed into its code folder's python/
+# as Function Compute expects (used by the tests).
+root="$(cd "$(dirname "$0")/.." && pwd)"
+deps="$root/examples/oss-put/python"
+if [ ! -d "$deps/oss2" ] || [ ! -d "$deps/OpenSSL" ]; then
+  echo "installing the oss-put example's Python dependencies into examples/oss-put/python"
+  python3 -m pip install -q --disable-pip-version-check --target "$deps" -r "$root/examples/oss-put/requirements.txt" 2>/dev/null \
+    || python3 -m pip install -q --disable-pip-version-check --break-system-packages --target "$deps" -r "$root/examples/oss-put/requirements.txt"
+fi
+

@@ -36,6 +36,9 @@ public struct FunctionContext: Sendable {
     public var logger: Logger
     /// Runs commands under the function's policy.
     public var executor: Executor
+    /// The function's configured environment variables (process handlers get them as their
+    /// environment; Swift handlers, which run in the service's process, read them here).
+    public var environment: [String: String] = [:]
 
     /// Time left before the deadline.
     public var remainingTime: Duration { ContinuousClock.now.duration(to: deadline) }

@@ -65,7 +65,7 @@ public final class FunctionRuntime: Sendable {
             requestID: requestID, credentials: credentials,
             function: FunctionMetadata(name: function.name, handler: function.handler, memory: function.memory, timeout: function.timeout),
             service: configuration.service, region: configuration.region, accountID: configuration.accountID,
-            deadline: deadline, logger: logger, executor: executor)
+            deadline: deadline, logger: logger, executor: executor, environment: function.environment)
         switch function.runtime {
         case .swift:
             guard let handler = registry.handler(named: function.handler) else {

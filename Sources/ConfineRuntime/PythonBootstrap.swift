@@ -65,6 +65,9 @@ context = Context(
 module_name, _, function_name = os.environ["FC_HANDLER"].rpartition(".")
 code_dir = os.environ["FC_CODE_DIR"]
 sys.path.insert(0, code_dir)
+# Function Compute's convention: dependencies installed into the code's python/ folder.
+if os.path.isdir(os.path.join(code_dir, "python")):
+    sys.path.insert(1, os.path.join(code_dir, "python"))
 os.chdir(code_dir)
 try:
     module = importlib.import_module(module_name)

@@ -225,4 +225,74 @@ import Testing
         let record = try #require(try JSONSerialization.jsonObject(with: result.stdout) as? [String: Any])
         #expect(record["refusedSyscall"] as? String == "socket(AF_INET6, SOCK_STREAM, 0)")
     }
+
+    static let examples = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("examples/functions.json").path
+
+    @Test(arguments: [("json-key", "value"), ("json-key-swift", "value"), ("upper", #"{"KEY": "VALUE"}"#)])
+    func invokePrintsTheResult(_ function: String, _ expected: String) throws {
+        let result = try confine(["invoke", function, "--config", Self.examples, "--event", #"{"key": "value"}"#])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.text == expected)
+    }
+
+    @Test(arguments: ["ls", "ls-swift"])
+    func invokeRunsLsConfined(_ function: String) throws {
+        let result = try confine(["invoke", function, "--config", Self.examples])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.text.hasPrefix("total "))
+    }
+
+    @Test func invokeErrorsAreFunctionComputesJSON() throws {
+        let bad = try confine(["invoke", "json-key", "--config", Self.examples, "--event", "not json"])
+        #expect(bad.status == 1)
+        let error = try #require(try JSONSerialization.jsonObject(with: bad.stdout) as? [String: Any])
+        #expect(error["errorType"] as? String == "JSONDecodeError")
+        #expect(error["stackTrace"] is [String])
+        let missing = try confine(["invoke", "nope", "--config", Self.examples])
+        #expect(missing.status == 1)
+        #expect(missing.text.contains("FunctionNotFound"))
+        let badConfig = try confine(["invoke", "f", "--config", Self.fixtures + "/../../ConfineRuntimeTests/Fixtures/bad-runtime.json"])
+        #expect(badConfig.status == 2)
+        #expect(badConfig.stderr.contains("bad-runtime.json:4: functions.f.runtime"))
+    }
+
+    @Test func invokeObjectStorageExamplesAgainstALocalEndpoint() throws {
+        let examplesDirectory = (Self.examples as NSString).deletingLastPathComponent
+        try #require(FileManager.default.fileExists(atPath: examplesDirectory + "/oss-put/python/oss2"), "scripts/install-deps.sh installs oss2")
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        server.arguments = ["python3", examplesDirectory + "/../Tests/Fixtures/oss_server.py", "LTAI5tExampleKeyId", "example-access-key-secret", "example-security-token"]
+        let input = Pipe(), output = Pipe()
+        server.standardInput = input
+        server.standardOutput = output
+        try server.run()
+        defer { try? input.fileHandleForWriting.close() }
+        var line = Data()
+        while !line.contains(0x0a) {
+            let chunk = output.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            line += chunk
+        }
+        let port = String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        // The examples' configuration, pointed at the local endpoint.
+        let data = try #require(FileManager.default.contents(atPath: Self.examples))
+        var configuration = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        var functions = try #require(configuration["functions"] as? [String: [String: Any]])
+        for name in ["oss-put", "oss-put-swift"] {
+            var function = try #require(functions[name])
+            function["environment"] = ["OSS_ENDPOINT": "http://127.0.0.1:\(port)", "OSS_BUCKET": "my-bucket"]
+            if function["codeDirectory"] != nil { function["codeDirectory"] = examplesDirectory + "/oss-put" }
+            functions[name] = function
+        }
+        configuration["functions"] = functions.filter { $0.key.hasPrefix("oss") }
+        let file = NSTemporaryDirectory() + "confine-oss-\(getpid()).json"
+        try JSONSerialization.data(withJSONObject: configuration).write(to: URL(fileURLWithPath: file))
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        for function in ["oss-put", "oss-put-swift"] {
+            let result = try confine(["invoke", function, "--config", file, "--event", "hello"])
+            #expect(result.status == 0, "\(result.text) \(result.stderr)")
+            #expect(result.text == "success")
+        }
+    }
 }

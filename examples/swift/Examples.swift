@@ -7,6 +7,7 @@ public enum Examples {
     public static func register(in registry: HandlerRegistry) {
         registry.register("examples.jsonKey", JSONKey())
         registry.register("examples.listDirectory", ListDirectory())
+        registry.register("examples.ossPut", OSSPut())
     }
 
     /// `json.loads(event)['key']`.
@@ -27,6 +28,24 @@ public enum Examples {
         public init() {}
         public func handle(_ event: [UInt8], context: FunctionContext) async throws -> [UInt8] {
             try await context.executor.checkOutput(["ls", "-l"])
+        }
+    }
+}
+
+extension Examples {
+    /// `bucket.put_object('my-object', ...)` with the function's STS credentials: an OSS V1
+    /// signed, path-style PUT carrying `x-oss-security-token`, as oss2.StsAuth sends it.
+    public struct OSSPut: FunctionHandler {
+        public init() {}
+        public func handle(_ event: [UInt8], context: FunctionContext) async throws -> [UInt8] {
+            let endpoint = context.environment["OSS_ENDPOINT"] ?? "http://oss-cn-hangzhou-internal.aliyuncs.com"
+            let bucket = context.environment["OSS_BUCKET"] ?? "my-bucket"
+            let body = event.isEmpty ? Array("hello world".utf8) : event
+            let request = try OSSRequest.put(endpoint: endpoint, bucket: bucket, object: "my-object", body: body,
+                                             credentials: context.credentials, date: Date())
+            let status = try await OSSRequest.send(request, body: body)
+            guard status == 200 else { throw FunctionError("OssError", "PUT /\(bucket)/my-object answered HTTP \(status)") }
+            return Array("success".utf8)
         }
     }
 }
