@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Installs what Confine needs on Debian/Ubuntu: libseccomp (headers and library), python3 for
-# the Python handlers and tests, and the peers the benchmark compares against (bwrap).
+# the Python handlers and tests, libcurl's headers (FoundationNetworking links it when the CLI
+# is built with --static-swift-stdlib), and the peer the benchmark compares against (bwrap).
 set -euo pipefail
-packages=(libseccomp-dev python3 bubblewrap)
+packages=(libseccomp-dev python3 bubblewrap libcurl4-openssl-dev)
+python3 -m pip --version >/dev/null 2>&1 || packages+=(python3-pip)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
