@@ -118,12 +118,33 @@ final class Execution: @unchecked Sendable {
         }
     }
 
-    /// Asks the monitor to kill the whole tree ('K' on the status socket).
+    /// When to stop waiting for the pipes after the monitor vanished.
+    private(set) var abandonAt: ContinuousClock.Instant?
+
+    /// Asks the monitor to kill the whole tree ('K' on the status socket); without a monitor,
+    /// kills the command's process group itself.
     func kill(timedOut: Bool) {
-        guard !killSent, let fd = streams[.status] else { return }
+        guard !killSent else { return }
         killSent = true
         if timedOut { outcome.timedOut = true }
-        _ = SystemCalls.send(fd, [UInt8(ascii: "K")])
+        if let fd = streams[.status] {
+            _ = SystemCalls.send(fd, [UInt8(ascii: "K")])
+        } else {
+            killDirectly()
+        }
+    }
+
+    /// The monitor went away without reporting (killed, or crashed): kill what we know of the
+    /// tree and stop waiting for its pipes after a grace period.
+    func monitorLost() {
+        killDirectly()
+        abandonAt = .now.advanced(by: .seconds(2))
+    }
+
+    private func killDirectly() {
+        guard outcome.pid > 0 else { return }
+        _ = Glibc.kill(-outcome.pid, SIGKILL)
+        _ = Glibc.kill(outcome.pid, SIGKILL)
     }
 
     func complete() {

@@ -37,6 +37,7 @@ public final class Executor: Sendable {
         self.policy = policy
         self.helper = SpawnHelper(launcherPath: launcher)
         self.mode = reportRefusals ? .report : .enforce
+        try Reactor.shared.checkHealthy()
         prepared = (try filters.filter(for: policy, mode: mode), CommandMatcher(policy))
         Self.ignoreSIGPIPE
     }
@@ -92,7 +93,7 @@ public final class Executor: Sendable {
     private func start(_ command: Command) throws -> (Execution, OneShot<Execution.Outcome>, Launch) {
         let policy = command.policy ?? self.policy
         try Self.validate(command)
-        let environment = command.environment ?? policy.environment
+        let baseEnvironment = command.environment ?? policy.environment
         let workingDirectory = command.workingDirectory ?? policy.workingDirectory
         if let directory = workingDirectory {
             var info = stat()
@@ -100,6 +101,7 @@ public final class Executor: Sendable {
                 throw ConfineError(.workingDirectory, "No such file or directory: \(PythonRepr.string(directory)) (the working directory)", errno: ENOENT, path: directory)
             }
         }
+        var environment = baseEnvironment
         let searchPath = environment["PATH"] ?? "/usr/bin:/bin"
         let found = try CommandResolver.resolve(command.arguments[0], searchPath: searchPath, workingDirectory: workingDirectory)
         let executable = CommandResolver.canonical(found)
@@ -108,7 +110,25 @@ public final class Executor: Sendable {
 
         var timeout = command.timeout
         if let limit = policy.timeout, timeout.map({ limit < $0 }) ?? true { timeout = limit }
+        // A deadline further out than a century is no deadline (and would overflow the clock).
+        if let t = timeout, t > .seconds(3_153_600_000) { timeout = nil }
 
+        let identity = try Self.identity(for: policy.user)
+        let leased = identity.flatMap { policy.user == .automatic ? $0.uid : nil }
+        // A private HOME (and TMPDIR) per command unless the environment names one: a shared
+        // HOME lets one command plant files (~/.local site-packages, shell rc files) that the
+        // next command, under any uid, would run.
+        let home: String?
+        if environment["HOME"] == nil {
+            do { home = try PrivateHome.create(owner: identity) } catch {
+                if let leased { IdentityPool.shared.release(leased) }
+                throw error
+            }
+            environment["HOME"] = home
+            if environment["TMPDIR"] == nil { environment["TMPDIR"] = home }
+        } else {
+            home = nil
+        }
         let request = LaunchRequest(
             executable: executable,
             arguments: command.arguments,
@@ -117,10 +137,10 @@ public final class Executor: Sendable {
             filter: command.learning ? try filters.filter(for: policy, mode: .learn)
                 : own ? prepared.filter : try filters.filter(for: policy, mode: mode),
             rlimits: LaunchRequest.rlimits(of: policy.rlimits),
-            identity: try Self.identity(for: policy.user))
-        let leased = request.identity.flatMap { policy.user == .automatic ? $0.uid : nil }
+            identity: identity)
 
         // Descriptors for the child, and the parent's ends.
+        var sent = false
         var close: [Int32] = []
         var parentEnds: [Int32] = []
         defer { close.forEach(SystemCalls.close) }
@@ -168,20 +188,24 @@ public final class Executor: Sendable {
                 outputLimit: policy.outputLimit,
                 deadline: timeout.map { ContinuousClock.now.advanced(by: $0) },
                 onComplete: { outcome in
-                    if let leased { IdentityPool.shared.release(leased) }
+                    // A uid goes back to the pool only when its whole tree is known to be gone;
+                    // if the monitor died first, processes of that uid may live on.
+                    let treeGone = outcome.waitStatus != nil || outcome.failure != nil
+                    if let leased, treeGone { IdentityPool.shared.release(leased) }
+                    if let home, treeGone { PrivateHome.remove(home) }
                     shot.fulfill(outcome)
                 })
-            do {
-                try helper.send(request.encode(), fds: [statusChild, stdinChild, out.child, err.child])
-            } catch {
-                if let leased { IdentityPool.shared.release(leased) }
-                throw error
-            }
+            try helper.send(request.encode(), fds: [statusChild, stdinChild, out.child, err.child])
+            sent = true
             parentEnds.removeAll()
             Reactor.shared.add(execution)
             return (execution, shot, Launch(command: command, policy: policy, timeout: timeout))
         } catch {
             parentEnds.forEach(SystemCalls.close)
+            if !sent {
+                if let leased { IdentityPool.shared.release(leased) }
+                if let home { PrivateHome.remove(home) }
+            }
             if let error = error as? ConfineError { throw error }
             throw ConfineError(.launcherFailed, "cannot start \(PythonRepr.list(command.arguments)): \(error)")
         }

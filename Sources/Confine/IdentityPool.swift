@@ -44,7 +44,9 @@ final class IdentityPool: @unchecked Sendable {
     private func reserveBlock() throws {
         let directory = "/run/confine"
         mkdir(directory, 0o755)
-        for k in 0..<Self.blocks {
+        // A random block first: processes that come and go (one `confine run` each) should not
+        // all lease the same uids.
+        for k in (0..<Self.blocks).shuffled() {
             let fd = open("\(directory)/uids-\(k).lock", O_CREAT | O_RDWR | O_CLOEXEC, 0o600)
             guard fd >= 0 else { break }
             if flock(fd, LOCK_EX | LOCK_NB) == 0 {
@@ -57,5 +59,29 @@ final class IdentityPool: @unchecked Sendable {
             close(fd)
         }
         throw ConfineError(.launcherFailed, "cannot reserve a block of confined uids under /run/confine (\(String(cString: strerror(errno))))")
+    }
+}
+
+/// The per-command HOME: a fresh 0700 directory owned by the command's uid, removed (in the
+/// background) once every process of the command is gone.
+enum PrivateHome {
+    static func create(owner: (uid: UInt32, gid: UInt32)?) throws -> String {
+        var template = Array("/tmp/confine-home-XXXXXX".utf8CString)
+        guard let made = mkdtemp(&template) else {
+            throw ConfineError(.launcherFailed, "cannot create the command's home directory under /tmp: \(String(cString: strerror(errno)))")
+        }
+        let path = String(cString: made)
+        if let owner, chown(path, owner.uid, owner.gid) != 0 {
+            let error = errno
+            rmdir(path)
+            throw ConfineError(.launcherFailed, "cannot give the command's home directory to uid \(owner.uid): \(String(cString: strerror(error)))")
+        }
+        return path
+    }
+
+    private static let remover = DispatchQueue(label: "confine.home-removal", qos: .utility)
+
+    static func remove(_ path: String) {
+        remover.async { try? FileManager.default.removeItem(atPath: path) }
     }
 }

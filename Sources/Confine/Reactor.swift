@@ -22,9 +22,17 @@ final class Reactor: @unchecked Sendable {
     private var nextToken: UInt64 = 1
     private var scratch = [UInt8](repeating: 0, count: 256 * 1024)
 
+    /// Throws when the reactor could not be set up (descriptors exhausted at start).
+    func checkHealthy() throws {
+        if epoll < 0 || wakeup < 0 {
+            throw ConfineError(.launcherFailed, "cannot create the epoll reactor (epoll_create1/eventfd failed: descriptors exhausted?)")
+        }
+    }
+
     private init() {
         epoll = epoll_create1(Int32(EPOLL_CLOEXEC))
         wakeup = eventfd(0, Int32(EFD_CLOEXEC | EFD_NONBLOCK))
+        guard epoll >= 0, wakeup >= 0 else { return }
         var event = epoll_event()
         event.events = EPOLLIN.rawValue
         event.data.u64 = 0
@@ -117,6 +125,9 @@ final class Reactor: @unchecked Sendable {
             if let deadline = execution.deadline, !execution.killSent, earliest.map({ deadline < $0 }) ?? true {
                 earliest = deadline
             }
+            if let abandon = execution.abandonAt, earliest.map({ abandon < $0 }) ?? true {
+                earliest = abandon
+            }
         }
         guard let earliest else { return -1 }
         let remaining = ContinuousClock.now.duration(to: earliest)
@@ -130,6 +141,12 @@ final class Reactor: @unchecked Sendable {
         for execution in running.values {
             if let deadline = execution.deadline, deadline <= now, !execution.killSent {
                 execution.kill(timedOut: true)
+            }
+            // Past the grace period after a lost monitor: stop waiting for the pipes.
+            if let abandon = execution.abandonAt, abandon <= now {
+                for (stream, token) in execution.tokens where execution.streams[stream] != nil {
+                    finish(execution, stream, token: token)
+                }
             }
         }
     }
@@ -182,6 +199,9 @@ final class Reactor: @unchecked Sendable {
     }
 
     private func finish(_ execution: Execution, _ stream: Execution.Stream, token: UInt64) {
+        if stream == .status && execution.outcome.waitStatus == nil && execution.outcome.failure == nil {
+            execution.monitorLost()
+        }
         if let fd = execution.streams[stream] {
             _ = epoll_ctl(epoll, EPOLL_CTL_DEL, fd, nil)
             SystemCalls.close(fd)

@@ -33,6 +33,9 @@ final class SpawnHelper: @unchecked Sendable {
             payload = Array(payload.prefix(8))
         }
         for attempt in 0..<2 {
+            // Sent under the lock, so a concurrent restart cannot close (and reuse) the fd mid-send.
+            lock.lock()
+            defer { lock.unlock() }
             let socket = try connection(restart: attempt > 0)
             do {
                 try SystemCalls.send(socket, payload, fds: fds)
@@ -44,10 +47,8 @@ final class SpawnHelper: @unchecked Sendable {
         throw ConfineError(.launcherFailed, "the spawn helper \(launcherPath) exits as soon as it starts; run it by hand to see why")
     }
 
-    /// The control socket of a running helper.
+    /// The control socket of a running helper. The caller holds the lock.
     private func connection(restart: Bool) throws -> Int32 {
-        lock.lock()
-        defer { lock.unlock() }
         if restart || process?.isRunning == false {
             SystemCalls.close(control)
             control = -1

@@ -201,11 +201,20 @@ static bool valid_stub(const unsigned char *buf, size_t len)
 /* ---- command child ----------------------------------------------------------------------- */
 
 /* Reports (stage, errno, resource) on the error pipe with a raw write(2), then _exit(127). */
-static _Noreturn void child_fail(int errfd, int stage, int err, int resource)
+/* Why the command child failed before execve: written by the child into memory it shares with
+ * the monitor (CLONE_VM), read by the monitor once the vfork-style clone returns. No syscall is
+ * needed to report, so a filter that refuses write(2) cannot hide the failure, and nothing waits
+ * on a supervisor that is asleep. */
+static volatile int32_t child_error[3];
+
+static _Noreturn void child_fail(int stage, int err, int resource)
 {
-    int32_t rec[3] = { stage, err, resource };
-    syscall(SYS_write, errfd, rec, sizeof rec);
-    _exit(127);
+    child_error[1] = err;
+    child_error[2] = resource;
+    child_error[0] = stage;
+    syscall(SYS_exit_group, 127); /* exit_group is allowed by every compiled filter */
+    for (;;)
+        ;
 }
 
 /* Resets every disposition to SIG_DFL (sigaction) and unblocks all signals (sigprocmask). */
@@ -257,51 +266,51 @@ static int cloexec_from_3(void)
 }
 
 /* Drops to uid/gid: setgroups(0), setgid, setuid, then checks getresuid/getresgid. */
-static void drop_privileges(int errfd, uid_t uid, gid_t gid)
+static void drop_privileges(uid_t uid, gid_t gid)
 {
     if (setgroups(0, NULL) < 0)
-        child_fail(errfd, CFL_STAGE_SETGROUPS, errno, 0);
+        child_fail(CFL_STAGE_SETGROUPS, errno, 0);
     if (setgid(gid) < 0)
-        child_fail(errfd, CFL_STAGE_SETGID, errno, 0);
+        child_fail(CFL_STAGE_SETGID, errno, 0);
     if (setuid(uid) < 0)
-        child_fail(errfd, CFL_STAGE_SETUID, errno, 0);
+        child_fail(CFL_STAGE_SETUID, errno, 0);
     uid_t ru, eu, su;
     gid_t rg, eg, sg;
     if (getresgid(&rg, &eg, &sg) < 0 || rg != gid || eg != gid || sg != gid)
-        child_fail(errfd, CFL_STAGE_SETGID, EPERM, 0);
+        child_fail(CFL_STAGE_SETGID, EPERM, 0);
     if (getresuid(&ru, &eu, &su) < 0 || ru != uid || eu != uid || su != uid)
-        child_fail(errfd, CFL_STAGE_SETUID, EPERM, 0);
+        child_fail(CFL_STAGE_SETUID, EPERM, 0);
 }
 
 /* Applies the request in protocol order and execve()s; any failure goes to the error pipe. */
 static _Noreturn void command_child(const struct request *rq, char *const argv[],
-                                    char *const envp[], int errfd, int transfer)
+                                    char *const envp[], int transfer)
 {
     const struct cfl_request_header *h = &rq->hdr;
 
     reset_signals();
     if ((h->flags & CFL_FLAG_SETSID) && setsid() < 0)
-        child_fail(errfd, CFL_STAGE_SETSID, errno, 0);
+        child_fail(CFL_STAGE_SETSID, errno, 0);
     if (install_stdio(rq->stdio) < 0)
-        child_fail(errfd, CFL_STAGE_STDIO, errno, 0);
+        child_fail(CFL_STAGE_STDIO, errno, 0);
     /* the listener's way out, at the fd the filter allows sendmsg on (close-on-exec below) */
     if (transfer >= 0 && dup2(transfer, CFL_NOTIFY_FD) < 0)
-        child_fail(errfd, CFL_STAGE_SECCOMP, errno, 0);
+        child_fail(CFL_STAGE_SECCOMP, errno, 0);
     for (uint32_t i = 0; i < h->nrlimits; i++) {
         struct cfl_rlimit rl;
         memcpy(&rl, rq->rlimits + i * sizeof rl, sizeof rl);
         struct rlimit lim = { .rlim_cur = rl.soft, .rlim_max = rl.hard };
         if (setrlimit(rl.resource, &lim) < 0)
-            child_fail(errfd, CFL_STAGE_RLIMIT, errno, (int)rl.resource);
+            child_fail(CFL_STAGE_RLIMIT, errno, (int)rl.resource);
     }
     if (h->flags & CFL_FLAG_SETUID)
-        drop_privileges(errfd, h->uid, h->gid);
+        drop_privileges(h->uid, h->gid);
     if (rq->cwd != NULL && chdir(rq->cwd) < 0) /* after the drop: the target user must reach it */
-        child_fail(errfd, CFL_STAGE_CHDIR, errno, 0);
+        child_fail(CFL_STAGE_CHDIR, errno, 0);
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-        child_fail(errfd, CFL_STAGE_NO_NEW_PRIVS, errno, 0);
+        child_fail(CFL_STAGE_NO_NEW_PRIVS, errno, 0);
     if (cloexec_from_3() < 0)
-        child_fail(errfd, CFL_STAGE_FDS, errno, 0);
+        child_fail(CFL_STAGE_FDS, errno, 0);
     if (h->filter_len > 0) {
         struct sock_fprog prog = {
             .len = (unsigned short)(h->filter_len / sizeof(struct sock_filter)),
@@ -311,7 +320,7 @@ static _Noreturn void command_child(const struct request *rq, char *const argv[]
         long listener = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
                                 notify ? SECCOMP_FILTER_FLAG_NEW_LISTENER : 0, &prog);
         if (listener < 0)
-            child_fail(errfd, CFL_STAGE_SECCOMP, errno, 0);
+            child_fail(CFL_STAGE_SECCOMP, errno, 0);
         if (notify) {
             /* sendmsg(2) the listener to the monitor; the filter allows exactly this */
             int fd = (int)listener;
@@ -330,13 +339,13 @@ static _Noreturn void command_child(const struct request *rq, char *const argv[]
             c->cmsg_len = CMSG_LEN(sizeof(int));
             memcpy(CMSG_DATA(c), &fd, sizeof fd);
             if (sendmsg(CFL_NOTIFY_FD, &msg, MSG_NOSIGNAL) < 0)
-                child_fail(errfd, CFL_STAGE_SECCOMP, errno, 0);
+                child_fail(CFL_STAGE_SECCOMP, errno, 0);
             /* no close(2): the listener is close-on-exec, and close may be one of the calls
              * the filter notifies, which nobody can answer before execve */
         }
     }
     execve(rq->path, argv, envp);
-    child_fail(errfd, CFL_STAGE_EXEC, errno, 0);
+    child_fail(CFL_STAGE_EXEC, errno, 0);
 }
 
 /* ---- monitor ----------------------------------------------------------------------------- */
@@ -593,7 +602,6 @@ struct child_args {
     const struct request *rq;
     char *const *argv;
     char *const *envp;
-    int errfd;
     int transfer; /* NOTIFY mode: the child's end of the listener socketpair, else -1 */
 };
 static char child_stack[256 * 1024] __attribute__((aligned(16)));
@@ -601,7 +609,7 @@ static char child_stack[256 * 1024] __attribute__((aligned(16)));
 static int child_entry(void *raw)
 {
     const struct child_args *a = raw;
-    command_child(a->rq, a->argv, a->envp, a->errfd, a->transfer);
+    command_child(a->rq, a->argv, a->envp, a->transfer);
 }
 
 /* The fds the helper inherited (besides 0-2 and the control socket), closed in each monitor. */
@@ -628,12 +636,10 @@ static _Noreturn void monitor(const struct request *rq, int ctl, int memfd)
     sigemptyset(&chld);
     sigaddset(&chld, SIGCHLD);
     char **envp = NULL, **argv = NULL;
-    int errpipe[2];
     if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0 ||
         sigprocmask(SIG_BLOCK, &chld, NULL) < 0 ||
         (m.sigfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK)) < 0 ||
-        (argv = build_vectors(rq, &envp)) == NULL ||
-        pipe2(errpipe, O_CLOEXEC) < 0) {
+        (argv = build_vectors(rq, &envp)) == NULL) {
         report_failed(m.status_fd, CFL_STAGE_FORK, errno, 0, 0);
         _exit(0);
     }
@@ -649,29 +655,25 @@ static _Noreturn void monitor(const struct request *rq, int ctl, int memfd)
     }
 
     /* clone(2) CLONE_VM|CLONE_VFORK, as posix_spawn does: no page tables copied; the monitor
-     * sleeps until the child has exec'd or failed (then the error pipe says which). */
-    struct child_args args = { rq, argv, envp, errpipe[1], transfer[1] };
+     * sleeps until the child has exec'd or failed (then child_error says which). */
+    struct child_args args = { rq, argv, envp, transfer[1] };
+    child_error[0] = child_error[1] = child_error[2] = 0;
     m.main = clone(child_entry, child_stack + sizeof child_stack, CLONE_VM | CLONE_VFORK | SIGCHLD, &args);
     int fork_errno = errno;
     /* drop our stdio copies now, so the parent sees EOF exactly when the tree is done */
     for (int i = 0; i < 3; i++)
         close(rq->stdio[i]);
-    close(errpipe[1]);
     if (m.main < 0) {
         report_failed(m.status_fd, CFL_STAGE_FORK, fork_errno, 0, 0);
         _exit(0);
     }
 
-    /* read(2) the error pipe: a record means the launch failed, EOF means execve succeeded */
-    int32_t rec[3];
-    ssize_t n;
-    while ((n = read(errpipe[0], rec, sizeof rec)) < 0 && errno == EINTR)
-        ;
-    close(errpipe[0]);
-    if (n == (ssize_t)sizeof rec) {
+    /* the clone has returned: the child exec'd, or failed and said why in child_error */
+    if (child_error[0] != 0) {
         while (waitpid(m.main, NULL, __WALL) < 0 && errno == EINTR)
             ;
-        report_failed(m.status_fd, rec[0], rec[1], rec[0] == CFL_STAGE_RLIMIT ? rec[2] : 0, 0);
+        report_failed(m.status_fd, child_error[0], child_error[1],
+                      child_error[0] == CFL_STAGE_RLIMIT ? child_error[2] : 0, 0);
         _exit(0);
     }
     if (transfer[0] >= 0) {
@@ -724,6 +726,15 @@ static int setup_helper(void)
      * the helper died (and block in waitpid). They are marked close-on-exec and recorded, and
      * each monitor closes them, so neither commands nor monitors hold them. */
     record_inherited(ctl);
+    /* Not dumpable: a command running as the caller's uid (Confine not root) cannot open the
+     * helper's or a monitor's memory through /proc or ptrace them. */
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    /* The listener hand-off uses fd CFL_NOTIFY_FD in the child: make sure it may exist. */
+    struct rlimit files;
+    if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+        files.rlim_cur = files.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &files);
+    }
     int null = open("/dev/null", O_RDWR | O_CLOEXEC);
     if (null < 0 || dup2(null, 0) < 0)
         fatal("/dev/null");

@@ -1,7 +1,7 @@
 import Foundation
 
 /// Writes the smallest policy that admits the syscalls a learning run needed, with the
-/// pitfalls still handled: clone3 answers ENOSYS (and clone is allowed for the fallback),
+/// pitfalls still handled: clone3 answers ENOSYS (and clone, without namespace flags, is allowed for the fallback),
 /// ioctl keeps its TIOCSTI guard, personality keeps to safe values.
 public enum LearnedPolicy {
     /// The policy's JSON text.
@@ -21,10 +21,16 @@ public enum LearnedPolicy {
                 extra.append(["names": ["socket"], "action": "SCMP_ACT_ALLOW", "args": [["index": 0, "value": family, "op": "SCMP_CMP_EQ"]]])
             }
         }
+        var needsClone = names.remove("clone") != nil
         if names.remove("clone3") != nil || base == nil {
-            if names.contains("clone3") || syscalls.contains("clone3") { names.insert("clone") }
+            if syscalls.contains("clone3") { needsClone = true }
             extra.append(["names": ["clone3"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38,
                           "comment": "ENOSYS, so the runtime falls back to clone(2), whose flags seccomp can inspect"])
+        }
+        if needsClone {
+            extra.append(["names": ["clone"], "action": "SCMP_ACT_ALLOW",
+                          "args": [["index": 0, "value": 2_114_060_288 as UInt64, "valueTwo": 0, "op": "SCMP_CMP_MASKED_EQ"]],
+                          "comment": "no namespace flags"])
         }
         if names.contains("ioctl") {
             extra.append(["names": ["ioctl"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1,

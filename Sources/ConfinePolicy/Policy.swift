@@ -64,11 +64,11 @@ public struct Policy: Sendable, Hashable {
         self.user = user
     }
 
-    /// The environment a policy gives when it names none: never the caller's.
+    /// The environment a policy gives when it names none: never the caller's. HOME and TMPDIR
+    /// are added per command (a private directory) unless the environment sets HOME.
     public static let minimalEnvironment: [String: String] = [
         "PATH": "/usr/local/bin:/usr/bin:/bin",
         "LANG": "C.UTF-8",
-        "HOME": "/tmp",
     ]
 }
 

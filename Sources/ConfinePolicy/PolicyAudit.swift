@@ -83,7 +83,7 @@ public struct AuditWeights: Sendable {
         "syscall.debug": 35, "syscall.bpf": 35, "syscall.perf_event_open": 20, "syscall.userfaultfd": 15,
         "syscall.keyring": 15, "syscall.open_by_handle_at": 35, "syscall.io-uring": 30, "syscall.namespace": 30,
         "syscall.privileged": 15, "syscall.swap": 20, "syscall.clock": 20, "syscall.cpu-emulation": 5,
-        "syscall.obsolete": 2,
+        "syscall.obsolete": 2, "syscall.persistent-ipc": 8,
         "syscall.clone3-allowed": 20, "syscall.clone3-eperm": 5,
         "syscall.ioctl-tiocsti": 25, "syscall.personality": 5,
         "network.raw": 25, "network.inet": 8, "network.netlink": 5, "network.unix": 2, "network.any-family": 20,
@@ -236,6 +236,18 @@ public struct PolicyAuditor: Sendable {
             guard !allowed.isEmpty else { continue }
             add(item.id, "allows \(item.what): \(allowed.joined(separator: ", "))", origin: ruleOrigin(plan, allowed[0]),
                 why: item.why, fix: "remove \(allowed.joined(separator: ", ")) from the allowed rules (they then get the default action)")
+        }
+
+        if Self.permits(plan, "clone", arguments: [0x1000_0000 | 17]) || Self.permits(plan, "clone", arguments: [0x4000_0000 | 17]) {
+            add("syscall.namespace", "clone is allowed with namespace flags (CLONE_NEWUSER, CLONE_NEWNET, ...)", origin: ruleOrigin(plan, "clone"),
+                why: "a new user namespace gives the command every capability inside it (rtnetlink, mount, ...), far more kernel surface than the filter intends",
+                fix: "allow clone only with { \"index\": 0, \"value\": 2114060288, \"valueTwo\": 0, \"op\": \"SCMP_CMP_MASKED_EQ\" }")
+        }
+        let persistent = ["shmget", "msgget", "semget", "mq_open"].filter { Self.permits(plan, $0) }
+        if !persistent.isEmpty {
+            add("syscall.persistent-ipc", "allows IPC objects that outlive the command: \(persistent.joined(separator: ", "))", origin: ruleOrigin(plan, persistent[0]),
+                why: "System V segments and message queues stay after the command ends: the next command can read them, and shared memory escapes RLIMIT_AS",
+                fix: "allow @ipc (pipes, memfd) rather than @sysv-ipc or @mqueue")
         }
 
         // clone3, ioctl, personality.

@@ -51,6 +51,11 @@ public enum PolicyCompiler {
         case (.report, _): mode = .enforce  // a kill or allow default has nothing to answer
         default: break
         }
+        // Exiting is never a risk, and the launcher's child must be able to exit when execve
+        // fails after the filter is in place.
+        let plain = FilterPlan(profile)
+        let exits = ["exit_group", "exit"].filter { plain.decide($0).action == profile.defaultAction }
+        if !exits.isEmpty { profile.syscalls.append(SyscallRule(names: exits, action: .allow)) }
         if mode != .enforce {
             // Between installing the filter and execve the child calls sendmsg (to hand over the
             // listener) and execve; neither may wait for the supervisor, which the vfork-style
@@ -58,7 +63,7 @@ public enum PolicyCompiler {
             let before = FilterPlan(profile)
             profile.syscalls.append(SyscallRule(names: ["sendmsg"], action: .allow,
                                                 args: [ArgumentComparison(index: 0, value: notifyTransferFD, op: .equal)]))
-            if before.decide("execve").origin == nil {
+            if before.decide("execve").action == profile.defaultAction {
                 profile.syscalls.append(SyscallRule(names: ["execve"], action: mode == .learn ? .allow : profile.defaultAction))
             }
         }
@@ -90,8 +95,15 @@ public enum PolicyCompiler {
                     try add(ctx, base, nr, conjunction, name)
                 }
             }
-            for rule in exceptions where !isDefault(rule.action) {
-                try add(ctx, rule.action, nr, rule.args, name)
+            // Exceptions apply in rule order: each holds only where no earlier exception with
+            // another action does (libseccomp alone would pick among overlapping rules itself).
+            for (k, rule) in exceptions.enumerated() where !isDefault(rule.action) {
+                let earlier = exceptions[..<k].filter { $0.action != rule.action }
+                for guardConjunction in try complement(of: Array(earlier), syscall: name) {
+                    var conjunction: [ArgumentComparison]? = guardConjunction
+                    for atom in rule.args { conjunction = try conjunction.flatMap { try merge($0, atom, syscall: name) } }
+                    if let conjunction { try add(ctx, rule.action, nr, conjunction, name) }
+                }
             }
         }
 
@@ -139,7 +151,7 @@ public enum PolicyCompiler {
             var next: [[ArgumentComparison]] = []
             for conjunction in conjunctions {
                 for atom in atoms {
-                    if let merged = merge(conjunction, atom) { next.append(merged) }
+                    if let merged = try merge(conjunction, atom, syscall: syscall) { next.append(merged) }
                 }
             }
             conjunctions = next
@@ -174,15 +186,23 @@ public enum PolicyCompiler {
 
     /// Adds `atom` to a conjunction, combining masked comparisons of the same argument;
     /// `nil` when the result can never hold.
-    static func merge(_ conjunction: [ArgumentComparison], _ atom: ArgumentComparison) -> [ArgumentComparison]? {
+    /// - Throws: `CompileError` when two different comparisons of one argument would have to
+    ///   hold at once: libseccomp compares each argument once per rule, and dropping the
+    ///   branch could make the call take the default action where the policy says otherwise.
+    static func merge(_ conjunction: [ArgumentComparison], _ atom: ArgumentComparison, syscall: String) throws -> [ArgumentComparison]? {
         guard let i = conjunction.firstIndex(where: { $0.index == atom.index }) else { return conjunction + [atom] }
         let other = conjunction[i]
         if other == atom { return conjunction }
         guard other.op == .maskedEqual, atom.op == .maskedEqual else {
-            // Two different comparisons of one argument: libseccomp takes one per rule. Keep both
-            // only if one implies the other; otherwise this branch is dropped conservatively
-            // (it narrows what the base allows, never widens it).
-            return nil
+            if other.op == .equal && atom.op == .notEqual { return other.value == atom.value ? nil : conjunction }
+            if other.op == .notEqual && atom.op == .equal {
+                if other.value == atom.value { return nil }
+                var merged = conjunction
+                merged[i] = atom
+                return merged
+            }
+            if other.op == .equal && atom.op == .equal { return other.value == atom.value ? conjunction : nil }
+            throw CompileError(message: "\(syscall): the rules need argument \(atom.index) compared as \(other.op.rawValue) and \(atom.op.rawValue) at once, which one libseccomp rule cannot say; use one exception per argument value or masked comparisons")
         }
         let overlap = other.value & atom.value
         if other.valueTwo & overlap != atom.valueTwo & overlap { return nil }

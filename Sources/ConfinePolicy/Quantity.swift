@@ -38,8 +38,11 @@ public enum Quantity {
     }
 
     /// A duration from a number of seconds, exact to the nanosecond.
+    /// Values too large for a Duration are clamped (to about 292 years), negative ones to zero.
     public static func seconds(_ value: Double) -> Duration {
-        .nanoseconds(Int64((value * 1e9).rounded()))
+        let nanoseconds = (value * 1e9).rounded()
+        guard nanoseconds.isFinite, nanoseconds < 9.2e18 else { return value < 0 ? .zero : .nanoseconds(Int64.max) }
+        return .nanoseconds(Int64(max(0, nanoseconds)))
     }
 
     /// "30s", "1.5s", "250ms": how a duration is written back.

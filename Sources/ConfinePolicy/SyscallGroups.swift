@@ -43,13 +43,15 @@ public enum SyscallGroups {
             "epoll_create", "epoll_create1", "epoll_ctl", "epoll_pwait", "epoll_pwait2", "epoll_wait",
             "eventfd", "eventfd2", "poll", "ppoll", "pselect6", "select",
         ]),
-        "@ipc": ("pipes and System V / POSIX inter-process communication", [
-            "pipe", "pipe2", "memfd_create", "mq_getsetattr", "mq_notify", "mq_open", "mq_timedreceive",
-            "mq_timedsend", "mq_unlink", "msgctl", "msgget", "msgrcv", "msgsnd", "semctl", "semget",
-            "semop", "semtimedop", "shmat", "shmctl", "shmdt", "shmget",
+        "@ipc": ("pipes and anonymous shared memory", ["pipe", "pipe2", "memfd_create"]),
+        "@sysv-ipc": ("System V message queues, semaphores and shared memory: objects that outlive the command", [
+            "msgctl", "msgget", "msgrcv", "msgsnd", "semctl", "semget", "semop", "semtimedop", "shmat", "shmctl", "shmdt", "shmget",
         ]),
-        "@process": ("creating, waiting for and signalling processes (no namespaces, no tracing)", [
-            "clone", "fork", "vfork", "execveat", "wait4", "waitid", "kill", "tgkill", "tkill",
+        "@mqueue": ("POSIX message queues: objects that outlive the command", [
+            "mq_getsetattr", "mq_notify", "mq_open", "mq_timedreceive", "mq_timedsend", "mq_unlink",
+        ]),
+        "@process": ("creating, waiting for and signalling processes (no namespaces, no tracing; clone is separate: allow it with its namespace flags masked, as base.json does)", [
+            "fork", "vfork", "execveat", "wait4", "waitid", "kill", "tgkill", "tkill",
             "getrusage", "times", "prctl", "pidfd_open", "pidfd_send_signal", "rt_sigqueueinfo",
             "rt_tgsigqueueinfo", "setpgid", "setsid", "sched_setaffinity",
         ]),

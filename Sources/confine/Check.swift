@@ -43,8 +43,8 @@ extension ConfineCommand {
                 let program = BPFProgram(filter)
                 let plan = FilterPlan(policy.seccomp)
                 for query in syscalls {
-                    let parts = query.split(separator: ":", maxSplits: 1)
-                    let name = String(parts[0])
+                    let parts = query.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
+                    let name = parts.first.map(String.init) ?? ""
                     guard let nr = Syscalls.number(of: name) else {
                         fail("--syscall '\(name)': unknown syscall on this architecture", status: 2)
                     }

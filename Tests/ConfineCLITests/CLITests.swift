@@ -113,6 +113,9 @@ import Testing
         #expect(badDirectory.stderr.contains("/nonexistent"))
         #expect(try confine(["run", "--env", "NOEQUALS", "--", "true"]).status == 2)
         #expect(try confine(["run", "--no-such-option", "--", "true"]).status == 2)
+        #expect(try confine(["run", "--timeout", "1e10", "--", "true"]).status == 0, "a huge timeout is no timeout, not a crash")
+        #expect(try confine(["check", "--policy", "default", "--syscall", ":"]).status == 2)
+        #expect(try confine(["check", "--policy", "default", "--syscall", ""]).status == 2)
     }
 
     @Test func environmentAndDirectoryOptions() throws {

@@ -52,6 +52,45 @@ import Testing
         #expect(try verdict(name, [2, 1, 0]) == .errno(1))
     }
 
+    @Test func cloneCannotCreateNamespaces() throws {
+        let sigchld: UInt64 = 17
+        #expect(try verdict("clone", [sigchld]) == .allow, "fork-style clone")
+        #expect(try verdict("clone", [0x3d0f00]) == .allow, "pthread_create's flags")
+        for flag: UInt64 in [0x1000_0000, 0x4000_0000, 0x2000_0000, 0x0002_0000, 0x0800_0000, 0x0400_0000, 0x0200_0000] {
+            #expect(try verdict("clone", [flag | sigchld]) == .errno(1), "namespace flag 0x\(String(flag, radix: 16))")
+        }
+    }
+
+    @Test func exceptionsThatCannotBeExpressedAreRefusedNotDropped() throws {
+        // default ALLOW, socket refused except AF_UNIX and AF_INET: "(x != 1) and (x != 2)" is two
+        // comparisons of one argument in one rule, which libseccomp cannot say. Dropping it would
+        // let every other family through; the compiler must refuse instead.
+        let text = #"""
+        {"version": 1, "seccomp": {"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+          {"names": ["socket"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13},
+          {"names": ["socket"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 0, "value": 1, "op": "SCMP_CMP_EQ"}]},
+          {"names": ["socket"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 0, "value": 2, "op": "SCMP_CMP_EQ"}]}]}}
+        """#
+        let policy = try PolicyReader().parse(Array(text.utf8), file: "deny-list.json")
+        #expect(throws: CompileError.self) { _ = try PolicyCompiler.compile(policy.seccomp) }
+    }
+
+    @Test func overlappingExceptionsApplyInRuleOrder() throws {
+        let text = #"""
+        {"version": 1, "seccomp": {"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [
+          {"names": ["socket"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13},
+          {"names": ["socket"], "action": "SCMP_ACT_KILL_PROCESS", "args": [{"index": 0, "value": 17, "op": "SCMP_CMP_EQ"}]},
+          {"names": ["socket"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 1, "value": 2, "op": "SCMP_CMP_EQ"}]}]}}
+        """#
+        let policy = try PolicyReader().parse(Array(text.utf8), file: "overlap.json")
+        let program = BPFProgram(try PolicyCompiler.compile(policy.seccomp))
+        let socket = try #require(Syscalls.number(of: "socket"))
+        #expect(try program.evaluate(nr: socket, arguments: [17, 2, 0]) == .killProcess, "the earlier exception wins")
+        #expect(try program.evaluate(nr: socket, arguments: [2, 2, 0]) == .allow)
+        #expect(try program.evaluate(nr: socket, arguments: [2, 1, 0]) == .errno(13))
+        #expect(FilterPlan(policy.seccomp).decide("socket", arguments: [17, 2, 0]).action == .killProcess)
+    }
+
     @Test func personalityOnlyWithSafeValues() throws {
         #expect(try verdict("personality", [0]) == .allow)
         #expect(try verdict("personality", [0xffff_ffff]) == .allow)

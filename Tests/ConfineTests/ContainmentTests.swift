@@ -96,3 +96,41 @@ import Testing
         #expect(processes(matching: "sleep \(marker)").isEmpty)
     }
 }
+
+/// Failure paths that must end, never hang.
+@Suite struct HangTests {
+    @Test func execFailureUnderAFilterWithoutWriteStillReports() async throws {
+        // A program only root may run: the leased uid's execve fails with EACCES after the filter
+        // (which refuses even write) is in place. The failure must still come back.
+        let directory = "/tmp/confine-hang-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let program = directory + "/prog"
+        FileManager.default.createFile(atPath: program, contents: Data("#!/bin/sh\n".utf8), attributes: [.posixPermissions: 0o700])
+        var policy = Policies.default
+        policy.seccomp = SeccompProfile(syscalls: [SyscallRule(names: ["execve"], action: .allow)])
+        let started = ContinuousClock.now
+        do {
+            _ = try await Executors.default.run([program], policy: policy)
+            Issue.record("expected a permission error")
+        } catch let error as ConfineError {
+            if error.code != .permissionDenied { Issue.record("unexpected: \(error.message)") }
+        }
+        #expect(started.duration(to: .now) < .seconds(5))
+    }
+
+    @Test func aKilledMonitorDoesNotHangTheCallOrLeaveTheCommand() async throws {
+        let marker = "3000.\(UInt32.random(in: 1000...99999))"
+        async let result = Executors.default.execute(Command(["sleep", marker], stdin: .null, timeout: .seconds(30)))
+        try await Task.sleep(for: .milliseconds(300))
+        let sleeper = try #require(processes(matching: "sleep \(marker)").first)
+        let status = try String(contentsOfFile: "/proc/\(sleeper)/status", encoding: .utf8)
+        let monitor = try #require(status.split(separator: "\n").first { $0.hasPrefix("PPid:") }.flatMap { Int32($0.split(separator: "\t").last ?? "") })
+        kill(monitor, SIGKILL)
+        let started = ContinuousClock.now
+        do { _ = try await result } catch {}
+        #expect(started.duration(to: .now) < .seconds(5), "the call ends without the monitor")
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(processes(matching: "sleep \(marker)").isEmpty, "the command was killed by the executor itself")
+    }
+}
