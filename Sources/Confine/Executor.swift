@@ -120,7 +120,7 @@ public final class Executor: Sendable {
         // next command, under any uid, would run.
         let home: String?
         if environment["HOME"] == nil {
-            do { home = try PrivateHome.create(owner: identity) } catch {
+            do { home = try PrivateHome.acquire(owner: identity) } catch {
                 if let leased { IdentityPool.shared.release(leased) }
                 throw error
             }
@@ -188,11 +188,15 @@ public final class Executor: Sendable {
                 outputLimit: policy.outputLimit,
                 deadline: timeout.map { ContinuousClock.now.advanced(by: $0) },
                 onComplete: { outcome in
-                    // A uid goes back to the pool only when its whole tree is known to be gone;
-                    // if the monitor died first, processes of that uid may live on.
-                    let treeGone = outcome.waitStatus != nil || outcome.failure != nil
-                    if let leased, treeGone { IdentityPool.shared.release(leased) }
-                    if let home, treeGone { PrivateHome.remove(home) }
+                    // The uid (and its home) go back only when the whole tree is known to be
+                    // gone; if the monitor died first, processes of that uid may live on.
+                    if outcome.waitStatus != nil || outcome.failure != nil {
+                        if let home {
+                            PrivateHome.release(home, leased: leased != nil) { if let leased { IdentityPool.shared.release(leased) } }
+                        } else if let leased {
+                            IdentityPool.shared.release(leased)
+                        }
+                    }
                     shot.fulfill(outcome)
                 })
             try helper.send(request.encode(), fds: [statusChild, stdinChild, out.child, err.child])
@@ -203,8 +207,8 @@ public final class Executor: Sendable {
         } catch {
             parentEnds.forEach(SystemCalls.close)
             if !sent {
+                if let home { PrivateHome.release(home, leased: leased != nil) {} }
                 if let leased { IdentityPool.shared.release(leased) }
-                if let home { PrivateHome.remove(home) }
             }
             if let error = error as? ConfineError { throw error }
             throw ConfineError(.launcherFailed, "cannot start \(PythonRepr.list(command.arguments)): \(error)")

@@ -37,7 +37,9 @@ final class IdentityPool: @unchecked Sendable {
     /// Returns a uid once every process of its command is gone.
     func release(_ uid: UInt32) {
         lock.lock()
-        free.insert(uid, at: 0)  // least recently used first
+        // Most recently used first: its home directory already exists (and was emptied), and
+        // the kernel's per-uid accounting is warm. Reuse across commands is the same either way.
+        free.append(uid)
         lock.unlock()
     }
 
@@ -62,26 +64,79 @@ final class IdentityPool: @unchecked Sendable {
     }
 }
 
-/// The per-command HOME: a fresh 0700 directory owned by the command's uid, removed (in the
-/// background) once every process of the command is gone.
+/// The per-command HOME. As root, each leased uid has its own directory,
+/// `/tmp/confine-home/<uid>` (0700, owned by the uid, inside a root-owned 0711 directory that
+/// no one else can create entries in); it is emptied before the uid is leased again, so a command
+/// never sees what an earlier one left. Without root, a fresh directory per command.
 enum PrivateHome {
-    static func create(owner: (uid: UInt32, gid: UInt32)?) throws -> String {
-        var template = Array("/tmp/confine-home-XXXXXX".utf8CString)
-        guard let made = mkdtemp(&template) else {
-            throw ConfineError(.launcherFailed, "cannot create the command's home directory under /tmp: \(String(cString: strerror(errno)))")
+    static let root = "/tmp/confine-home"
+
+    /// The home for a command running as `owner` (nil: the caller's own uid).
+    static func acquire(owner: (uid: UInt32, gid: UInt32)?) throws -> String {
+        guard let owner else {
+            var template = Array("/tmp/confine-home-XXXXXX".utf8CString)
+            guard let made = mkdtemp(&template) else { throw failure("create a home directory under /tmp") }
+            return String(cString: made)
         }
-        let path = String(cString: made)
-        if let owner, chown(path, owner.uid, owner.gid) != 0 {
-            let error = errno
-            rmdir(path)
-            throw ConfineError(.launcherFailed, "cannot give the command's home directory to uid \(owner.uid): \(String(cString: strerror(error)))")
+        try ensureRoot()
+        let path = "\(root)/\(owner.uid)"
+        var info = stat()
+        if lstat(path, &info) == 0 {
+            guard info.st_mode & S_IFMT == S_IFDIR, info.st_uid == owner.uid else {
+                throw ConfineError(.launcherFailed, "\(path) is not the directory of uid \(owner.uid); remove it")
+            }
+            return path
         }
+        guard mkdir(path, 0o700) == 0 || errno == EEXIST else { throw failure("create \(path)") }
+        guard chown(path, owner.uid, owner.gid) == 0 else { throw failure("give \(path) to uid \(owner.uid)") }
         return path
     }
 
-    private static let remover = DispatchQueue(label: "confine.home-removal", qos: .utility)
+    /// Empties the home after its command (in the background when there is anything to remove),
+    /// then calls `done`; a fresh per-command directory is removed whole.
+    static func release(_ path: String, leased: Bool, done: @escaping @Sendable () -> Void) {
+        if leased && isEmpty(path) { done(); return }
+        remover.async {
+            if leased {
+                for entry in (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? [] {
+                    try? FileManager.default.removeItem(atPath: path + "/" + entry)
+                }
+            } else {
+                try? FileManager.default.removeItem(atPath: path)
+            }
+            done()
+        }
+    }
 
-    static func remove(_ path: String) {
-        remover.async { try? FileManager.default.removeItem(atPath: path) }
+    private static let remover = DispatchQueue(label: "confine.home-cleanup", qos: .utility)
+    private static let rootReady = NSLock()
+    nonisolated(unsafe) private static var rootChecked = false
+
+    /// Creates /tmp/confine-home (root, 0711) once, and refuses one that someone else made.
+    private static func ensureRoot() throws {
+        rootReady.lock()
+        defer { rootReady.unlock() }
+        if rootChecked { return }
+        if mkdir(root, 0o711) != 0 && errno != EEXIST { throw failure("create \(root)") }
+        var info = stat()
+        guard lstat(root, &info) == 0, info.st_mode & S_IFMT == S_IFDIR, info.st_uid == 0, info.st_mode & 0o022 == 0 else {
+            throw ConfineError(.launcherFailed, "\(root) must be a directory owned by root and writable by no one else; remove it")
+        }
+        chmod(root, 0o711)
+        rootChecked = true
+    }
+
+    private static func isEmpty(_ path: String) -> Bool {
+        guard let directory = opendir(path) else { return true }
+        defer { closedir(directory) }
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if name != "." && name != ".." { return false }
+        }
+        return true
+    }
+
+    private static func failure(_ what: String) -> ConfineError {
+        ConfineError(.launcherFailed, "cannot \(what): \(String(cString: strerror(errno)))")
     }
 }

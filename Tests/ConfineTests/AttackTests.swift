@@ -107,3 +107,24 @@ import Testing
         #expect(result.stdout?.text.contains("\n0\n") != true && result.stdout?.text != "0\n")
     }
 }
+
+@Suite struct LeftoverTests {
+    @Test func eachCommandGetsAnEmptyPrivateHome() async throws {
+        let executor = try Executor(policy: Policies.default)
+        let first = try await executor.checkOutput(["sh", "-c", "echo $HOME; mkdir -p $HOME/.local/lib && touch $HOME/.local/lib/planted.pth $HOME/.profile"]).text
+        let home = first.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(home.hasPrefix("/tmp/confine-home"), "\(home)")
+        try await Task.sleep(for: .milliseconds(200))  // the cleanup runs in the background
+        let second = try await executor.checkOutput(["sh", "-c", "echo $HOME; ls -A $HOME; echo $TMPDIR"]).text
+        let lines = second.split(separator: "\n").map(String.init)
+        #expect(lines.first == lines.last, "TMPDIR is the private home too")
+        #expect(lines.count == 2, "nothing of the first command is left: \(second)")
+    }
+
+    @Test func systemVSharedMemoryIsRefused() async throws {
+        let result = try await Executors.default.run(["python3", "-c", "import ctypes; print(ctypes.CDLL(None).shmget(0, 4096, 0o1600))"], captureOutput: true,
+                                                    policy: Policies.python)
+        #expect(result.stdout?.text == "-1\n", "shmget refused: segments would outlive the command")
+        #expect(result.refused.contains { $0.name == "shmget" })
+    }
+}
