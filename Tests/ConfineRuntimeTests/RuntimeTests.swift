@@ -115,7 +115,7 @@ enum Runtimes {
         let error = try #require(await failure("slow"))
         #expect(error.errorType == "FunctionTimeout")
         #expect(error.errorMessage == "Function timed out after 1.0 seconds")
-        #expect(started.duration(to: .now) < .seconds(5))
+        #expect(started.duration(to: .now) < .seconds(20))
     }
 
     @Test func memoryHogIsOutOfMemory() async throws {
@@ -141,7 +141,7 @@ enum Runtimes {
         let started = ContinuousClock.now
         let error = try #require(await failure("swift-slow"))
         #expect(error.errorType == "FunctionTimeout")
-        #expect(started.duration(to: .now) < .seconds(5))
+        #expect(started.duration(to: .now) < .seconds(20))
     }
 
     @Test func unknownNamesAreClearErrors() async throws {

@@ -67,7 +67,7 @@ import Testing
             // CPython: Command '['python3', '-c', "import sys, time\nsys...(3600)"]' timed out after 3.0 seconds
             #expect(error.description == #"Command '['python3', '-c', "import sys, time\nsys.stdout.write('BDF')\nsys.stdout.flush()\ntime.sleep(3600)"]' timed out after 3.0 seconds"#)
         }
-        #expect(started.duration(to: .now) < .seconds(10))
+        #expect(started.duration(to: .now) < .seconds(60))
     }
 
     @Test func test_communicate_pipe_buf() async throws {
