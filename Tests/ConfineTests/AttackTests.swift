@@ -70,9 +70,13 @@ import Testing
 
     @Test func concurrentCommandsCannotReachEachOther() async throws {
         // Two commands at once get different uids: one cannot signal the other.
-        async let sleeper = Executors.default.run(["sh", "-c", "echo $$; exec sleep 5"], stdin: .null, stdout: .pipe, timeout: .seconds(3))
-        try await Task.sleep(for: .milliseconds(300))
-        let victims = processes(matching: "sleep 5")
+        async let sleeper = Executors.default.run(["sh", "-c", "echo $$; exec sleep 5"], stdin: .null, stdout: .pipe, timeout: .seconds(15))
+        var victims: [Int32] = []
+        for _ in 0..<100 where victims.isEmpty {
+            try await Task.sleep(for: .milliseconds(100))
+            victims = processes(matching: "sleep 5")
+        }
+        try #require(!victims.isEmpty, "the victim started")
         let attack = try await Executors.default.run(["sh", "-c", victims.map { "kill -9 \($0) 2>/dev/null && echo killed" }.joined(separator: "; ") + "; true"], captureOutput: true)
         #expect(attack.stdout?.text.contains("killed") == false)
         _ = try? await sleeper

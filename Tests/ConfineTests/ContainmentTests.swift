@@ -122,8 +122,12 @@ import Testing
     @Test func aKilledMonitorDoesNotHangTheCallOrLeaveTheCommand() async throws {
         let marker = "3000.\(UInt32.random(in: 1000...99999))"
         async let result = Executors.default.execute(Command(["sleep", marker], stdin: .null, timeout: .seconds(30)))
-        try await Task.sleep(for: .milliseconds(300))
-        let sleeper = try #require(processes(matching: "sleep \(marker)").first)
+        var found: Int32?
+        for _ in 0..<200 where found == nil {  // up to 20 s on a loaded machine
+            try await Task.sleep(for: .milliseconds(100))
+            found = processes(matching: "sleep \(marker)").first
+        }
+        let sleeper = try #require(found)
         let status = try String(contentsOfFile: "/proc/\(sleeper)/status", encoding: .utf8)
         let monitor = try #require(status.split(separator: "\n").first { $0.hasPrefix("PPid:") }.flatMap { Int32($0.split(separator: "\t").last ?? "") })
         kill(monitor, SIGKILL)
