@@ -1,3 +1,4 @@
+import ConfinePolicy
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -48,7 +49,7 @@ enum Peers {
         close(fds[0])
         var status: Int32 = 0
         waitpid(pid, &status, 0)
-        return (total, seconds(started.duration(to: .now)))
+        return (total, started.duration(to: .now).seconds)
     }
 
     /// Foundation's Process with a termination handler (never waitUntilExit: 50 ms a call here).
@@ -107,9 +108,4 @@ enum Peers {
         done.wait()
         return process.terminationStatus == 0 ? data : nil
     }
-}
-
-func seconds(_ d: Duration) -> Double {
-    let (s, a) = d.components
-    return Double(s) + Double(a) / 1e18
 }

@@ -29,7 +29,7 @@ func measure(_ count: Int, warmup: Int = 5, _ body: () throws -> Void) rethrows 
     for _ in 0..<count {
         let t = ContinuousClock.now
         try body()
-        samples.append(seconds(t.duration(to: .now)) * 1000)
+        samples.append(t.duration(to: .now).seconds * 1000)
     }
     return Stats(samples: samples)
 }
@@ -68,7 +68,7 @@ for _ in 0..<2 {
     captured = nil
     let start = ContinuousClock.now
     let result = try executor.execute(Command(captureArgv, stdin: .null, stdout: .pipe, stderr: .discard))
-    confinedCapture = min(confinedCapture, seconds(start.duration(to: .now)))
+    confinedCapture = min(confinedCapture, start.duration(to: .now).seconds)
     captured = result
     let r = Peers.rawCapture(captureArgv)
     if r.seconds < raw.seconds { raw = r }
@@ -101,7 +101,7 @@ let confinedAsync: Stats = try await {
     for _ in 0..<spawns {
         let t = ContinuousClock.now
         _ = try await executor.checkOutput(["true"])
-        samples.append(seconds(t.duration(to: .now)) * 1000)
+        samples.append(t.duration(to: .now).seconds * 1000)
     }
     return Stats(samples: samples)
 }()
@@ -138,7 +138,7 @@ let latencies: [Double] = try await withThrowingTaskGroup(of: [Double].self) { g
             for _ in 0..<(spawns / 8) {
                 let t = ContinuousClock.now
                 _ = try await executor.checkOutput(["true"])
-                mine.append(seconds(t.duration(to: .now)) * 1000)
+                mine.append(t.duration(to: .now).seconds * 1000)
             }
             return mine
         }
@@ -147,7 +147,7 @@ let latencies: [Double] = try await withThrowingTaskGroup(of: [Double].self) { g
     for try await mine in group { all += mine }
     return all
 }
-let concurrentSeconds = seconds(concurrentStart.duration(to: .now))
+let concurrentSeconds = concurrentStart.duration(to: .now).seconds
 let concurrent = Stats(samples: latencies)
 let fdGrowth = openDescriptors() - fdsBefore
 print(String(format: "%d calls in %.2f s = %.0f/s; latency median %.2f ms, p99 %.2f ms, max %.2f ms; descriptor growth %d",

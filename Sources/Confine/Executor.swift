@@ -16,7 +16,7 @@ public final class Executor: Sendable {
     /// The policy used when a command names none.
     public let policy: Policy
     let helper: SpawnHelper
-    private let filters = FilterCache()
+    private let filters: FilterCache
     /// How refusals are handled: reported (the default) or only enforced.
     let mode: FilterMode
     /// The executor's own policy, prepared once: its compiled filter and command lists.
@@ -26,19 +26,16 @@ public final class Executor: Sendable {
     ///   - policy: the policy for commands that name none.
     ///   - launcherPath: `confine-launch`; by default found next to the running executable or
     ///     through `$CONFINE_LAUNCH`.
-    /// - Throws: `ConfineError` when the launcher cannot be found or the policy cannot be compiled.
     ///   - reportRefusals: name the syscalls a policy refuses in `CompletedProcess.refused`
     ///     (seccomp user notification; costs a few microseconds a command). Policies whose
     ///     default action is not ERRNO are enforced without it.
-    public init(policy: Policy, launcherPath: String? = nil, reportRefusals: Bool = true) throws {
+    /// - Throws: `ConfineError` when the launcher cannot be found or the policy cannot be compiled.
+    public convenience init(policy: Policy, launcherPath: String? = nil, reportRefusals: Bool = true) throws {
         guard let launcher = launcherPath ?? SpawnHelper.locateLauncher() else {
             throw ConfineError(.launcherFailed, "cannot find confine-launch next to \(CommandLine.arguments.first ?? "the executable"); build the package (swift build) or set CONFINE_LAUNCH to its path")
         }
-        self.policy = policy
-        self.helper = SpawnHelper(launcherPath: launcher)
-        self.mode = reportRefusals ? .report : .enforce
-        try Reactor.shared.checkHealthy()
-        prepared = (try filters.filter(for: policy, mode: mode), CommandMatcher(policy))
+        try self.init(policy: policy, helper: SpawnHelper(launcherPath: launcher), filters: FilterCache(),
+                      mode: reportRefusals ? .report : .enforce)
         Self.ignoreSIGPIPE
     }
 
@@ -51,8 +48,20 @@ public final class Executor: Sendable {
         try self.init(policy: policy, launcherPath: launcherPath)
     }
 
-    deinit {
-        helper.shutdown()
+    private init(policy: Policy, helper: SpawnHelper, filters: FilterCache, mode: FilterMode) throws {
+        self.policy = policy
+        self.helper = helper
+        self.filters = filters
+        self.mode = mode
+        try Reactor.shared.checkHealthy()
+        prepared = (try filters.filter(for: policy, mode: mode), CommandMatcher(policy))
+    }
+
+    /// An executor for another policy that shares this one's spawn helper and compiled
+    /// filters: one helper process serves any number of policies.
+    /// - Throws: `ConfineError` when the policy cannot be compiled.
+    public func bound(to policy: Policy) throws -> Executor {
+        try Executor(policy: policy, helper: helper, filters: filters, mode: mode)
     }
 
     /// The executor of the top-level functions: the `default` policy.

@@ -1,7 +1,7 @@
 /// Text as CPython's `repr()` writes it, so that error messages read exactly like Python's.
-enum PythonRepr {
+package enum PythonRepr {
     /// `repr(str)`: single quotes unless the text has a single quote and no double quote.
-    static func string(_ text: String) -> String {
+    package static func string(_ text: String) -> String {
         let quote: Character = text.contains("'") && !text.contains("\"") ? "\"" : "'"
         var out = String(quote)
         for scalar in text.unicodeScalars {
@@ -23,12 +23,12 @@ enum PythonRepr {
     }
 
     /// `repr(list_of_str)`: `['ls', '-l']`.
-    static func list(_ items: [String]) -> String {
+    package static func list(_ items: [String]) -> String {
         "[" + items.map(string).joined(separator: ", ") + "]"
     }
 
     /// `str(float)`: "0.5", "3.0", "1e-05".
-    static func float(_ value: Double) -> String {
+    package static func float(_ value: Double) -> String {
         "\(value)"
     }
 

@@ -17,6 +17,7 @@ final class SpawnHelper: @unchecked Sendable {
         self.launcherPath = launcherPath
     }
 
+    /// The helper exits when its control socket closes: when the last executor sharing it goes.
     deinit {
         SystemCalls.close(control)
     }
@@ -81,15 +82,6 @@ final class SpawnHelper: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         return process?.isRunning == true ? process?.processIdentifier : nil
-    }
-
-    /// Stops the helper: it exits when its control socket closes. Commands in flight go on.
-    func shutdown() {
-        lock.lock()
-        defer { lock.unlock() }
-        SystemCalls.close(control)
-        control = -1
-        process = nil
     }
 
     /// Where `confine-launch` is: `$CONFINE_LAUNCH`, next to the running executable, or in a

@@ -148,17 +148,22 @@ public struct PolicyReader: Sendable {
 
 /// Walks the decoded JSON with the current field path, turning every mismatch into a
 /// `PolicyError` with the file and line.
-private struct Walker {
+package struct Walker {
     let file: String
     let map: JSONSourceMap
 
-    func error(_ path: String, _ message: String) -> PolicyError {
+    package init(file: String, map: JSONSourceMap) {
+        self.file = file
+        self.map = map
+    }
+
+    package func error(_ path: String, _ message: String) -> PolicyError {
         PolicyError(file: file, line: map.line(of: path), path: path, message: message)
     }
 
     func join(_ path: String, _ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
 
-    func object(_ value: JSONValue, _ path: String, allowed: [String]) throws -> [String: JSONValue] {
+    package func object(_ value: JSONValue, _ path: String, allowed: [String]) throws -> [String: JSONValue] {
         guard case .object(let fields) = value else {
             throw error(path, "expected an object, found \(value.typeName)")
         }

@@ -74,15 +74,10 @@ public struct FunctionConfiguration: Sendable {
             throw PolicyError(file: path, line: syntax.line, path: "", message: "not valid JSON: \(syntax.message)")
         }
         let root = try JSONValue.decode(text)
-        func error(_ field: String, _ message: String) -> PolicyError {
-            PolicyError(file: path, line: map.line(of: field), path: field, message: message)
-        }
+        let walker = Walker(file: path, map: map)
+        func error(_ field: String, _ message: String) -> PolicyError { walker.error(field, message) }
         func object(_ value: JSONValue, _ field: String, _ allowed: [String]) throws -> [String: JSONValue] {
-            guard case .object(let fields) = value else { throw error(field, "expected an object, found \(value.typeName)") }
-            for key in fields.keys.sorted() where !allowed.contains(key) {
-                throw error(field.isEmpty ? key : "\(field).\(key)", "unknown field '\(key)' (accepted: \(allowed.joined(separator: ", ")))")
-            }
-            return fields
+            try walker.object(value, field, allowed: allowed)
         }
         func string(_ value: JSONValue?, _ field: String, default fallback: String? = nil) throws -> String {
             guard let value else {

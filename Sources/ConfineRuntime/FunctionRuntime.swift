@@ -25,9 +25,14 @@ public final class FunctionRuntime: Sendable {
     public init(configuration: FunctionConfiguration, registry: HandlerRegistry = HandlerRegistry()) throws {
         self.configuration = configuration
         self.registry = registry
+        // One spawn helper for every function; each function's executor is bound to its policy.
         var executors: [String: Executor] = [:]
+        var shared: Executor?
         for (name, function) in configuration.functions {
-            executors[name] = try Executor(policy: Self.policy(for: function))
+            let policy = Self.policy(for: function)
+            let executor = try shared?.bound(to: policy) ?? Executor(policy: policy)
+            shared = shared ?? executor
+            executors[name] = executor
         }
         self.executors = executors
     }
@@ -96,7 +101,7 @@ public final class FunctionRuntime: Sendable {
             }
             group.addTask {
                 try? await Task.sleep(for: timeout)
-                return .failure(FunctionError("FunctionTimeout", "Function timed out after \(PythonFloat.format(timeout.seconds)) seconds"))
+                return .failure(FunctionError("FunctionTimeout", "Function timed out after \(PythonRepr.float(timeout.seconds)) seconds"))
             }
             var outcome: Result<[UInt8], FunctionError> = .failure(FunctionError("FunctionTimeout", "the handler was cancelled"))
             for await next in group {
@@ -160,7 +165,7 @@ public final class FunctionRuntime: Sendable {
         case .ok:
             return (.success(result.stdout ?? []), log, result)
         case .timeout:
-            return (.failure(FunctionError("FunctionTimeout", "Function timed out after \(PythonFloat.format(function.timeout.seconds)) seconds")), log, result)
+            return (.failure(FunctionError("FunctionTimeout", "Function timed out after \(PythonRepr.float(function.timeout.seconds)) seconds")), log, result)
         case .outputLimit:
             return (.failure(FunctionError("OutputLimitExceeded", "the result or log exceeded the policy's output limit of \(function.policy.outputLimit.map { Quantity.format(bytes: UInt64($0)) } ?? "?"); it was cut")), log, result)
         case .signal:
@@ -198,9 +203,4 @@ struct InvocationDirectory {
     }
 
     func remove() { try? FileManager.default.removeItem(atPath: path) }
-}
-
-/// Python's `str(float)` for timeouts in messages.
-enum PythonFloat {
-    static func format(_ value: Double) -> String { "\(value)" }
 }

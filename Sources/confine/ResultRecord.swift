@@ -1,4 +1,5 @@
 import Confine
+import ConfinePolicy
 import Foundation
 
 /// The one-line JSON record of `confine run --json` (and of the service's exec endpoint):
@@ -85,12 +86,5 @@ struct ResultRecord: Codable {
         systemTime = 0
         maxRSS = 0
         self.error = ErrorInfo(code: error.code.rawValue, message: error.message)
-    }
-}
-
-extension Duration {
-    var seconds: Double {
-        let (s, attos) = components
-        return Double(s) + Double(attos) / 1e18
     }
 }

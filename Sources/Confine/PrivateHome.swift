@@ -1,0 +1,81 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The per-command HOME. As root, each leased uid has its own directory,
+/// `/tmp/confine-home/<uid>` (0700, owned by the uid, inside a root-owned 0711 directory that
+/// no one else can create entries in); it is emptied before the uid is leased again, so a command
+/// never sees what an earlier one left. Without root, a fresh directory per command.
+enum PrivateHome {
+    static let root = "/tmp/confine-home"
+
+    /// The home for a command running as `owner` (nil: the caller's own uid).
+    static func acquire(owner: (uid: UInt32, gid: UInt32)?) throws -> String {
+        guard let owner else {
+            var template = Array("/tmp/confine-home-XXXXXX".utf8CString)
+            guard let made = mkdtemp(&template) else { throw failure("create a home directory under /tmp") }
+            return String(cString: made)
+        }
+        try ensureRoot()
+        let path = "\(root)/\(owner.uid)"
+        var info = stat()
+        if lstat(path, &info) == 0 {
+            guard info.st_mode & S_IFMT == S_IFDIR, info.st_uid == owner.uid else {
+                throw ConfineError(.launcherFailed, "\(path) is not the directory of uid \(owner.uid); remove it")
+            }
+            return path
+        }
+        guard mkdir(path, 0o700) == 0 || errno == EEXIST else { throw failure("create \(path)") }
+        guard chown(path, owner.uid, owner.gid) == 0 else { throw failure("give \(path) to uid \(owner.uid)") }
+        return path
+    }
+
+    /// Empties the home after its command (in the background when there is anything to remove),
+    /// then calls `done`; a fresh per-command directory is removed whole.
+    static func release(_ path: String, leased: Bool, done: @escaping @Sendable () -> Void) {
+        if leased && isEmpty(path) { done(); return }
+        remover.async {
+            if leased {
+                for entry in (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? [] {
+                    try? FileManager.default.removeItem(atPath: path + "/" + entry)
+                }
+            } else {
+                try? FileManager.default.removeItem(atPath: path)
+            }
+            done()
+        }
+    }
+
+    private static let remover = DispatchQueue(label: "confine.home-cleanup", qos: .utility)
+    private static let rootReady = NSLock()
+    nonisolated(unsafe) private static var rootChecked = false
+
+    /// Creates /tmp/confine-home (root, 0711) once, and refuses one that someone else made.
+    private static func ensureRoot() throws {
+        rootReady.lock()
+        defer { rootReady.unlock() }
+        if rootChecked { return }
+        if mkdir(root, 0o711) != 0 && errno != EEXIST { throw failure("create \(root)") }
+        var info = stat()
+        guard lstat(root, &info) == 0, info.st_mode & S_IFMT == S_IFDIR, info.st_uid == 0, info.st_mode & 0o022 == 0 else {
+            throw ConfineError(.launcherFailed, "\(root) must be a directory owned by root and writable by no one else; remove it")
+        }
+        chmod(root, 0o711)
+        rootChecked = true
+    }
+
+    private static func isEmpty(_ path: String) -> Bool {
+        guard let directory = opendir(path) else { return true }
+        defer { closedir(directory) }
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if name != "." && name != ".." { return false }
+        }
+        return true
+    }
+
+    private static func failure(_ what: String) -> ConfineError {
+        ConfineError(.launcherFailed, "cannot \(what): \(String(cString: strerror(errno)))")
+    }
+}
