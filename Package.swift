@@ -17,6 +17,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.3.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
     ],
     targets: [
         // The wire protocol shared by the executor and the launcher: one header.
@@ -44,6 +49,21 @@ let package = Package(
             dependencies: ["Confine", .product(name: "Logging", package: "swift-log")],
             path: "Sources/ConfineRuntime"
         ),
+        // `confine serve`: the HTTP service (Hummingbird), its signing, audit store and metrics.
+        .target(
+            name: "ConfineService",
+            dependencies: [
+                "Confine", "ConfineRuntime",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/ConfineService"
+        ),
         // The seed's handlers in Swift, registered by the CLI under their handler names.
         .target(
             name: "ConfineExamples",
@@ -56,6 +76,7 @@ let package = Package(
                 "Confine",
                 "ConfineRuntime",
                 "ConfineExamples",
+                "ConfineService",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/confine"
@@ -77,6 +98,14 @@ let package = Package(
             dependencies: ["ConfineRuntime", "ConfineExamples", "ConfineLaunch"],
             path: "Tests/ConfineRuntimeTests",
             exclude: ["Fixtures"]
+        ),
+        .testTarget(
+            name: "ConfineServiceTests",
+            dependencies: [
+                "ConfineService", "ConfineExamples", "ConfineLaunch",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            path: "Tests/ConfineServiceTests"
         ),
         .testTarget(
             name: "ConfineCLITests",

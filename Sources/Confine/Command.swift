@@ -15,6 +15,9 @@ public struct Command: Sendable {
     public var timeout: Duration?
     /// The policy to use instead of the executor's.
     public var policy: Policy?
+    /// Called on the executor's I/O thread with each piece of captured output as it arrives
+    /// (only what the output cap keeps): for streaming to a client. Keep it short; it must not block.
+    public var onOutput: (@Sendable (OutputChunk) -> Void)?
     /// Let calls the policy refuses go ahead and report them (`Executor.learn`).
     var learning = false
 
@@ -37,4 +40,11 @@ public struct Command: Sendable {
         self.timeout = timeout
         self.policy = policy
     }
+}
+
+/// A piece of a command's captured output, as it arrived.
+public struct OutputChunk: Sendable {
+    public enum Stream: String, Sendable { case stdout, stderr }
+    public var stream: Stream
+    public var bytes: [UInt8]
 }

@@ -81,8 +81,15 @@ final class Execution: @unchecked Sendable {
         outcome.stderr = Capture(limit: outputLimit)
     }
 
+    /// Sees each piece of kept output as it arrives (`Command.onOutput`).
+    var onOutput: (@Sendable (OutputChunk) -> Void)?
+
     func append(_ chunk: UnsafeRawBufferPointer, to stream: Stream) {
+        let before = stream == .stdout ? outcome.stdout.bytes.count : outcome.stderr.bytes.count
         if stream == .stdout { outcome.stdout.append(chunk) } else { outcome.stderr.append(chunk) }
+        guard let onOutput else { return }
+        let kept = stream == .stdout ? outcome.stdout.bytes[before...] : outcome.stderr.bytes[before...]
+        if !kept.isEmpty { onOutput(OutputChunk(stream: stream == .stdout ? .stdout : .stderr, bytes: Array(kept))) }
     }
 
     /// Writes as much input as the pipe takes; true when all is written or the reader is gone.

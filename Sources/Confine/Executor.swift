@@ -208,6 +208,7 @@ public final class Executor: Sendable {
                     }
                     shot.fulfill(outcome)
                 })
+            execution.onOutput = command.onOutput
             try helper.send(request.encode(), fds: [statusChild, stdinChild, out.child, err.child])
             sent = true
             parentEnds.removeAll()

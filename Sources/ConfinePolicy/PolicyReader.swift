@@ -161,7 +161,7 @@ package struct Walker {
         PolicyError(file: file, line: map.line(of: path), path: path, message: message)
     }
 
-    func join(_ path: String, _ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
+    package func join(_ path: String, _ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
 
     package func object(_ value: JSONValue, _ path: String, allowed: [String]) throws -> [String: JSONValue] {
         guard case .object(let fields) = value else {
@@ -173,18 +173,18 @@ package struct Walker {
         return fields
     }
 
-    func string(_ value: JSONValue, _ path: String) throws -> String {
+    package func string(_ value: JSONValue, _ path: String) throws -> String {
         guard case .string(let s) = value else { throw error(path, "expected a string, found \(value.typeName)") }
         guard !s.utf8.contains(0) else { throw error(path, "contains a NUL byte") }
         return s
     }
 
-    func strings(_ value: JSONValue, _ path: String) throws -> [String] {
+    package func strings(_ value: JSONValue, _ path: String) throws -> [String] {
         guard case .array(let items) = value else { throw error(path, "expected an array of strings, found \(value.typeName)") }
         return try items.enumerated().map { try string($1, "\(path)[\($0)]") }
     }
 
-    func integer(_ value: JSONValue, _ path: String) throws -> Int64 {
+    package func integer(_ value: JSONValue, _ path: String) throws -> Int64 {
         switch value {
         case .unsigned(let u) where u <= UInt64(Int64.max): return Int64(u)
         case .signed(let i): return i
@@ -193,7 +193,7 @@ package struct Walker {
         }
     }
 
-    func unsigned(_ value: JSONValue, _ path: String) throws -> UInt64 {
+    package func unsigned(_ value: JSONValue, _ path: String) throws -> UInt64 {
         switch value {
         case .unsigned(let u): return u
         case .double(let d) where d == d.rounded() && d >= 0 && d < 1.8e19: return UInt64(d)
@@ -202,7 +202,7 @@ package struct Walker {
         }
     }
 
-    func size(_ value: JSONValue, _ path: String) throws -> UInt64 {
+    package func size(_ value: JSONValue, _ path: String) throws -> UInt64 {
         if case .string(let text) = value {
             guard let bytes = Quantity.parseSize(text) else {
                 throw error(path, "bad size '\(text)' (accepted: \(Quantity.acceptedSizes))")
@@ -214,7 +214,7 @@ package struct Walker {
         }
     }
 
-    func duration(_ value: JSONValue, _ path: String, allowZero: Bool) throws -> Duration {
+    package func duration(_ value: JSONValue, _ path: String, allowZero: Bool) throws -> Duration {
         let parsed: Duration?
         switch value {
         case .string(let text): parsed = Quantity.parseDuration(text)
@@ -229,7 +229,7 @@ package struct Walker {
         return parsed
     }
 
-    func describe(_ value: JSONValue) -> String {
+    package func describe(_ value: JSONValue) -> String {
         if case .string(let s) = value { return "'\(s)'" }
         return value.typeName
     }

@@ -12,7 +12,7 @@ struct ConfineCommand: ParsableCommand {
             124 on timeout; 126 when the policy refuses the command or it is not executable; \
             127 when it is not found; 2 for a bad policy or bad usage.
             """,
-        subcommands: [Run.self, Check.self, Audit.self, PolicyCommand.self, Invoke.self]
+        subcommands: [Run.self, Check.self, Audit.self, PolicyCommand.self, Invoke.self, Serve.self, Log.self]
     )
 
     /// Parses and runs, with usage errors ending in status 2 (as DESIGN.md §4 has it) rather

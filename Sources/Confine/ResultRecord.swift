@@ -1,50 +1,49 @@
-import Confine
 import ConfinePolicy
 import Foundation
 
 /// The one-line JSON record of `confine run --json` (and of the service's exec endpoint):
 /// in the spirit of isolate's meta file and Piston's response.
-struct ResultRecord: Codable {
-    struct Refusal: Codable {
-        var syscall: String
-        var number: Int32
-        var arguments: [UInt64]
-        var errno: Int32
-        var pid: Int32
-        var text: String
+public struct ResultRecord: Codable, Sendable {
+    public struct Refusal: Codable, Sendable {
+        public var syscall: String
+        public var number: Int32
+        public var arguments: [UInt64]
+        public var errno: Int32
+        public var pid: Int32
+        public var text: String
     }
 
-    struct ErrorInfo: Codable {
-        var code: String
-        var message: String
+    public struct ErrorInfo: Codable, Sendable {
+        public var code: String
+        public var message: String
     }
 
-    var argv: [String]
-    var policy: String
+    public var argv: [String]
+    public var policy: String
     /// ok | nonzero | signal | timeout | output-limit | refused | error
-    var status: String
-    var exitCode: Int32?
-    var signal: Int32?
-    var signalName: String?
-    var stdout: String
-    var stderr: String
-    var stdoutBytes: Int
-    var stderrBytes: Int
-    var stdoutTruncated: Bool
-    var stderrTruncated: Bool
-    var descendantsKilled: Bool
-    var wallTime: Double
-    var userTime: Double
-    var systemTime: Double
-    var maxRSS: Int
-    var pid: Int32?
-    var timeout: Double?
+    public var status: String
+    public var exitCode: Int32?
+    public var signal: Int32?
+    public var signalName: String?
+    public var stdout: String
+    public var stderr: String
+    public var stdoutBytes: Int
+    public var stderrBytes: Int
+    public var stdoutTruncated: Bool
+    public var stderrTruncated: Bool
+    public var descendantsKilled: Bool
+    public var wallTime: Double
+    public var userTime: Double
+    public var systemTime: Double
+    public var maxRSS: Int
+    public var pid: Int32?
+    public var timeout: Double?
     /// The first call the policy refused, e.g. "socket(AF_INET, SOCK_STREAM, 0)".
-    var refusedSyscall: String?
-    var refused: [Refusal] = []
-    var error: ErrorInfo?
+    public var refusedSyscall: String?
+    public var refused: [Refusal] = []
+    public var error: ErrorInfo?
 
-    init(_ result: CompletedProcess) {
+    public init(_ result: CompletedProcess) {
         argv = result.args
         policy = result.policy
         status = result.status.rawValue
@@ -70,7 +69,7 @@ struct ResultRecord: Codable {
         refusedSyscall = refused.first?.text
     }
 
-    init(command: [String], policy: String, error: ConfineError) {
+    public init(command: [String], policy: String, error: ConfineError) {
         argv = command
         self.policy = policy
         status = error.code == .refused ? "refused" : "error"

@@ -1,0 +1,275 @@
+import Foundation
+import GRDB
+
+/// One line of the audit log: an invocation, an execution, or a refused request.
+public struct AuditRecord: Codable, Sendable, Equatable {
+    public var time: Date
+    public var requestID: String
+    /// The access key that signed the request; nil when the request named none (unsigned).
+    public var keyID: String?
+    /// invoke | invoke-async | exec | exec-stream | task | denied | rejected
+    public var kind: String
+    public var function: String?
+    public var argv: [String]?
+    public var policy: String?
+    /// ok | nonzero | signal | timeout | output-limit | refused | error | handler-error |
+    /// disconnected | unauthorized | forbidden | bad-request | overloaded | rate-limited | queued
+    public var outcome: String
+    public var exitStatus: Int32?
+    public var signal: Int32?
+    /// The first syscall the policy refused, e.g. "socket(AF_INET, SOCK_STREAM, 0)".
+    public var refusedSyscall: String?
+    /// Seconds from the request's arrival to its answer.
+    public var duration: Double
+    public var bytesIn: Int
+    public var bytesOut: Int
+    public var httpStatus: Int
+    public var nonce: String?
+    public var message: String?
+
+    public init(time: Date = Date(), requestID: String, keyID: String?, kind: String, function: String? = nil,
+                argv: [String]? = nil, policy: String? = nil, outcome: String, exitStatus: Int32? = nil,
+                signal: Int32? = nil, refusedSyscall: String? = nil, duration: Double = 0, bytesIn: Int = 0,
+                bytesOut: Int = 0, httpStatus: Int, nonce: String? = nil, message: String? = nil) {
+        self.time = time
+        self.requestID = requestID
+        self.keyID = keyID
+        self.kind = kind
+        self.function = function
+        self.argv = argv
+        self.policy = policy
+        self.outcome = outcome
+        self.exitStatus = exitStatus
+        self.signal = signal
+        self.refusedSyscall = refusedSyscall
+        self.duration = duration
+        self.bytesIn = bytesIn
+        self.bytesOut = bytesOut
+        self.httpStatus = httpStatus
+        self.nonce = nonce
+        self.message = message
+    }
+}
+
+/// An asynchronous invocation, persisted before the 202 and run by the worker.
+public struct AsyncTask: Sendable, Equatable {
+    public enum Status: String, Sendable { case enqueued = "Enqueued", running = "Running", succeeded = "Succeeded", failed = "Failed" }
+    public var id: String
+    public var function: String
+    public var keyID: String
+    public var event: [UInt8]
+    public var status: Status
+    public var created: Date
+    public var started: Date?
+    public var finished: Date?
+    public var result: [UInt8]?
+    /// FC's error JSON when the handler failed.
+    public var error: String?
+    public var attempts: Int
+}
+
+/// The audit log and the async task queue, in SQLite (WAL, synchronous=FULL: a record is on
+/// disk before the response that reports it). Concurrent writers are batched into one
+/// transaction (group commit), so durability costs one fsync per batch, not per request.
+public final class AuditStore: Sendable {
+    public let path: String
+    private let pool: DatabasePool
+    private let batcher: Batcher
+
+    /// Opens (creating if needed) the store.
+    /// - Throws: GRDB's error, with the path, when the file cannot be opened or migrated.
+    public init(path: String) throws {
+        self.path = path
+        var configuration = Configuration()
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+            try db.execute(sql: "PRAGMA busy_timeout = 5000")
+        }
+        configuration.label = "confine.audit"
+        let directory = (path as NSString).deletingLastPathComponent
+        if !directory.isEmpty { try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
+        pool = try DatabasePool(path: path, configuration: configuration)
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE audit (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    time REAL NOT NULL, request_id TEXT NOT NULL, key_id TEXT, kind TEXT NOT NULL,
+                    function TEXT, argv TEXT, policy TEXT, outcome TEXT NOT NULL, exit_status INTEGER,
+                    signal INTEGER, refused_syscall TEXT, duration REAL NOT NULL, bytes_in INTEGER NOT NULL,
+                    bytes_out INTEGER NOT NULL, http_status INTEGER NOT NULL, nonce TEXT, message TEXT);
+                CREATE INDEX audit_time ON audit(time);
+                CREATE INDEX audit_key_time ON audit(key_id, time);
+                CREATE TABLE async_tasks (
+                    id TEXT PRIMARY KEY, function TEXT NOT NULL, key_id TEXT NOT NULL, event BLOB NOT NULL,
+                    status TEXT NOT NULL, created REAL NOT NULL, started REAL, finished REAL, result BLOB,
+                    error TEXT, attempts INTEGER NOT NULL DEFAULT 0);
+                CREATE INDEX async_pending ON async_tasks(status, created);
+                """)
+        }
+        try migrator.migrate(pool)
+        batcher = Batcher(pool: pool)
+    }
+
+    // MARK: audit
+
+    /// Writes a record; returns once it is durable.
+    public func record(_ record: AuditRecord) async throws {
+        try await batcher.write(record)
+    }
+
+    /// Records, oldest first.
+    public func records(since: Date? = nil, keyID: String? = nil, limit: Int = 10_000) async throws -> [AuditRecord] {
+        try await pool.read { db in
+            var sql = "SELECT * FROM audit WHERE 1=1"
+            var arguments: StatementArguments = []
+            if let since { sql += " AND time >= ?"; arguments += [since.timeIntervalSince1970] }
+            if let keyID { sql += " AND key_id = ?"; arguments += [keyID] }
+            sql += " ORDER BY id DESC LIMIT ?"
+            arguments += [limit]
+            return try Row.fetchAll(db, sql: sql, arguments: arguments).reversed().map(Self.record(from:))
+        }
+    }
+
+    /// Nonces of signed requests since a time: the replay guard reloads them at start-up.
+    public func nonces(since: Date) async throws -> [(String, Date)] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT nonce, time FROM audit WHERE nonce IS NOT NULL AND time >= ?",
+                             arguments: [since.timeIntervalSince1970])
+                .map { (row: Row) -> (String, Date) in (row["nonce"], Date(timeIntervalSince1970: row["time"])) }
+        }
+    }
+
+    static func insert(_ r: AuditRecord, _ db: Database) throws {
+        let argv = try r.argv.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }
+        try db.execute(sql: """
+            INSERT INTO audit (time, request_id, key_id, kind, function, argv, policy, outcome, exit_status, signal,
+                               refused_syscall, duration, bytes_in, bytes_out, http_status, nonce, message)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, arguments: [r.time.timeIntervalSince1970, r.requestID, r.keyID, r.kind, r.function, argv, r.policy, r.outcome,
+                             r.exitStatus, r.signal, r.refusedSyscall, r.duration, r.bytesIn, r.bytesOut, r.httpStatus, r.nonce, r.message])
+    }
+
+    static func record(from row: Row) -> AuditRecord {
+        let argvText: String? = row["argv"]
+        return AuditRecord(
+            time: Date(timeIntervalSince1970: row["time"]), requestID: row["request_id"], keyID: row["key_id"], kind: row["kind"],
+            function: row["function"], argv: argvText.flatMap { try? JSONDecoder().decode([String].self, from: Data($0.utf8)) },
+            policy: row["policy"], outcome: row["outcome"], exitStatus: row["exit_status"], signal: row["signal"],
+            refusedSyscall: row["refused_syscall"], duration: row["duration"], bytesIn: row["bytes_in"], bytesOut: row["bytes_out"],
+            httpStatus: row["http_status"], nonce: row["nonce"], message: row["message"])
+    }
+
+    // MARK: async tasks
+
+    /// Persists a new task (durably) before the 202 goes out.
+    /// - Throws: `ServiceError` 409 when the task id is taken.
+    public func enqueue(_ task: AsyncTask, audit: AuditRecord) async throws {
+        do {
+            try await pool.write { db in
+                try db.execute(sql: """
+                    INSERT INTO async_tasks (id, function, key_id, event, status, created, attempts) VALUES (?, ?, ?, ?, ?, ?, 0)
+                    """, arguments: [task.id, task.function, task.keyID, Data(task.event), task.status.rawValue, task.created.timeIntervalSince1970])
+                try Self.insert(audit, db)
+            }
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
+            throw ServiceError(.conflict, "AsyncTaskAlreadyExists", "an asynchronous task with id '\(task.id)' already exists")
+        }
+    }
+
+    /// Takes the oldest enqueued task and marks it running. Tasks left running by a server that
+    /// stopped are enqueued again first (`requeueInterrupted`).
+    public func claim() async throws -> AsyncTask? {
+        try await pool.write { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM async_tasks WHERE status = ? ORDER BY created LIMIT 1",
+                                             arguments: [AsyncTask.Status.enqueued.rawValue]) else { return nil }
+            var task = Self.task(from: row)
+            task.status = .running
+            task.started = Date()
+            task.attempts += 1
+            try db.execute(sql: "UPDATE async_tasks SET status = ?, started = ?, attempts = ? WHERE id = ?",
+                           arguments: [task.status.rawValue, task.started?.timeIntervalSince1970, task.attempts, task.id])
+            return task
+        }
+    }
+
+    /// At start-up: tasks a stopped server left running go back to the queue.
+    @discardableResult
+    public func requeueInterrupted() async throws -> Int {
+        try await pool.write { db in
+            try db.execute(sql: "UPDATE async_tasks SET status = ? WHERE status = ?",
+                           arguments: [AsyncTask.Status.enqueued.rawValue, AsyncTask.Status.running.rawValue])
+            return db.changesCount
+        }
+    }
+
+    public func finish(_ id: String, succeeded: Bool, result: [UInt8]?, error: String?, audit: AuditRecord) async throws {
+        try await pool.write { db in
+            try db.execute(sql: "UPDATE async_tasks SET status = ?, finished = ?, result = ?, error = ? WHERE id = ?",
+                           arguments: [(succeeded ? AsyncTask.Status.succeeded : .failed).rawValue, Date().timeIntervalSince1970,
+                                       result.map { Data($0) }, error, id])
+            try Self.insert(audit, db)
+        }
+    }
+
+    public func task(_ id: String) async throws -> AsyncTask? {
+        try await pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM async_tasks WHERE id = ?", arguments: [id]).map(Self.task(from:))
+        }
+    }
+
+    public func pendingCount() async throws -> Int {
+        try await pool.read { db in
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM async_tasks WHERE status IN (?, ?)",
+                             arguments: [AsyncTask.Status.enqueued.rawValue, AsyncTask.Status.running.rawValue]) ?? 0
+        }
+    }
+
+    static func task(from row: Row) -> AsyncTask {
+        let event: Data = row["event"] ?? Data()
+        let result: Data? = row["result"]
+        let started: Double? = row["started"]
+        let finished: Double? = row["finished"]
+        return AsyncTask(
+            id: row["id"], function: row["function"], keyID: row["key_id"], event: [UInt8](event),
+            status: AsyncTask.Status(rawValue: row["status"]) ?? .failed, created: Date(timeIntervalSince1970: row["created"]),
+            started: started.map(Date.init(timeIntervalSince1970:)), finished: finished.map(Date.init(timeIntervalSince1970:)),
+            result: result.map { [UInt8]($0) }, error: row["error"], attempts: row["attempts"])
+    }
+}
+
+/// Group commit: records that arrive while a transaction is being written go together into the next.
+private actor Batcher {
+    private let pool: DatabasePool
+    private var pending: [(AuditRecord, CheckedContinuation<Void, any Error>)] = []
+    private var draining = false
+
+    init(pool: DatabasePool) { self.pool = pool }
+
+    func write(_ record: AuditRecord) async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            pending.append((record, continuation))
+            if !draining {
+                draining = true
+                Task { await self.drain() }
+            }
+        }
+    }
+
+    private func drain() async {
+        while !pending.isEmpty {
+            let batch = pending
+            pending = []
+            let records = batch.map(\.0)
+            do {
+                try await pool.write { db in
+                    for record in records { try AuditStore.insert(record, db) }
+                }
+                for (_, continuation) in batch { continuation.resume() }
+            } catch {
+                for (_, continuation) in batch { continuation.resume(throwing: error) }
+            }
+        }
+        draining = false
+    }
+}

@@ -1,0 +1,325 @@
+import Confine
+import ConfinePolicy
+import ConfineRuntime
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import ServiceLifecycle
+import Synchronization
+
+/// The service `confine serve` runs: Function Compute's InvokeFunction (sync and async),
+/// direct execution (`/v1/exec`, and streamed), every request signed (ACS3-HMAC-SHA256),
+/// authorised per key, admitted under a concurrency bound, recorded durably, measured.
+public final class ConfineService: Sendable {
+    public let configuration: ServiceConfiguration
+    public let store: AuditStore
+    let runtime: FunctionRuntime?
+    let catalog: PolicyCatalog
+    let admission: Admission
+    let limiter = RateLimiter()
+    let replay: ReplayGuard
+    let metrics = ServiceMetrics()
+    let work = WorkTracker()
+    let logger: Logger
+    let worker: AsyncWorker
+    private let started = Date()
+
+    /// Opens the store, loads the policies and the functions.
+    /// - Throws: `PolicyError`/`ConfineError` for a policy or function that does not load, the
+    ///   store's error when the audit log cannot be opened, `ServiceError` for an unsupported store.
+    public init(configuration: ServiceConfiguration, registry: HandlerRegistry = HandlerRegistry(),
+                logger: Logger = Logger(label: "confine.serve")) async throws {
+        self.configuration = configuration
+        self.logger = logger
+        switch configuration.store {
+        case .sqlite(let path): store = try AuditStore(path: path)
+        case .postgres(let url):
+            let shown = url.split(separator: "@").last.map { "postgres://…@\($0)" } ?? "postgres://…"
+            throw ServiceError(.internalServerError, "StoreUnsupported",
+                               "auditLog '\(shown)': the PostgreSQL store is designed (README, 'Audit log for fleets') but not built into this version; use a SQLite path")
+        }
+        let base = try Executor.standard()
+        var paths = configuration.policyPaths
+        paths += PolicyReader.defaultSearchPaths().filter { !paths.contains($0) }
+        catalog = try PolicyCatalog(searchPaths: paths, base: base)
+        runtime = try configuration.functions.map { try FunctionRuntime(configuration: $0, registry: registry) }
+        admission = Admission(limit: configuration.concurrency, queueLimit: configuration.queueLimit)
+        replay = ReplayGuard(window: configuration.clockSkew)
+        // Nonces of requests signed before a restart stay refused for the whole window.
+        let window = Double(configuration.clockSkew.components.seconds) * 2 + 1
+        replay.preload(try await store.nonces(since: Date().addingTimeInterval(-window)))
+        worker = AsyncWorker(workers: max(1, configuration.concurrency / 2))
+        worker.attach(self)
+        let requeued = try await store.requeueInterrupted()
+        if requeued > 0 { logger.notice("asynchronous invocations interrupted by a stop are queued again", metadata: ["count": "\(requeued)"]) }
+    }
+
+    // MARK: application
+
+    /// The router: every route of the service.
+    public func router() -> Router<BasicRequestContext> {
+        let router = Router(context: BasicRequestContext.self)
+        router.add(middleware: FCErrorMiddleware())
+        router.get("/healthz") { _, _ in
+            Self.response(.ok, json: ["status": "ok"])
+        }
+        router.get("/metrics") { [metrics, admission] _, _ in
+            metrics.queueDepth.set(Double(admission.queued))
+            var headers = HTTPFields()
+            headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: metrics.text())))
+        }
+        router.post("/2023-03-30/functions/:name/invocations") { request, context in
+            await self.invoke(request, name: context.parameters.get("name") ?? "")
+        }
+        router.get("/2023-03-30/functions/:name/async-tasks/:id") { request, context in
+            await self.asyncTask(request, name: context.parameters.get("name") ?? "", id: context.parameters.get("id") ?? "")
+        }
+        router.post("/v1/exec") { request, _ in
+            await self.exec(request, streaming: false)
+        }
+        router.post("/v1/exec/stream") { request, _ in
+            await self.exec(request, streaming: true)
+        }
+        return router
+    }
+
+    /// The Hummingbird application, apart from `@main` (tests drive it with `app.test`).
+    public func buildApplication(host: String = "127.0.0.1", port: Int = 9000) -> some ApplicationProtocol {
+        Application(
+            router: router(),
+            configuration: .init(address: .hostname(host, port: port), serverName: "confine"),
+            services: [worker],
+            logger: logger)
+    }
+
+    /// Runs until SIGTERM or SIGINT: then new connections are refused, in-flight work gets
+    /// `grace` to finish, and whatever still runs is killed (its whole process tree) and recorded.
+    public func run(host: String, port: Int) async throws {
+        let app = buildApplication(host: host, port: port)
+        let group = ServiceGroup(configuration: .init(
+            services: [.init(service: app), .init(service: GraceKeeper(service: self))],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger))
+        try await group.run()
+    }
+
+    /// Stops admitting work and, after the grace period, kills what still runs.
+    func beginShutdown() async {
+        logger.notice("shutting down: finishing in-flight work", metadata: ["grace": "\(configuration.grace)", "inFlight": "\(work.count)"])
+        admission.close()
+        worker.stop()
+        let deadline = ContinuousClock.now.advanced(by: configuration.grace)
+        while work.count > 0 && ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        let killed = work.cancelAll()
+        if killed > 0 { logger.warning("grace period over: killed in-flight work", metadata: ["count": "\(killed)"]) }
+    }
+
+    // MARK: the request pipeline
+
+    /// What a signed request carries once read and verified.
+    struct Signed {
+        var requestID: String
+        var key: ServiceConfiguration.Key
+        var body: [UInt8]
+        var nonce: String
+        var arrived: ContinuousClock.Instant
+    }
+
+    static let requestIDHeader = HTTPField.Name("x-fc-request-id")!
+    static let acsRetryAfter = HTTPField.Name("x-acs-retry-after")!
+
+    /// Reads the body (bounded), verifies the signature, the clock, the nonce and the key's rate.
+    func authenticate(_ request: Request, requestID: String) async throws -> Signed {
+        let arrived = ContinuousClock.now
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > configuration.bodyLimit {
+            throw ServiceError(.contentTooLarge, "EntityTooLarge", "the request body is \(length) bytes; the limit is \(configuration.bodyLimit)")
+        }
+        let body: [UInt8]
+        do {
+            var buffer = try await request.body.collect(upTo: configuration.bodyLimit)
+            body = buffer.readBytes(length: buffer.readableBytes) ?? []
+        } catch let error as HTTPError where error.status == .contentTooLarge {
+            throw ServiceError(.contentTooLarge, "EntityTooLarge", "the request body is larger than the limit of \(configuration.bodyLimit) bytes")
+        } catch {
+            throw ServiceError(.badRequest, "IncompleteBody", "the request body could not be read: \(error)")
+        }
+        guard let authorization = request.headers[.authorization] else {
+            throw ServiceError(.unauthorized, "MissingAuthorization",
+                               "the request is not signed: expected an 'Authorization: ACS3-HMAC-SHA256 Credential=<key id>,SignedHeaders=...,Signature=...' header")
+        }
+        guard let parsed = ACS3Signature.parseAuthorization(authorization) else {
+            throw ServiceError(.unauthorized, "InvalidAuthorization",
+                               "the Authorization header is not ACS3-HMAC-SHA256 (accepted: 'ACS3-HMAC-SHA256 Credential=<key id>,SignedHeaders=<h1;h2>,Signature=<hex>')")
+        }
+        guard let key = configuration.keys[parsed.keyID] else {
+            throw ServiceError(.forbidden, "InvalidAccessKeyID", "the access key '\(Self.printable(parsed.keyID))' does not exist")
+        }
+        var headers: [String: [String]] = [:]
+        for field in request.headers { headers[field.name.canonicalName, default: []].append(field.value) }
+        if let authority = request.head.authority { headers["host"] = [authority] }
+        for required in ["host", "x-acs-date", "x-acs-signature-nonce", "x-acs-content-sha256"] where !parsed.signedHeaders.contains(required) {
+            throw ServiceError(.forbidden, "InvalidSignature", "SignedHeaders must include '\(required)' (signed: \(parsed.signedHeaders.joined(separator: ";")))")
+        }
+        guard let dateText = headers["x-acs-date"]?.first, let date = ACS3Signature.parseDate(dateText) else {
+            throw ServiceError(.forbidden, "InvalidDate", "x-acs-date is missing or not an ISO 8601 UTC time like 2026-11-25T00:44:12Z")
+        }
+        let skew = Double(configuration.clockSkew.components.seconds)
+        guard abs(date.timeIntervalSinceNow) <= skew else {
+            throw ServiceError(.forbidden, "RequestTimeTooSkewed",
+                               "x-acs-date \(dateText) is more than \(Int(skew)) seconds from the server's time \(ACS3Signature.iso8601(Date()))")
+        }
+        let payloadHash = ACS3Signature.hexSHA256(body)
+        guard headers["x-acs-content-sha256"]?.first?.lowercased() == payloadHash else {
+            throw ServiceError(.forbidden, "ContentSHA256Mismatch", "x-acs-content-sha256 does not match the SHA-256 of the body")
+        }
+        let target = request.head.path ?? "/"
+        let question = target.firstIndex(of: "?")
+        let path = question.map { String(target[..<$0]) } ?? target
+        let query = question.map { target[target.index(after: $0)...] } ?? ""
+        let canonical = ACS3Signature.canonicalRequest(method: request.method.rawValue, path: path, rawQuery: query, headers: headers,
+                                                       signedHeaders: parsed.signedHeaders, payloadHash: payloadHash)
+        let expected = ACS3Signature.signature(secret: key.secret, canonicalRequest: canonical)
+        guard Self.constantTimeEqual(expected, parsed.signature.lowercased()) else {
+            throw ServiceError(.forbidden, "SignatureNotMatch", "the request signature does not match: check the access key secret and the canonical request")
+        }
+        guard let nonce = headers["x-acs-signature-nonce"]?.first, !nonce.isEmpty, nonce.utf8.count <= 128 else {
+            throw ServiceError(.forbidden, "InvalidNonce", "x-acs-signature-nonce must be 1 to 128 characters")
+        }
+        guard replay.admit("\(key.id)\u{0}\(nonce)") else {
+            throw ServiceError(.forbidden, "SignatureNonceUsed", "x-acs-signature-nonce '\(Self.printable(nonce))' was already used: the request is a replay")
+        }
+        if let wait = limiter.take(key) {
+            throw ServiceError(.tooManyRequests, "ResourceExhausted", "access key '\(key.id)' is over its rate of \(key.rateLimit ?? 0) requests per second", retryAfter: wait)
+        }
+        return Signed(requestID: requestID, key: key, body: body, nonce: nonce, arrived: arrived)
+    }
+
+    static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
+        let x = Array(a.utf8), y = Array(b.utf8)
+        guard x.count == y.count else { return false }
+        var difference: UInt8 = 0
+        for i in x.indices { difference |= x[i] ^ y[i] }
+        return difference == 0
+    }
+
+    /// A string from a client, cut and stripped of control characters for messages and logs.
+    static func printable(_ text: String) -> String {
+        String(String(text.unicodeScalars.filter { $0.value >= 0x20 && $0.value != 0x7f }.map(Character.init)).prefix(128))
+    }
+
+    /// Answers a refused request: FC's error body, logged (never the secret), recorded, counted.
+    func refuse(_ error: ServiceError, request: Request, requestID: String, kind: String, keyID: String?,
+                arrived: ContinuousClock.Instant, function: String? = nil, bytesIn: Int = 0) async -> Response {
+        logger.info("request refused", metadata: [
+            "requestID": "\(requestID)", "status": "\(error.status.code)", "code": "\(error.code)",
+            "path": "\(Self.printable(request.head.path ?? ""))", "key": "\(keyID.map(Self.printable) ?? "-")", "message": "\(error.message)",
+        ])
+        metrics.rejected(reason: error.outcome)
+        let record = AuditRecord(requestID: requestID, keyID: keyID.map(Self.printable), kind: kind, function: function.map(Self.printable),
+                                 outcome: error.outcome, duration: arrived.duration(to: .now).seconds, bytesIn: bytesIn,
+                                 httpStatus: error.status.code, message: "\(error.code): \(error.message)")
+        do { try await store.record(record) } catch {
+            logger.error("audit log write failed", metadata: ["requestID": "\(requestID)", "error": "\(error)"])
+        }
+        return Self.errorResponse(error, requestID: requestID)
+    }
+
+    static func errorResponse(_ error: ServiceError, requestID: String) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json"
+        headers[requestIDHeader] = requestID
+        if let retry = error.retryAfter {
+            // Retry-After for HTTP clients; x-acs-retry-after makes the Alibaba Cloud SDKs raise their throttling error.
+            headers[.retryAfter] = String(retry)
+            headers[acsRetryAfter] = String(retry)
+        }
+        return Response(status: error.status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: error.body(requestID: requestID))))
+    }
+
+    static func response(_ status: HTTPResponse.Status, json object: Any, requestID: String? = nil, extra: HTTPFields = [:]) -> Response {
+        var headers = extra
+        headers[.contentType] = "application/json"
+        if let requestID { headers[requestIDHeader] = requestID }
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    static func newRequestID() -> String { UUID().uuidString.lowercased() }
+
+    /// Writes the record; a failure to write is an error answer, since the record must be durable first.
+    func persist(_ record: AuditRecord) async -> ServiceError? {
+        do {
+            try await store.record(record)
+            return nil
+        } catch {
+            logger.error("audit log write failed", metadata: ["requestID": "\(record.requestID)", "error": "\(error)"])
+            return ServiceError(.internalServerError, "AuditLogUnavailable", "the request ran but its audit record could not be written")
+        }
+    }
+}
+
+/// Maps Hummingbird's own errors (no such route, wrong method) to FC's error body.
+struct FCErrorMiddleware: RouterMiddleware {
+    typealias Context = BasicRequestContext
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as HTTPError {
+            let code = error.status == .notFound ? "NotFound" : error.status == .methodNotAllowed ? "MethodNotAllowed" : "InvalidArgument"
+            let message = error.status == .notFound
+                ? "no such route: \(request.method.rawValue) \(ConfineService.printable(request.uri.path))"
+                : error.body ?? error.status.reasonPhrase
+            return ConfineService.errorResponse(ServiceError(error.status, code, message), requestID: ConfineService.newRequestID())
+        }
+    }
+}
+
+/// In-flight work that shutdown may have to kill.
+final class WorkTracker: Sendable {
+    private struct State {
+        var next = 0
+        var running: [Int: @Sendable () -> Void] = [:]
+        var stopped = false
+    }
+    private let state = Mutex(State())
+
+    var count: Int { state.withLock { $0.running.count } }
+
+    /// Runs `body` as a task that `cancelAll` can cancel (cancelling a command kills its tree).
+    func run<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        let task = Task { try await body() }
+        let (id, stopped) = state.withLock { s -> (Int, Bool) in
+            s.next += 1
+            s.running[s.next] = { task.cancel() }
+            return (s.next, s.stopped)
+        }
+        if stopped { task.cancel() }
+        defer { _ = state.withLock { $0.running.removeValue(forKey: id) } }
+        return try await withTaskCancellationHandler { try await task.value } onCancel: { task.cancel() }
+    }
+
+    /// Cancels everything running and anything started later; returns how many were running.
+    @discardableResult
+    func cancelAll() -> Int {
+        let cancels = state.withLock { s -> [@Sendable () -> Void] in
+            s.stopped = true
+            return Array(s.running.values)
+        }
+        cancels.forEach { $0() }
+        return cancels.count
+    }
+}
+
+/// Waits for the signal to shut down, then runs the service's shutdown (grace, then kill).
+struct GraceKeeper: Service {
+    let service: ConfineService
+    func run() async throws {
+        try? await gracefulShutdown()
+        await service.beginShutdown()
+    }
+}

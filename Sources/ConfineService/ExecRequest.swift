@@ -1,0 +1,95 @@
+import ConfinePolicy
+import Foundation
+
+/// The body of `POST /v1/exec`: `{argv, stdin (base64), policy, timeout, env, cwd}`, checked
+/// field by field; every error names the field and what is accepted.
+struct ExecRequest: Sendable {
+    var argv: [String]
+    var stdin: [UInt8] = []
+    var policy: String?
+    var timeout: Duration?
+    var environment: [String: String] = [:]
+    var workingDirectory: String?
+
+    static let fields = ["argv", "stdin", "policy", "timeout", "env", "cwd"]
+
+    static func invalid(_ message: String) -> ServiceError { ServiceError(.badRequest, "InvalidArgument", message) }
+
+    /// - Throws: `ServiceError` 400 naming the field.
+    static func parse(_ body: [UInt8], maxTimeout: Duration) throws -> ExecRequest {
+        let value: JSONValue
+        do { value = try JSONValue.decode(body) } catch {
+            throw ServiceError(.badRequest, "InvalidJSON", "the body is not valid JSON: \(Self.describe(error)) (expected an object with \(fields.joined(separator: ", ")))")
+        }
+        guard case .object(let object) = value else {
+            throw invalid("the body must be a JSON object with \(fields.joined(separator: ", ")), found \(value.typeName)")
+        }
+        for key in object.keys.sorted() where !fields.contains(key) {
+            throw invalid("unknown field '\(ConfineService.printable(key))' (accepted: \(fields.joined(separator: ", ")))")
+        }
+        guard case .array(let items)? = object["argv"] else {
+            throw invalid(object["argv"] == nil ? "argv is required: an array of strings, the command first" : "argv must be an array of strings")
+        }
+        guard !items.isEmpty else { throw invalid("argv is empty: give the command and its arguments") }
+        guard items.count <= 4096 else { throw invalid("argv has \(items.count) entries (at most 4096)") }
+        var argv: [String] = []
+        for (i, item) in items.enumerated() {
+            guard case .string(let s) = item else { throw invalid("argv[\(i)] must be a string, found \(item.typeName)") }
+            guard !s.utf8.contains(0) else { throw invalid("argv[\(i)] contains a NUL byte") }
+            if i == 0 && s.isEmpty { throw invalid("argv[0] is empty: it must name the command") }
+            argv.append(s)
+        }
+        var request = ExecRequest(argv: argv)
+
+        if let raw = object["stdin"], raw != .null {
+            guard case .string(let text) = raw, let data = Data(base64Encoded: text) else {
+                throw invalid("stdin must be a base64 string")
+            }
+            request.stdin = [UInt8](data)
+        }
+        if let raw = object["policy"], raw != .null {
+            guard case .string(let name) = raw else { throw invalid("policy must be a policy name (a string)") }
+            request.policy = name
+        }
+        if let raw = object["timeout"], raw != .null {
+            let seconds: Double
+            switch raw {
+            case .unsigned(let u): seconds = Double(u)
+            case .signed(let i): seconds = Double(i)
+            case .double(let d): seconds = d
+            default: throw invalid("timeout must be a number of seconds, found \(raw.typeName)")
+            }
+            let limit = maxTimeout.seconds
+            guard seconds.isFinite, seconds > 0, seconds <= limit else {
+                throw invalid("timeout \(seconds) is out of range (accepted: more than 0 and at most \(limit) seconds)")
+            }
+            request.timeout = Quantity.seconds(seconds)
+        }
+        if let raw = object["env"], raw != .null {
+            guard case .object(let env) = raw else { throw invalid("env must be an object of strings, found \(raw.typeName)") }
+            for (name, value) in env {
+                guard !name.isEmpty, !name.contains("="), !name.utf8.contains(0) else {
+                    throw invalid("env name '\(ConfineService.printable(name))' is not a variable name (non-empty, no '=' or NUL)")
+                }
+                guard case .string(let s) = value, !s.utf8.contains(0) else {
+                    throw invalid("env.\(ConfineService.printable(name)) must be a string without NUL bytes")
+                }
+                request.environment[name] = s
+            }
+        }
+        if let raw = object["cwd"], raw != .null {
+            guard case .string(let dir) = raw, dir.hasPrefix("/"), !dir.utf8.contains(0) else {
+                throw invalid("cwd must be an absolute path")
+            }
+            request.workingDirectory = dir
+        }
+        return request
+    }
+
+    static func describe(_ error: any Error) -> String {
+        if case DecodingError.dataCorrupted(let context) = error {
+            return (context.underlyingError as NSError?)?.userInfo[NSDebugDescriptionErrorKey] as? String ?? context.debugDescription
+        }
+        return "\(error)"
+    }
+}
