@@ -66,6 +66,21 @@ public struct AsyncTask: Sendable, Equatable {
     /// FC's error JSON when the handler failed.
     public var error: String?
     public var attempts: Int
+
+    public init(id: String, function: String, keyID: String, event: [UInt8], status: Status = .enqueued, created: Date = Date(),
+                started: Date? = nil, finished: Date? = nil, result: [UInt8]? = nil, error: String? = nil, attempts: Int = 0) {
+        self.id = id
+        self.function = function
+        self.keyID = keyID
+        self.event = event
+        self.status = status
+        self.created = created
+        self.started = started
+        self.finished = finished
+        self.result = result
+        self.error = error
+        self.attempts = attempts
+    }
 }
 
 /// The audit log and the async task queue, in SQLite (WAL, synchronous=FULL: a record is on
@@ -131,12 +146,12 @@ public final class AuditStore: Sendable {
         }
     }
 
-    /// Nonces of signed requests since a time: the replay guard reloads them at start-up.
-    public func nonces(since: Date) async throws -> [(String, Date)] {
+    /// (key id, nonce, time) of signed requests since a time: the replay guard reloads them at start-up.
+    public func nonces(since: Date) async throws -> [(String, String, Date)] {
         try await pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT nonce, time FROM audit WHERE nonce IS NOT NULL AND time >= ?",
+            try Row.fetchAll(db, sql: "SELECT key_id, nonce, time FROM audit WHERE nonce IS NOT NULL AND key_id IS NOT NULL AND time >= ?",
                              arguments: [since.timeIntervalSince1970])
-                .map { (row: Row) -> (String, Date) in (row["nonce"], Date(timeIntervalSince1970: row["time"])) }
+                .map { (row: Row) -> (String, String, Date) in (row["key_id"], row["nonce"], Date(timeIntervalSince1970: row["time"])) }
         }
     }
 

@@ -190,7 +190,7 @@ public final class ConfineService: Sendable {
         guard let nonce = headers["x-acs-signature-nonce"]?.first, !nonce.isEmpty, nonce.utf8.count <= 128 else {
             throw ServiceError(.forbidden, "InvalidNonce", "x-acs-signature-nonce must be 1 to 128 characters")
         }
-        guard replay.admit("\(key.id)\u{0}\(nonce)") else {
+        guard replay.admit(keyID: key.id, nonce: nonce) else {
             throw ServiceError(.forbidden, "SignatureNonceUsed", "x-acs-signature-nonce '\(Self.printable(nonce))' was already used: the request is a replay")
         }
         if let wait = limiter.take(key) {

@@ -153,13 +153,14 @@ final class ReplayGuard: Sendable {
     }
 
     /// Loads nonces recorded before a restart.
-    func preload(_ entries: [(String, Date)]) {
-        state.withLock { s in for (nonce, date) in entries { s.seen[nonce] = date } }
+    func preload(_ entries: [(keyID: String, nonce: String, time: Date)]) {
+        state.withLock { s in for entry in entries { s.seen["\(entry.keyID)\u{0}\(entry.nonce)"] = entry.time } }
     }
 
     /// True the first time a (key, nonce) pair is seen within the window.
-    func admit(_ nonce: String, now: Date = Date()) -> Bool {
-        state.withLock { s in
+    func admit(keyID: String, nonce: String, now: Date = Date()) -> Bool {
+        let nonce = "\(keyID)\u{0}\(nonce)"
+        return state.withLock { s in
             if now.timeIntervalSince(s.lastPrune) > 10 {
                 s.seen = s.seen.filter { now.timeIntervalSince($0.value) < window }
                 s.lastPrune = now

@@ -28,6 +28,15 @@ public struct ServiceConfiguration: Sendable {
         public var rateLimit: Double?
         public var burst: Int
 
+        public init(id: String, secret: String, functions: Set<String>, policies: [String], rateLimit: Double? = nil, burst: Int = 1) {
+            self.id = id
+            self.secret = secret
+            self.functions = functions
+            self.policies = policies
+            self.rateLimit = rateLimit
+            self.burst = max(1, burst)
+        }
+
         public func mayInvoke(_ function: String) -> Bool { functions.contains("*") || functions.contains(function) }
     }
 
