@@ -109,7 +109,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ConfineCLITests",
-            dependencies: ["ConfineCLI", "ConfineLaunch"],
+            dependencies: ["ConfineCLI", "ConfineLaunch", "ConfineService"],
             path: "Tests/ConfineCLITests"
         ),
     ],

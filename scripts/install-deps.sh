@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs what Confine needs on Debian/Ubuntu: libseccomp (headers and library), python3 for
 # the Python handlers and tests, libcurl's headers (FoundationNetworking links it when the CLI
-# is built with --static-swift-stdlib), and the peer the benchmark compares against (bwrap).
+# is built with --static-swift-stdlib), SQLite's headers (the service's audit log, through GRDB),
+# and the peers the benchmarks compare against (bwrap, wrk).
 set -euo pipefail
-packages=(libseccomp-dev python3 bubblewrap libcurl4-openssl-dev)
+packages=(libseccomp-dev python3 bubblewrap libcurl4-openssl-dev libsqlite3-dev wrk)
 python3 -m pip --version >/dev/null 2>&1 || packages+=(python3-pip)
 missing=()
 for p in "${packages[@]}"; do
@@ -26,3 +27,11 @@ if [ ! -d "$deps/oss2" ] || [ ! -d "$deps/OpenSSL" ]; then
     || python3 -m pip install -q --disable-pip-version-check --break-system-packages --target "$deps" -r "$root/examples/oss-put/requirements.txt"
 fi
 
+# The official Function Compute 3.0 SDK, which the service tests point at `confine serve` to show
+# that an unchanged FC client works (installed apart from the system's packages).
+sdk="$root/.build-python"
+if [ ! -d "$sdk/alibabacloud_fc20230330" ]; then
+  echo "installing the Function Compute SDK (test client) into .build-python"
+  python3 -m pip install -q --disable-pip-version-check --target "$sdk" alibabacloud_fc20230330==4.8.3 \
+    alibabacloud_tea_openapi==0.4.6 darabonba-core==1.0.9 alibabacloud-credentials==1.0.12
+fi

@@ -18,6 +18,9 @@ public struct Command: Sendable {
     /// Called on the executor's I/O thread with each piece of captured output as it arrives
     /// (only what the output cap keeps): for streaming to a client. Keep it short; it must not block.
     public var onOutput: (@Sendable (OutputChunk) -> Void)?
+    /// When the calling task is cancelled the tree is killed; with this set, `execute` then
+    /// returns the record (status `.killed`, output so far) instead of throwing CancellationError.
+    public var cancellationIsResult = false
     /// Let calls the policy refuses go ahead and report them (`Executor.learn`).
     var learning = false
 

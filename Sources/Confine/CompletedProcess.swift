@@ -12,6 +12,8 @@ public struct CompletedProcess: Sendable {
         case timeout
         /// Exited 0, but stdout or stderr went over the policy's `outputLimit`.
         case outputLimit = "output-limit"
+        /// Killed (the whole tree) because the caller cancelled it (`Command.cancellationIsResult`).
+        case killed
     }
 
     public var args: [String]

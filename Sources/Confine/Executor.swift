@@ -230,7 +230,7 @@ public final class Executor: Sendable {
         if let failure = outcome.failure {
             throw Self.launchError(stage: failure.stage, errno: failure.errno, detail: failure.detail, args: args, policy: launch.policy)
         }
-        if outcome.killedOnRequest && !outcome.timedOut {
+        if outcome.killedOnRequest && !outcome.timedOut && !launch.command.cancellationIsResult {
             throw CancellationError()
         }
         guard let status = outcome.waitStatus else {
@@ -240,6 +240,8 @@ public final class Executor: Sendable {
         let state: CompletedProcess.Status
         if outcome.timedOut && outcome.killedOnRequest {
             state = .timeout
+        } else if outcome.killedOnRequest {
+            state = .killed
         } else if returnCode < 0 {
             state = .signal
         } else if returnCode != 0 {

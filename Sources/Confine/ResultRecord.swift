@@ -20,7 +20,7 @@ public struct ResultRecord: Codable, Sendable {
 
     public var argv: [String]
     public var policy: String
-    /// ok | nonzero | signal | timeout | output-limit | refused | error
+    /// ok | nonzero | signal | timeout | output-limit | killed | refused | error
     public var status: String
     public var exitCode: Int32?
     public var signal: Int32?

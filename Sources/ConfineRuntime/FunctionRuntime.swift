@@ -172,6 +172,8 @@ public final class FunctionRuntime: Sendable {
             let signal = result.signal.flatMap(SignalName.name(of:)) ?? "signal \(result.signal ?? 0)"
             let refused = result.refused.first.map { " after the policy refused \($0)" } ?? ""
             return (.failure(FunctionError("FunctionCrashed", "the handler process died of \(signal)\(refused)")), log, result)
+        case .killed:
+            return (.failure(FunctionError("FunctionKilled", "the invocation was cancelled and its process tree killed")), log, result)
         case .nonzero:
             let tail = String(decoding: log.suffix(512), as: UTF8.self)
             return (.failure(FunctionError("FunctionExited", "the handler process exited with status \(result.returnCode): \(tail)")), log, result)

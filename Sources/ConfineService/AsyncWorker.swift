@@ -41,6 +41,9 @@ final class AsyncWorker: Service, Sendable {
             await withDiscardingTaskGroup { group in
                 for _ in 0..<workers { group.addTask { await self.loop() } }
             }
+            // Stopped early by the service's own shutdown (`stop()`): a service group counts a
+            // service that returns before its turn as failed, so wait for the turn.
+            try? await gracefulShutdown()
         } onGracefulShutdown: {
             self.stop()
         }

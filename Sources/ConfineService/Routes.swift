@@ -160,8 +160,11 @@ extension ConfineService {
             let (policy, executor) = try catalog.grant(spec.policy, to: signed.key)
             var environment = policy.environment
             environment.merge(spec.environment) { $1 }
-            let command = Command(spec.argv, stdin: .bytes(spec.stdin), stdout: .pipe, stderr: .pipe,
+            var request = Command(spec.argv, stdin: .bytes(spec.stdin), stdout: .pipe, stderr: .pipe,
                                   environment: environment, workingDirectory: spec.workingDirectory, timeout: spec.timeout)
+            // Killed by shutdown or a client going away: still a record, with the output so far.
+            request.cancellationIsResult = true
+            let command = request
             if streaming {
                 return try await stream(command, executor: executor, policy: policy, signed: signed)
             }

@@ -329,7 +329,7 @@ struct OperationsTests {
 
     @Test func perKeyRateLimitAnswers429() async throws {
         let limited = ServiceConfiguration.Key(id: "slow-key", secret: "slow-key-secret-0123", functions: ["*"], policies: ["default"],
-                                               rateLimit: 0.5, burst: 2)
+                                               rateLimit: 0.01, burst: 2)
         let service = try await makeService(keys: [limited, testKey])
         try await service.buildApplication(port: 0).test(.router) { client in
             #expect(try await client.exec(["argv": ["true"]], key: limited).status == .ok)
