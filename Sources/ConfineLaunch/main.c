@@ -5,6 +5,7 @@
  * ends or when the parent asks. The wire protocol is in confine_protocol.h.
  *
  * Process layout:  helper --fork--> monitor (child subreaper) --fork--> command (--exec-->)
+ * With a PID namespace:  monitor --fork--> init (pid 1) --fork--> command (pid 2, --exec-->)
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -13,6 +14,7 @@
 #include <grp.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <net/if.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -22,6 +24,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
@@ -40,12 +44,72 @@
 #define SYS_close_range 436
 #endif
 
+/* mount_setattr(2) (Linux 5.12) and Landlock (5.13; ABI 3 = 6.2, 5 = 6.10, 6 = 6.12), declared
+ * here rather than taken from the C library's or the kernel's headers, which may predate them.
+ * The syscall numbers are the same on every architecture. */
+#ifndef SYS_mount_setattr
+#define SYS_mount_setattr 442
+#endif
+#ifndef SYS_landlock_create_ruleset
+#define SYS_landlock_create_ruleset 444
+#define SYS_landlock_add_rule 445
+#define SYS_landlock_restrict_self 446
+#endif
+#ifndef AT_RECURSIVE
+#define AT_RECURSIVE 0x8000
+#endif
+#ifndef MOUNT_ATTR_RDONLY
+#define MOUNT_ATTR_RDONLY 0x00000001
+#endif
+struct cfl_mount_attr {
+    uint64_t attr_set, attr_clr, propagation, userns_fd;
+};
+
+#define LL_CREATE_RULESET_VERSION (1u << 0)
+#define LL_RULE_PATH_BENEATH 1
+#define LL_FS_EXECUTE (1ull << 0)
+#define LL_FS_WRITE_FILE (1ull << 1)
+#define LL_FS_READ_FILE (1ull << 2)
+#define LL_FS_READ_DIR (1ull << 3)
+#define LL_FS_REMOVE_DIR (1ull << 4)
+#define LL_FS_REMOVE_FILE (1ull << 5)
+#define LL_FS_MAKE_CHAR (1ull << 6)
+#define LL_FS_MAKE_DIR (1ull << 7)
+#define LL_FS_MAKE_REG (1ull << 8)
+#define LL_FS_MAKE_SOCK (1ull << 9)
+#define LL_FS_MAKE_FIFO (1ull << 10)
+#define LL_FS_MAKE_BLOCK (1ull << 11)
+#define LL_FS_MAKE_SYM (1ull << 12)
+#define LL_FS_REFER (1ull << 13)     /* ABI 2 */
+#define LL_FS_TRUNCATE (1ull << 14)  /* ABI 3 */
+#define LL_FS_IOCTL_DEV (1ull << 15) /* ABI 5 */
+/* the rights that apply to a file (the kernel refuses others in a rule on a non-directory) */
+#define LL_FS_FILE (LL_FS_EXECUTE | LL_FS_WRITE_FILE | LL_FS_READ_FILE | LL_FS_TRUNCATE | LL_FS_IOCTL_DEV)
+struct ll_ruleset_attr {
+    uint64_t handled_access_fs;
+    uint64_t handled_access_net; /* ABI 4 */
+    uint64_t scoped;             /* ABI 6 */
+};
+struct ll_path_beneath_attr {
+    uint64_t allowed_access;
+    int32_t parent_fd;
+} __attribute__((packed));
+
+_Static_assert(sizeof(struct cfl_request_header) == 72, "header layout");
+_Static_assert(__builtin_offsetof(struct cfl_request_header, iso_flags) == 44, "header layout");
+_Static_assert(__builtin_offsetof(struct cfl_request_header, tmp_size) == 64, "header layout");
+
 #define CONTROL_FD_MIN 100                 /* the control socket moves at or above this fd */
 #define STDIO_DUP_MIN 10                   /* stdio fds are staged at or above this fd */
 #define INLINE_BUF_SIZE (256u * 1024u)     /* one datagram; larger requests come in a memfd */
 #define MAX_MEMFD_REQUEST (64u << 20)      /* sanity cap on a memfd request */
 #define MAX_RLIMITS 16u
 #define MAX_RECV_FDS 16                    /* room to receive (and close) stray extra fds */
+#define MAX_FS_RULES 4096u
+#define MAX_CGROUPS 16u
+#define CFL_ISO_ALL (CFL_ISO_NEWNS | CFL_ISO_NEWNET | CFL_ISO_NEWPID | CFL_ISO_NEWIPC | \
+                     CFL_ISO_LANDLOCK | CFL_ISO_READONLY_ROOT | CFL_ISO_NEWUTS)
+#define CFL_FS_ALL (CFL_FS_READ | CFL_FS_WRITE | CFL_FS_EXEC)
 
 /* A validated request; all pointers point into the request buffer. */
 struct request {
@@ -55,6 +119,10 @@ struct request {
     const char *path;
     const char *cwd;                   /* NULL: keep the helper's */
     const char *strings;               /* hdr.argc then hdr.envc NUL-terminated strings */
+    const unsigned char *fs_rules;     /* hdr.fs_rules_len bytes: nfs_rules packed rules */
+    uint32_t nfs_rules;
+    const char *cgroups;               /* hdr.cgroup_len bytes: ncgroups NUL-terminated paths */
+    uint32_t ncgroups;
     int status_fd;
     int stdio[3];
 };
@@ -121,6 +189,62 @@ static bool skip_strings(const unsigned char *buf, size_t len, size_t *pos, uint
     return true;
 }
 
+/* Counts the packed { u32 access; absolute path } rules of a section; false if malformed. */
+static bool parse_fs_rules(const unsigned char *p, size_t len, uint32_t *count)
+{
+    uint32_t n = 0;
+    size_t pos = 0;
+    while (pos < len) {
+        uint32_t access;
+        if (len - pos < sizeof access + 2 || ++n > MAX_FS_RULES)
+            return false;
+        memcpy(&access, p + pos, sizeof access);
+        pos += sizeof access;
+        const unsigned char *nul = memchr(p + pos, 0, len - pos);
+        if (access == 0 || (access & ~CFL_FS_ALL) != 0 || nul == NULL || p[pos] != '/')
+            return false;
+        pos = (size_t)(nul - p) + 1;
+    }
+    *count = n;
+    return true;
+}
+
+/* Counts the absolute paths of cgroup.procs files (NUL-terminated) filling a section exactly;
+ * false if malformed. The name is checked so that a bad request cannot make the child, still
+ * root, write "0" into some other file. */
+static bool parse_cgroups(const unsigned char *p, size_t len, uint32_t *count)
+{
+    static const char procs[] = "/cgroup.procs";
+    uint32_t n = 0;
+    size_t pos = 0;
+    while (pos < len) {
+        const unsigned char *nul = memchr(p + pos, 0, len - pos);
+        if (nul == NULL || ++n > MAX_CGROUPS)
+            return false;
+        size_t plen = (size_t)(nul - (p + pos));
+        if (p[pos] != '/' || plen < sizeof procs ||
+            memcmp(nul - (sizeof procs - 1), procs, sizeof procs - 1) != 0)
+            return false;
+        pos = (size_t)(nul - p) + 1;
+    }
+    *count = n;
+    return true;
+}
+
+/* Checks the isolation fields and adds the implied NEWNS; false if malformed. */
+static bool valid_isolation(struct cfl_request_header *h)
+{
+    if ((h->iso_flags & ~CFL_ISO_ALL) != 0 || h->iso_reserved != 0 ||
+        (h->landlock_scopes != 0 && !(h->iso_flags & CFL_ISO_LANDLOCK)) ||
+        (h->fs_rules_len != 0 && !(h->iso_flags & (CFL_ISO_LANDLOCK | CFL_ISO_READONLY_ROOT))))
+        return false;
+    /* a fresh /proc for the PID namespace, the read-only view and the private /tmp are all
+     * mounts that must not be the host's */
+    if ((h->iso_flags & (CFL_ISO_NEWPID | CFL_ISO_READONLY_ROOT)) || h->tmp_size != 0)
+        h->iso_flags |= CFL_ISO_NEWNS;
+    return true;
+}
+
 /* Validates a whole request (header and payload) of len bytes and fills rq's pointers. */
 static bool parse_request(const unsigned char *buf, size_t len, struct request *rq)
 {
@@ -131,13 +255,15 @@ static bool parse_request(const unsigned char *buf, size_t len, struct request *
     if (h->magic != CFL_MAGIC || (h->flags & ~(CFL_FLAG_SETUID | CFL_FLAG_SETSID | CFL_FLAG_NOTIFY | CFL_FLAG_LEARN)) != 0 ||
         h->nrlimits > MAX_RLIMITS || h->filter_len % sizeof(struct sock_filter) != 0 ||
         h->filter_len / sizeof(struct sock_filter) > BPF_MAXINSNS || h->argc < 1 ||
-        h->path_len < 2)
+        h->path_len < 2 || !valid_isolation(h))
         return false;
 
     uint64_t fixed = sizeof *h + (uint64_t)h->nrlimits * sizeof(struct cfl_rlimit) +
                      h->filter_len + h->path_len + h->cwd_len;
-    if (fixed > len)
+    uint64_t sections = (uint64_t)h->fs_rules_len + h->cgroup_len;
+    if (fixed + sections > len)
         return false;
+    size_t strings_end = len - (size_t)sections; /* the sections follow the strings */
 
     size_t pos = sizeof *h;
     rq->rlimits = buf + pos;
@@ -156,7 +282,12 @@ static bool parse_request(const unsigned char *buf, size_t len, struct request *
         pos += h->cwd_len;
     }
     rq->strings = (const char *)buf + pos;
-    return skip_strings(buf, len, &pos, (uint64_t)h->argc + h->envc) && pos == len;
+    if (!skip_strings(buf, strings_end, &pos, (uint64_t)h->argc + h->envc) || pos != strings_end)
+        return false;
+    rq->fs_rules = buf + strings_end;
+    rq->cgroups = (const char *)buf + strings_end + h->fs_rules_len;
+    return parse_fs_rules(rq->fs_rules, h->fs_rules_len, &rq->nfs_rules) &&
+           parse_cgroups((const unsigned char *)rq->cgroups, h->cgroup_len, &rq->ncgroups);
 }
 
 /* Reads a whole memfd request (fstat, pread) into a malloc'd buffer; 0 or an errno. */
@@ -200,12 +331,13 @@ static bool valid_stub(const unsigned char *buf, size_t len)
 
 /* ---- command child ----------------------------------------------------------------------- */
 
-/* Reports (stage, errno, resource) on the error pipe with a raw write(2), then _exit(127). */
 /* Why the command child failed before execve: written by the child into memory it shares with
  * the monitor (CLONE_VM), read by the monitor once the vfork-style clone returns. No syscall is
  * needed to report, so a filter that refuses write(2) cannot hide the failure, and nothing waits
- * on a supervisor that is asleep. */
-static volatile int32_t child_error[3];
+ * on a supervisor that is asleep. With a PID namespace the monitor points child_error into a
+ * MAP_SHARED page instead, which init and the command (init's CLONE_VM child) write alike. */
+static volatile int32_t child_error_slot[3];
+static volatile int32_t *child_error = child_error_slot;
 
 static _Noreturn void child_fail(int stage, int err, int resource)
 {
@@ -265,6 +397,193 @@ static int cloexec_from_3(void)
     return rc;
 }
 
+/* ---- isolation (command child, or the PID namespace's init) ------------------------------ */
+
+/* The Landlock ABI version, detected once at helper start-up; <= 0: -errno (no Landlock). */
+static int landlock_abi;
+
+/* The command child's arguments and stacks, for clone(2). */
+struct child_args {
+    const struct request *rq;
+    char *const *argv;
+    char *const *envp;
+    int transfer;          /* NOTIFY mode: the child's end of the listener socketpair, else -1 */
+    bool isolated;         /* init has already joined the cgroups and set up the namespaces */
+    int started;           /* NEWPID: write end of the pipe whose EOF tells the monitor that
+                              the command has exec'd (or failed), else -1 */
+    char tmpfs_options[48];
+};
+
+/* Writes "0" to each cgroup.procs path: the calling process joins that cgroup. */
+static void join_cgroups(const struct request *rq)
+{
+    const char *path = rq->cgroups;
+    for (uint32_t i = 0; i < rq->ncgroups; i++, path += strlen(path) + 1) {
+        int fd = open(path, O_WRONLY | O_CLOEXEC);
+        if (fd < 0 || write(fd, "0", 1) != 1)
+            child_fail(CFL_STAGE_CGROUP, errno, (int)i); /* exit closes fd */
+        close(fd);
+    }
+}
+
+/* Brings `lo` up (SIOCGIFFLAGS, SIOCSIFFLAGS): a new network namespace starts with it down. */
+static void loopback_up(void)
+{
+    int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s < 0)
+        child_fail(CFL_STAGE_NETWORK, errno, 0);
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof ifr);
+    memcpy(ifr.ifr_name, "lo", 3);
+    if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
+        child_fail(CFL_STAGE_NETWORK, errno, 0);
+    ifr.ifr_flags |= IFF_UP;
+    if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
+        child_fail(CFL_STAGE_NETWORK, errno, 0);
+    close(s);
+}
+
+/* mount_setattr(2) on path and everything mounted below it. */
+static int mount_setattr_tree(const char *path, uint64_t set, uint64_t clear)
+{
+    struct cfl_mount_attr attr = { .attr_set = set, .attr_clr = clear };
+    return (int)syscall(SYS_mount_setattr, AT_FDCWD, path, AT_RECURSIVE, &attr, sizeof attr);
+}
+
+/* The rule at *pos (access, path); advances *pos past it. */
+static const char *next_rule(const unsigned char *rules, size_t *pos, uint32_t *access)
+{
+    memcpy(access, rules + *pos, sizeof *access); /* unaligned */
+    const char *path = (const char *)rules + *pos + sizeof *access;
+    *pos += sizeof *access + strlen(path) + 1;
+    return path;
+}
+
+/* Sets up the new mount namespace: private propagation, then the read-only view with its
+ * read-write binds, then the private tmpfs mounts (after, so they stay writable), then /proc. */
+static void setup_mounts(const struct child_args *a, bool proc)
+{
+    const struct request *rq = a->rq;
+    /* The namespace's mounts are copies of the host's, in the same peer groups: without this,
+     * every mount below would propagate back to the host. */
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+        child_fail(CFL_STAGE_MOUNT, errno, -1);
+    if (rq->hdr.iso_flags & CFL_ISO_READONLY_ROOT) {
+        /* The mounts here are this namespace's own copies: no bind of / is needed to make them
+         * read-only without touching the host's (and the copies have no writers yet). */
+        if (mount_setattr_tree("/", MOUNT_ATTR_RDONLY, 0) < 0)
+            child_fail(CFL_STAGE_MOUNT, errno, -1);
+        size_t pos = 0;
+        for (uint32_t i = 0; i < rq->nfs_rules; i++) {
+            uint32_t access;
+            const char *path = next_rule(rq->fs_rules, &pos, &access);
+            if (!(access & CFL_FS_WRITE))
+                continue;
+            if (mount(path, path, NULL, MS_BIND | MS_REC, NULL) < 0) {
+                if (errno == ENOENT)
+                    continue; /* as with Landlock: nothing there to write to */
+                child_fail(CFL_STAGE_MOUNT, errno, (int)i);
+            }
+            /* a bind copies the read-only flag of its source */
+            if (mount_setattr_tree(path, 0, MOUNT_ATTR_RDONLY) < 0)
+                child_fail(CFL_STAGE_MOUNT, errno, (int)i);
+        }
+    }
+    if (rq->hdr.tmp_size != 0) {
+        if (mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, a->tmpfs_options) < 0)
+            child_fail(CFL_STAGE_MOUNT, errno, -1);
+        if (mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, a->tmpfs_options) < 0 &&
+            errno != ENOENT) /* no /dev/shm: nothing shared to hide */
+            child_fail(CFL_STAGE_MOUNT, errno, -1);
+    }
+    /* mounted by a process inside the new PID namespace, so it shows that namespace */
+    if (proc && mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+        child_fail(CFL_STAGE_MOUNT, errno, -1);
+}
+
+/* Joins the cgroups and sets up the new namespaces; runs as root, before anything else, so
+ * that the cgroup files are still reachable (not yet read-only) and everything after runs in
+ * the cgroups. `proc`: mount a fresh /proc (the caller is a new PID namespace's init). */
+static void isolate(const struct child_args *a, bool proc)
+{
+    const struct request *rq = a->rq;
+    join_cgroups(rq);
+    if ((rq->hdr.iso_flags & CFL_ISO_NEWUTS) && sethostname("confine", 7) < 0)
+        child_fail(CFL_STAGE_NAMESPACE, errno, 0);
+    if (rq->hdr.iso_flags & CFL_ISO_NEWNET)
+        loopback_up();
+    if (rq->hdr.iso_flags & CFL_ISO_NEWNS)
+        setup_mounts(a, proc);
+}
+
+/* The fs rights Landlock ABI `abi` knows, all handled: what no rule grants is denied. */
+static uint64_t landlock_fs_rights(int abi)
+{
+    uint64_t rights = (LL_FS_MAKE_SYM << 1) - 1; /* ABI 1: EXECUTE .. MAKE_SYM */
+    if (abi >= 2)
+        rights |= LL_FS_REFER;
+    if (abi >= 3)
+        rights |= LL_FS_TRUNCATE;
+    if (abi >= 5)
+        rights |= LL_FS_IOCTL_DEV;
+    return rights;
+}
+
+/* The Landlock rights a rule's CFL_FS_* bits grant (before masking to what the ABI knows). */
+static uint64_t landlock_rule_rights(uint32_t access)
+{
+    uint64_t rights = 0;
+    if (access & CFL_FS_READ)
+        rights |= LL_FS_READ_FILE | LL_FS_READ_DIR;
+    if (access & CFL_FS_WRITE)
+        rights |= LL_FS_WRITE_FILE | LL_FS_TRUNCATE | LL_FS_REMOVE_DIR | LL_FS_REMOVE_FILE |
+                  LL_FS_MAKE_CHAR | LL_FS_MAKE_DIR | LL_FS_MAKE_REG | LL_FS_MAKE_SOCK |
+                  LL_FS_MAKE_FIFO | LL_FS_MAKE_BLOCK | LL_FS_MAKE_SYM | LL_FS_REFER;
+    if (access & CFL_FS_EXEC)
+        rights |= LL_FS_EXECUTE;
+    return rights;
+}
+
+/* Builds the Landlock ruleset of the request (one path_beneath rule per existing rule path);
+ * returns its fd, enforced later by landlock_restrict_self. Any failure fails the child. */
+static int landlock_ruleset(const struct request *rq)
+{
+    if (landlock_abi <= 0)
+        child_fail(CFL_STAGE_LANDLOCK, -landlock_abi, -1);
+    if (rq->hdr.landlock_scopes != 0 && landlock_abi < 6)
+        child_fail(CFL_STAGE_LANDLOCK, EOPNOTSUPP, -1);
+    uint64_t handled = landlock_fs_rights(landlock_abi);
+    /* the full struct even for an older ABI: the kernel accepts trailing zero fields */
+    struct ll_ruleset_attr attr = { .handled_access_fs = handled, .scoped = rq->hdr.landlock_scopes };
+    int ruleset = (int)syscall(SYS_landlock_create_ruleset, &attr, sizeof attr, 0);
+    if (ruleset < 0)
+        child_fail(CFL_STAGE_LANDLOCK, errno, -1);
+    size_t pos = 0;
+    for (uint32_t i = 0; i < rq->nfs_rules; i++) {
+        uint32_t access;
+        const char *path = next_rule(rq->fs_rules, &pos, &access);
+        int fd = open(path, O_PATH | O_CLOEXEC);
+        if (fd < 0) {
+            if (errno == ENOENT)
+                continue; /* nothing there to allow */
+            child_fail(CFL_STAGE_LANDLOCK, errno, (int)i);
+        }
+        struct stat st;
+        if (fstat(fd, &st) < 0)
+            child_fail(CFL_STAGE_LANDLOCK, errno, (int)i);
+        struct ll_path_beneath_attr rule = {
+            .allowed_access = landlock_rule_rights(access) & handled &
+                              (S_ISDIR(st.st_mode) ? ~0ull : LL_FS_FILE),
+            .parent_fd = fd,
+        };
+        /* a write-only rule on a file of an ABI 1 kernel grants WRITE_FILE: never empty */
+        if (syscall(SYS_landlock_add_rule, ruleset, LL_RULE_PATH_BENEATH, &rule, 0) < 0)
+            child_fail(CFL_STAGE_LANDLOCK, errno, (int)i);
+        close(fd);
+    }
+    return ruleset;
+}
+
 /* Drops to uid/gid: setgroups(0), setgid, setuid, then checks getresuid/getresgid. */
 static void drop_privileges(uid_t uid, gid_t gid)
 {
@@ -282,20 +601,25 @@ static void drop_privileges(uid_t uid, gid_t gid)
         child_fail(CFL_STAGE_SETUID, EPERM, 0);
 }
 
-/* Applies the request in protocol order and execve()s; any failure goes to the error pipe. */
-static _Noreturn void command_child(const struct request *rq, char *const argv[],
-                                    char *const envp[], int transfer)
+/* Applies the request in protocol order and execve()s; any failure goes to child_error. */
+static _Noreturn void command_child(const struct child_args *a)
 {
+    const struct request *rq = a->rq;
     const struct cfl_request_header *h = &rq->hdr;
 
     reset_signals();
+    if (!a->isolated && (rq->ncgroups > 0 || h->iso_flags != 0))
+        isolate(a, false);
     if ((h->flags & CFL_FLAG_SETSID) && setsid() < 0)
         child_fail(CFL_STAGE_SETSID, errno, 0);
     if (install_stdio(rq->stdio) < 0)
         child_fail(CFL_STAGE_STDIO, errno, 0);
     /* the listener's way out, at the fd the filter allows sendmsg on (close-on-exec below) */
-    if (transfer >= 0 && dup2(transfer, CFL_NOTIFY_FD) < 0)
+    if (a->transfer >= 0 && dup2(a->transfer, CFL_NOTIFY_FD) < 0)
         child_fail(CFL_STAGE_SECCOMP, errno, 0);
+    /* built while still root (every rule path can be opened) and before RLIMIT_NOFILE, after
+     * the mounts (a rule for /tmp means the private one); enforced once unprivileged */
+    int ruleset = (h->iso_flags & CFL_ISO_LANDLOCK) ? landlock_ruleset(rq) : -1;
     for (uint32_t i = 0; i < h->nrlimits; i++) {
         struct cfl_rlimit rl;
         memcpy(&rl, rq->rlimits + i * sizeof rl, sizeof rl);
@@ -311,6 +635,11 @@ static _Noreturn void command_child(const struct request *rq, char *const argv[]
         child_fail(CFL_STAGE_NO_NEW_PRIVS, errno, 0);
     if (cloexec_from_3() < 0)
         child_fail(CFL_STAGE_FDS, errno, 0);
+    if (ruleset >= 0) {
+        if (syscall(SYS_landlock_restrict_self, ruleset, 0) < 0)
+            child_fail(CFL_STAGE_LANDLOCK, errno, -1);
+        close(ruleset);
+    }
     if (h->filter_len > 0) {
         struct sock_fprog prog = {
             .len = (unsigned short)(h->filter_len / sizeof(struct sock_filter)),
@@ -344,7 +673,7 @@ static _Noreturn void command_child(const struct request *rq, char *const argv[]
              * the filter notifies, which nobody can answer before execve */
         }
     }
-    execve(rq->path, argv, envp);
+    execve(rq->path, a->argv, a->envp);
     child_fail(CFL_STAGE_EXEC, errno, 0);
 }
 
@@ -597,19 +926,105 @@ static _Noreturn void report_exited(const struct monitor *m)
     _exit(0);
 }
 
-/* The command child's arguments and stack, for clone(2). */
-struct child_args {
-    const struct request *rq;
-    char *const *argv;
-    char *const *envp;
-    int transfer; /* NOTIFY mode: the child's end of the listener socketpair, else -1 */
-};
 static char child_stack[256 * 1024] __attribute__((aligned(16)));
+static char init_stack[64 * 1024] __attribute__((aligned(16)));
 
 static int child_entry(void *raw)
 {
-    const struct child_args *a = raw;
-    command_child(a->rq, a->argv, a->envp, a->transfer);
+    command_child(raw);
+}
+
+/* What a PID namespace's init tells the monitor, in a MAP_SHARED page: why the launch failed
+ * (child_error points here), and pid 2's wait status. */
+struct ns_shared {
+    int32_t error[3];
+    int32_t status;   /* raw wait status of the command (pid 2), once `done` */
+    uint32_t flags;   /* CFL_REPORT_FLAG_DESCENDANTS if other processes outlived it */
+    int32_t done;
+};
+
+/*
+ * pid 1 of the new PID namespace. The command must not be pid 1 (it would see getppid() == 0,
+ * could kill(0) its own namespace's init, and would have to reap orphans), so init stays
+ * behind as root while the command (pid 2, its CLONE_VM|CLONE_VFORK child) drops privileges:
+ * the command then cannot signal it. Init reaps every orphan of the namespace and, when pid 2
+ * ends, records pid 2's status and exits; the kernel kills what is left in the namespace.
+ */
+static _Noreturn void namespace_init(const struct child_args *a, struct ns_shared *shared)
+{
+    /* the monitor's death (never expected) kills init, and with it the namespace */
+    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    prctl(PR_SET_NAME, "confine-init", 0, 0, 0);
+    isolate(a, true);
+    struct child_args command = *a;
+    command.isolated = true;
+    pid_t pid = clone(child_entry, child_stack + sizeof child_stack,
+                      CLONE_VM | CLONE_VFORK | SIGCHLD, &command);
+    if (pid < 0)
+        child_fail(CFL_STAGE_FORK, errno, 0);
+    /* pid 2 has exec'd or failed: drop every fd, among them the pipe whose EOF tells the
+     * monitor so, the stdio copies and the status socket */
+    if (syscall(SYS_close_range, 0U, ~0U, 0U) < 0)
+        close(a->started);
+    for (;;) {
+        int status;
+        pid_t done = waitpid(-1, &status, __WALL);
+        if (done == pid) {
+            siginfo_t si;
+            si.si_pid = 0;
+            /* pid 2's children were re-parented to init before it became a zombie */
+            shared->flags = waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT | __WALL) == 0
+                                ? CFL_REPORT_FLAG_DESCENDANTS : 0;
+            shared->status = status;
+            __atomic_store_n(&shared->done, 1, __ATOMIC_RELEASE);
+            _exit(0);
+        }
+        if (done < 0 && errno != EINTR)
+            _exit(1); /* ECHILD: cannot happen while pid 2 is unreaped */
+    }
+}
+
+struct init_args {
+    const struct child_args *command;
+    struct ns_shared *shared;
+};
+
+static int init_entry(void *raw)
+{
+    const struct init_args *i = raw;
+    namespace_init(i->command, i->shared);
+}
+
+/* The clone(2) flags of the request's namespaces. */
+static int namespace_flags(uint32_t iso)
+{
+    return ((iso & CFL_ISO_NEWNS) ? CLONE_NEWNS : 0) | ((iso & CFL_ISO_NEWNET) ? CLONE_NEWNET : 0) |
+           ((iso & CFL_ISO_NEWPID) ? CLONE_NEWPID : 0) | ((iso & CFL_ISO_NEWIPC) ? CLONE_NEWIPC : 0) |
+           ((iso & CFL_ISO_NEWUTS) ? CLONE_NEWUTS : 0);
+}
+
+/* Starts the command with a PID namespace: init is a plain (copy-on-write) clone, since it
+ * never execs and a vfork-style clone would leave the monitor suspended for good. `shared` is
+ * where child_error points; `started`, a CLOEXEC pipe. Returns init's pid once the command
+ * has exec'd or failed (then child_error says which), or -1 (errno). */
+static pid_t start_in_pid_namespace(struct child_args *a, struct ns_shared *shared, int started[2])
+{
+    a->started = started[1];
+    struct init_args init = { a, shared };
+    pid_t pid = clone(init_entry, init_stack + sizeof init_stack,
+                      namespace_flags(a->rq->hdr.iso_flags) | SIGCHLD, &init);
+    int err = errno;
+    close(started[1]);
+    if (pid > 0) {
+        /* EOF once init and pid 2 have both let go of the write end: pid 2 by exec (or exit),
+         * init right after (or by failing) */
+        char byte;
+        while (read(started[0], &byte, 1) < 0 && errno == EINTR)
+            ;
+    }
+    close(started[0]);
+    errno = err;
+    return pid;
 }
 
 /* The fds the helper inherited (besides 0-2 and the control socket), closed in each monitor. */
@@ -654,26 +1069,52 @@ static _Noreturn void monitor(const struct request *rq, int ctl, int memfd)
         _exit(0);
     }
 
-    /* clone(2) CLONE_VM|CLONE_VFORK, as posix_spawn does: no page tables copied; the monitor
-     * sleeps until the child has exec'd or failed (then child_error says which). */
-    struct child_args args = { rq, argv, envp, transfer[1] };
-    child_error[0] = child_error[1] = child_error[2] = 0;
-    m.main = clone(child_entry, child_stack + sizeof child_stack, CLONE_VM | CLONE_VFORK | SIGCHLD, &args);
+    /* with a PID namespace: the page init reports in (and child_error points to), and the
+     * pipe that tells when the command has exec'd; the mapping goes when the monitor exits */
+    struct ns_shared *shared = NULL;
+    int exec_pipe[2] = { -1, -1 };
+    if ((rq->hdr.iso_flags & CFL_ISO_NEWPID) &&
+        ((shared = mmap(NULL, sizeof *shared, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+                        -1, 0)) == MAP_FAILED ||
+         pipe2(exec_pipe, O_CLOEXEC) < 0)) {
+        report_failed(m.status_fd, CFL_STAGE_FORK, errno, 0, 0);
+        _exit(0);
+    }
+
+    struct child_args args = { rq, argv, envp, transfer[1], false, -1, "" };
+    if (rq->hdr.tmp_size != 0)
+        snprintf(args.tmpfs_options, sizeof args.tmpfs_options, "size=%llu,mode=1777",
+                 (unsigned long long)rq->hdr.tmp_size);
+    int ns_flags = namespace_flags(rq->hdr.iso_flags);
+    if (shared != NULL) {
+        child_error = shared->error;
+        m.main = start_in_pid_namespace(&args, shared, exec_pipe);
+    } else {
+        /* clone(2) CLONE_VM|CLONE_VFORK, as posix_spawn does: no page tables copied; the
+         * monitor sleeps until the child has exec'd or failed (then child_error says which).
+         * Namespaces other than PID come with the same clone (as cheap as unshare(2) in the
+         * child, and one call fewer). */
+        m.main = clone(child_entry, child_stack + sizeof child_stack,
+                       CLONE_VM | CLONE_VFORK | SIGCHLD | ns_flags, &args);
+    }
     int fork_errno = errno;
     /* drop our stdio copies now, so the parent sees EOF exactly when the tree is done */
     for (int i = 0; i < 3; i++)
         close(rq->stdio[i]);
     if (m.main < 0) {
-        report_failed(m.status_fd, CFL_STAGE_FORK, fork_errno, 0, 0);
+        report_failed(m.status_fd, ns_flags != 0 ? CFL_STAGE_NAMESPACE : CFL_STAGE_FORK,
+                      fork_errno, 0, 0);
         _exit(0);
     }
 
-    /* the clone has returned: the child exec'd, or failed and said why in child_error */
+    /* the command has exec'd, or failed and said why in child_error */
     if (child_error[0] != 0) {
         while (waitpid(m.main, NULL, __WALL) < 0 && errno == EINTR)
             ;
-        report_failed(m.status_fd, child_error[0], child_error[1],
-                      child_error[0] == CFL_STAGE_RLIMIT ? child_error[2] : 0, 0);
+        int stage = child_error[0];
+        bool indexed = stage == CFL_STAGE_RLIMIT || stage == CFL_STAGE_MOUNT ||
+                       stage == CFL_STAGE_LANDLOCK || stage == CFL_STAGE_CGROUP;
+        report_failed(m.status_fd, stage, child_error[1], indexed ? child_error[2] : 0, 0);
         _exit(0);
     }
     if (transfer[0] >= 0) {
@@ -686,6 +1127,11 @@ static _Noreturn void monitor(const struct request *rq, int ctl, int memfd)
 
     watch(&m);
     kill_tree(&m);
+    /* init has been reaped: its record of the command, if it lived to make one, is final */
+    if (shared != NULL && __atomic_load_n(&shared->done, __ATOMIC_ACQUIRE)) {
+        m.main_status = shared->status;
+        m.flags |= shared->flags;
+    }
     report_exited(&m);
 }
 
@@ -740,6 +1186,10 @@ static int setup_helper(void)
         fatal("/dev/null");
     if (null != 0)
         close(null);
+
+    /* once, not per request: each command child only reads it */
+    long abi = syscall(SYS_landlock_create_ruleset, NULL, 0, LL_CREATE_RULESET_VERSION);
+    landlock_abi = abi < 0 ? -errno : (int)abi;
 
     /* a dead peer is no signal */
     struct sigaction ign = { .sa_handler = SIG_IGN };

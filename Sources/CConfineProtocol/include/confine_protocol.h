@@ -10,19 +10,41 @@
  *           filter_len bytes of struct sock_filter (the compiled seccomp program; 0 = none),
  *           path_len bytes: the executable's absolute path, NUL-terminated (length includes NUL),
  *           cwd_len bytes: the working directory, NUL-terminated (0 = keep the helper's),
- *           argc NUL-terminated strings, then envc NUL-terminated strings.
+ *           argc NUL-terminated strings, then envc NUL-terminated strings,
+ *           fs_rules_len bytes of filesystem rules: repeated { uint32_t access (CFL_FS_*, not 0);
+ *             absolute path, NUL-terminated }, packed (the access word is not aligned), at
+ *             most 4096,
+ *           cgroup_len bytes: absolute paths of cgroup.procs files (ending in "/cgroup.procs"),
+ *             each NUL-terminated; at most 16.
  *           The sizes must add up to the message length exactly.
  *   fds:    SCM_RIGHTS with exactly 4 fds: [status, stdin, stdout, stderr], or 5 fds where the
  *           5th is a memfd holding the whole request (header included) for requests too large
  *           for one datagram; the inline data is then just the header (magic + flags).
  *
  * For each request the helper forks a monitor, which becomes a child subreaper, forks the
- * command, applies the request (setsid, stdio, rlimits, groups/gid/uid, chdir, no_new_privs,
- * close-on-exec for every other fd, seccomp filter) and execs it. Exec errors travel back to
- * the monitor over a CLOEXEC pipe. The monitor writes struct cfl_report datagrams to the
- * status socket (also SOCK_SEQPACKET): STARTED (or FAILED), then EXITED once the command and
- * every descendant of it are gone. A byte 'K' from the parent on the status socket, or the
- * parent closing it, kills the whole tree at once.
+ * command, applies the request and execs it. The command child, in this order: joins the
+ * cgroups (writes "0" to each cgroup.procs), sets the hostname (NEWUTS), brings up loopback
+ * (NEWNET), sets up the mounts (NEWNS: private propagation, read-only root with read-write
+ * binds, private /tmp and /dev/shm, a fresh /proc for NEWPID), starts a new session, installs
+ * stdio, builds the Landlock ruleset (still root, so every rule path can be opened), sets the
+ * rlimits, drops groups/gid/uid, changes directory, sets no_new_privs, marks every other fd
+ * close-on-exec, enforces the Landlock ruleset, installs the seccomp filter and execs.
+ * Exec errors travel back to the monitor through shared memory. The monitor writes struct
+ * cfl_report datagrams to the status socket (also SOCK_SEQPACKET): STARTED (or FAILED), then
+ * EXITED once the command and every descendant of it are gone. A byte 'K' from the parent on
+ * the status socket, or the parent closing it, kills the whole tree at once.
+ *
+ * Isolation (iso_flags) is all off by default. Namespaces come from the flags of the clone(2)
+ * that makes the command child (or init). With CFL_ISO_NEWPID the clone'd child is pid 1 of
+ * the new PID namespace and stays a tiny init: it joins the cgroups, sets up the namespaces
+ * (mounting a fresh /proc), forks the command as pid 2 (which does the rest, from the new
+ * session on), reaps every process of the namespace and exits when pid 2 does, recording
+ * pid 2's wait status for the monitor; the kernel then kills whatever else is left in the
+ * namespace. With CFL_FLAG_SETUID the command runs as another uid than init, so it cannot
+ * signal it (EPERM); SIGKILL to init from the monitor (or the monitor's death) kills the
+ * whole namespace. NEWPID, READONLY_ROOT and a non-zero tmp_size each imply NEWNS. A
+ * non-empty rules section needs LANDLOCK or READONLY_ROOT, non-zero landlock_scopes need
+ * LANDLOCK; other combinations are malformed requests.
  *
  * All integers are in host byte order: both ends run on the same machine.
  */
@@ -47,6 +69,33 @@
 
 #define CFL_MAX_INLINE_REQUEST (200u * 1024u)
 
+/* isolation flags (iso_flags) */
+#define CFL_ISO_NEWNS 0x1u          /* mount namespace with private propagation; with tmp_size, a
+                                       private tmpfs (mode 1777) on /tmp and another on /dev/shm */
+#define CFL_ISO_NEWNET 0x2u         /* network namespace: only `lo`, brought up */
+#define CFL_ISO_NEWPID 0x4u         /* PID namespace under a tiny init (see above); implies NEWNS
+                                       (for a fresh /proc) */
+#define CFL_ISO_NEWIPC 0x8u         /* SysV IPC and POSIX message queue namespace */
+#define CFL_ISO_LANDLOCK 0x10u      /* Landlock: only the rules' paths are reachable (every fs
+                                       right the kernel's ABI knows is handled), plus
+                                       landlock_scopes; a path that does not exist is skipped */
+#define CFL_ISO_READONLY_ROOT 0x20u /* implies NEWNS: every mount read-only (recursively), then
+                                       each rule path with CFL_FS_WRITE bound read-write onto
+                                       itself (a path that does not exist is skipped); the
+                                       private /tmp and /dev/shm stay writable */
+#define CFL_ISO_NEWUTS 0x40u        /* UTS namespace, hostname "confine" */
+
+/* filesystem rule access bits; with LANDLOCK: READ = READ_FILE|READ_DIR, WRITE = WRITE_FILE,
+ * TRUNCATE, REMOVE_*, MAKE_*, REFER, EXEC = EXECUTE (those the ABI knows; on a non-directory
+ * only the file rights). IOCTL_DEV (ABI 5) is handled and never granted. */
+#define CFL_FS_READ 0x1u
+#define CFL_FS_WRITE 0x2u
+#define CFL_FS_EXEC 0x4u
+
+/* Landlock scopes (landlock_scopes, Landlock ABI 6+; asking for one on an older kernel fails) */
+#define CFL_LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET 0x1u
+#define CFL_LANDLOCK_SCOPE_SIGNAL 0x2u
+
 struct cfl_request_header {
     uint32_t magic;
     uint32_t flags;
@@ -59,6 +108,13 @@ struct cfl_request_header {
     uint32_t argc;
     uint32_t envc;
     uint32_t notify_errno; /* with CFL_FLAG_NOTIFY: the errno refused calls get */
+    uint32_t iso_flags;       /* CFL_ISO_* */
+    uint32_t landlock_scopes; /* CFL_LANDLOCK_SCOPE_* (LANDLOCK_SCOPE_*) to apply; 0 = none */
+    uint32_t fs_rules_len;    /* bytes of the filesystem rules section */
+    uint32_t cgroup_len;      /* bytes of the cgroup section */
+    uint32_t iso_reserved;    /* must be 0; keeps tmp_size 8-aligned (offset 64, header 72 bytes) */
+    uint64_t tmp_size;        /* size in bytes of each private tmpfs on /tmp and /dev/shm (implies
+                                 NEWNS); 0 = none */
 };
 
 struct cfl_rlimit {
@@ -82,13 +138,22 @@ enum cfl_stage {
     CFL_STAGE_FDS = 10,
     CFL_STAGE_SECCOMP = 11,
     CFL_STAGE_EXEC = 12,
-    CFL_STAGE_SETSID = 13
+    CFL_STAGE_SETSID = 13,
+    CFL_STAGE_NAMESPACE = 14, /* creating the namespaces (clone), or the UTS hostname */
+    CFL_STAGE_MOUNT = 15,     /* propagation, read-only root, read-write binds, tmpfs, /proc */
+    CFL_STAGE_LANDLOCK = 16,  /* no Landlock (err = ENOSYS/EOPNOTSUPP), scopes on ABI < 6, a rule */
+    CFL_STAGE_CGROUP = 17,    /* joining a cgroup (writing "0" to its cgroup.procs) */
+    CFL_STAGE_NETWORK = 18    /* bringing up loopback in the new network namespace */
 };
 
 enum cfl_report_kind {
-    CFL_REPORT_STARTED = 1, /* pid */
-    CFL_REPORT_FAILED = 2,  /* stage, err (errno); for CFL_STAGE_RLIMIT, pid = the resource */
-    CFL_REPORT_EXITED = 3,  /* status, flags, rusage of the whole tree */
+    CFL_REPORT_STARTED = 1, /* pid (with NEWPID: the namespace init's, as the helper sees it) */
+    CFL_REPORT_FAILED = 2,  /* stage, err (errno); pid = for CFL_STAGE_RLIMIT the resource, for
+                               CFL_STAGE_MOUNT and CFL_STAGE_LANDLOCK the index of the filesystem
+                               rule (-1: not a rule's), for CFL_STAGE_CGROUP the index of the
+                               path; else 0 */
+    CFL_REPORT_EXITED = 3,  /* status (with NEWPID, of the command, pid 2, not of init), flags,
+                               rusage of the whole tree */
     CFL_REPORT_REFUSED = 4  /* NOTIFY mode, each distinct call: pid (the caller), status (the
                                syscall number), err (the errno answered; 0 when learning),
                                utime_us, stime_us, maxrss_kb carry args 0, 1 and 2 */
