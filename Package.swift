@@ -83,7 +83,8 @@ let package = Package(
         ),
         .executableTarget(
             name: "ConfineBench",
-            dependencies: ["Confine", "ConfineLaunch"],
+            dependencies: ["Confine", "ConfineLaunch", "ConfineService", "ConfineExamples",
+                           .product(name: "Hummingbird", package: "hummingbird")],
             path: "Benchmarks/ConfineBench"
         ),
         .testTarget(name: "ConfinePolicyTests", dependencies: ["ConfinePolicy"], path: "Tests/ConfinePolicyTests",

@@ -8,8 +8,13 @@ import Glibc
 // confine-bench: spawn latency, capture throughput and concurrency of Confine beside its
 // peers, all measured in this run on this machine, printed as ratios.
 //   swift run -c release confine-bench [--quick]
+//   swift run -c release confine-bench --serve [--quick]   (the service under wrk)
 
 let quick = CommandLine.arguments.contains("--quick")
+if CommandLine.arguments.contains("--serve") {
+    try await LoadBenchmark.run(quick: quick)
+    exit(0)
+}
 let spawns = quick ? 200 : 1000
 
 struct Stats {

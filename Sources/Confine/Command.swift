@@ -21,6 +21,9 @@ public struct Command: Sendable {
     /// When the calling task is cancelled the tree is killed; with this set, `execute` then
     /// returns the record (status `.killed`, output so far) instead of throwing CancellationError.
     public var cancellationIsResult = false
+    /// Extra paths the command may reach when its policy restricts the filesystem
+    /// (`isolation.filesystem`): e.g. a function's code directory.
+    public var filesystemGrants: [String: Isolation.Access] = [:]
     /// Let calls the policy refuses go ahead and report them (`Executor.learn`).
     var learning = false
 

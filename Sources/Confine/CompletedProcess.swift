@@ -14,6 +14,8 @@ public struct CompletedProcess: Sendable {
         case outputLimit = "output-limit"
         /// Killed (the whole tree) because the caller cancelled it (`Command.cancellationIsResult`).
         case killed
+        /// The kernel's OOM killer ended a process of the tree at the policy's `isolation.memory`.
+        case memoryLimit = "memory-limit"
     }
 
     public var args: [String]
@@ -43,6 +45,11 @@ public struct CompletedProcess: Sendable {
     public var maxRSS: Int
     /// The calls the policy refused, as the supervisor saw them (the first of each kind).
     public var refused: [RefusedCall] = []
+    /// Peak memory of the whole tree from its memory cgroup (resident and page cache), when the
+    /// policy sets `isolation.memory`.
+    public var memoryPeak: Int?
+    /// The tree went over `isolation.memory` and the kernel's OOM killer ended a process of it.
+    public var oomKilled = false
 
     /// The signal that ended the command, if a signal did.
     public var signal: Int32? { returnCode < 0 ? -returnCode : nil }

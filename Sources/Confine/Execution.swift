@@ -18,6 +18,9 @@ final class Execution: @unchecked Sendable {
         var userTime: Duration = .zero
         var systemTime: Duration = .zero
         var maxRSS = 0
+        /// From the memory cgroup, when the policy sets isolation.memory.
+        var memoryPeak: Int?
+        var oomKilled = false
         var refused: [RefusedCall] = []
         var stdout = Capture(limit: nil)
         var stderr = Capture(limit: nil)

@@ -21,6 +21,9 @@ public final class Executor: Sendable {
     let mode: FilterMode
     /// The executor's own policy, prepared once: its compiled filter and command lists.
     private let prepared: (filter: CompiledFilter, commands: CommandMatcher)
+    /// Parts of the policy's isolation this machine cannot give (the policy does not require
+    /// them); commands run without them. A required part that is missing fails `init`.
+    public let warnings: [String]
 
     /// - Parameters:
     ///   - policy: the policy for commands that name none.
@@ -55,6 +58,7 @@ public final class Executor: Sendable {
         self.mode = mode
         try Reactor.shared.checkHealthy()
         prepared = (try filters.filter(for: policy, mode: mode), CommandMatcher(policy))
+        warnings = try IsolationSupport.check(policy)
     }
 
     /// An executor for another policy that shares this one's spawn helper and compiled
@@ -63,6 +67,9 @@ public final class Executor: Sendable {
     public func bound(to policy: Policy) throws -> Executor {
         try Executor(policy: policy, helper: helper, filters: filters, mode: mode)
     }
+
+    private static let leafCounter = LeafCounter()
+    static func nextLeaf() -> Int { leafCounter.next() }
 
     /// The executor of the top-level functions: the `default` policy.
     public static func standard() throws -> Executor {
@@ -104,6 +111,12 @@ public final class Executor: Sendable {
         try Self.validate(command)
         let baseEnvironment = command.environment ?? policy.environment
         let workingDirectory = command.workingDirectory ?? policy.workingDirectory
+        if IsolationSupport.isRoot, policy.isolation.filesystem?.tmp != nil {
+            let directory = workingDirectory ?? FileManager.default.currentDirectoryPath
+            if directory == "/tmp" || directory.hasPrefix("/tmp/") || directory.hasPrefix("/dev/shm") {
+                throw ConfineError(.workingDirectory, "the working directory \(PythonRepr.string(directory)) is under /tmp or /dev/shm, which policy '\(policy.name)' replaces with a private tmpfs (isolation.filesystem.tmp): the command cannot see it", path: directory)
+            }
+        }
         if let directory = workingDirectory {
             var info = stat()
             guard stat(directory, &info) == 0, info.st_mode & S_IFMT == S_IFDIR else {
@@ -122,8 +135,15 @@ public final class Executor: Sendable {
         // A deadline further out than a century is no deadline (and would overflow the clock).
         if let t = timeout, t > .seconds(3_153_600_000) { timeout = nil }
 
+        if !own, !policy.isolation.isEmpty { _ = try IsolationSupport.check(policy) }
         let identity = try Self.identity(for: policy.user)
         let leased = identity.flatMap { policy.user == .automatic ? $0.uid : nil }
+        // With a private /tmp (a tmpfs of the command's own) HOME and TMPDIR are that /tmp.
+        let privateTmp = IsolationSupport.isRoot && policy.isolation.filesystem?.tmp != nil
+        if privateTmp {
+            if environment["HOME"] == nil { environment["HOME"] = "/tmp" }
+            if environment["TMPDIR"] == nil { environment["TMPDIR"] = "/tmp" }
+        }
         // A private HOME (and TMPDIR) per command unless the environment names one: a shared
         // HOME lets one command plant files (~/.local site-packages, shell rc files) that the
         // next command, under any uid, would run.
@@ -138,7 +158,7 @@ public final class Executor: Sendable {
         } else {
             home = nil
         }
-        let request = LaunchRequest(
+        var request = LaunchRequest(
             executable: executable,
             arguments: command.arguments,
             environment: environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" },
@@ -147,6 +167,27 @@ public final class Executor: Sendable {
                 : own ? prepared.filter : try filters.filter(for: policy, mode: mode),
             rlimits: LaunchRequest.rlimits(of: policy.rlimits),
             identity: identity)
+        var cgroup: Cgroups?
+        if !policy.isolation.isEmpty {
+            let plan = IsolationPlan(policy.isolation, workingDirectory: workingDirectory ?? FileManager.default.currentDirectoryPath,
+                                     home: home, executable: executable, grants: command.filesystemGrants)
+            request.isolationFlags = plan.flags
+            request.landlockScopes = plan.scopes
+            request.filesystemRules = plan.rules
+            request.tmpSize = plan.tmpSize
+            if policy.isolation.usesCgroups && Cgroups.available {
+                do {
+                    cgroup = try Cgroups(name: leased.map { "u\($0)" } ?? "c\(getpid())-\(Self.nextLeaf())", isolation: policy.isolation)
+                } catch {
+                    if let home { PrivateHome.release(home, leased: leased != nil) {} }
+                    if let leased { IdentityPool.shared.release(leased) }
+                    throw error
+                }
+                request.cgroups = cgroup?.procs ?? []
+            }
+        }
+        let perCommandLeaf = leased == nil
+        let leaf = cgroup
 
         // Descriptors for the child, and the parent's ends.
         var sent = false
@@ -196,7 +237,13 @@ public final class Executor: Sendable {
                 status: statusParent, stdin: stdinParent, input: input, stdout: out.parent, stderr: err.parent,
                 outputLimit: policy.outputLimit,
                 deadline: timeout.map { ContinuousClock.now.advanced(by: $0) },
-                onComplete: { outcome in
+                onComplete: { reported in
+                    var outcome = reported
+                    // Read the cgroup before its uid (and leaf) can serve the next command.
+                    if let leaf {
+                        (outcome.memoryPeak, outcome.oomKilled) = leaf.usage()
+                        if perCommandLeaf { leaf.remove() }
+                    }
                     // The uid (and its home) go back only when the whole tree is known to be
                     // gone; if the monitor died first, processes of that uid may live on.
                     if outcome.waitStatus != nil || outcome.failure != nil {
@@ -242,6 +289,8 @@ public final class Executor: Sendable {
             state = .timeout
         } else if outcome.killedOnRequest {
             state = .killed
+        } else if outcome.oomKilled {
+            state = .memoryLimit
         } else if returnCode < 0 {
             state = .signal
         } else if returnCode != 0 {
@@ -263,7 +312,7 @@ public final class Executor: Sendable {
             pid: outcome.pid, policy: launch.policy.name, timeout: launch.timeout,
             wallTime: outcome.started.duration(to: outcome.ended),
             userTime: outcome.userTime, systemTime: outcome.systemTime, maxRSS: outcome.maxRSS,
-            refused: outcome.refused)
+            refused: outcome.refused, memoryPeak: outcome.memoryPeak, oomKilled: outcome.oomKilled)
     }
 
     static func validate(_ command: Command) throws {
@@ -323,6 +372,9 @@ public final class Executor: Sendable {
                 CFL_STAGE_SETUID.rawValue: "setuid", CFL_STAGE_NO_NEW_PRIVS.rawValue: "PR_SET_NO_NEW_PRIVS",
                 CFL_STAGE_FDS.rawValue: "closing inherited descriptors", CFL_STAGE_SECCOMP.rawValue: "installing the seccomp filter",
                 CFL_STAGE_SETSID.rawValue: "setsid",
+                CFL_STAGE_NAMESPACE.rawValue: "creating the namespaces (isolation)", CFL_STAGE_MOUNT.rawValue: "setting up the mounts (isolation.filesystem\(detail >= 0 ? ", rule \(detail)" : ""))",
+                CFL_STAGE_LANDLOCK.rawValue: "applying Landlock (isolation.filesystem\(detail >= 0 ? ", rule \(detail)" : ""))",
+                CFL_STAGE_CGROUP.rawValue: "joining the cgroups (isolation.memory/cpu/processes)", CFL_STAGE_NETWORK.rawValue: "bringing up loopback (isolation.network)",
             ]
             return ConfineError(.confinementFailed, "confinement failed while \(steps[UInt32(stage)] ?? "step \(stage)") for policy '\(policy.name)': \(ConfineError.errnoText(e))", errno: e)
         }
@@ -379,5 +431,17 @@ extension Executor {
         learning.learning = true
         let result = try await execute(learning)
         return (result, Set(result.refused.map(\.name)).sorted())
+    }
+}
+
+/// Numbers per-command cgroup leaves.
+final class LeafCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = 0
+    func next() -> Int {
+        lock.lock()
+        defer { lock.unlock() }
+        value += 1
+        return value
     }
 }

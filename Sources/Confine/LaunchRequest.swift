@@ -14,6 +14,13 @@ struct LaunchRequest {
     var rlimits: [(resource: Int32, soft: UInt64, hard: UInt64)]
     var identity: (uid: UInt32, gid: UInt32)?
     var newSession = true
+    /// Isolation beyond syscalls (CFL_ISO_*), its Landlock scopes, filesystem rules
+    /// (CFL_FS_* access, absolute path), the cgroup.procs files to join, the private tmpfs size.
+    var isolationFlags: UInt32 = 0
+    var landlockScopes: UInt32 = 0
+    var filesystemRules: [(access: UInt32, path: String)] = []
+    var cgroups: [String] = []
+    var tmpSize: UInt64 = 0
 
     /// The RLIMIT_* number of each policy limit name.
     static let resources: [String: Int32] = [
@@ -59,6 +66,12 @@ struct LaunchRequest {
         u32(UInt32(arguments.count))
         u32(UInt32(environment.count))
         u32(UInt32(filter?.notifyErrno ?? 1))
+        u32(isolationFlags)
+        u32(landlockScopes)
+        u32(UInt32(filesystemRules.reduce(0) { $0 + 4 + $1.path.utf8.count + 1 }))
+        u32(UInt32(cgroups.reduce(0) { $0 + $1.utf8.count + 1 }))
+        u32(0)
+        u64(tmpSize)
         for limit in rlimits {
             u32(UInt32(bitPattern: limit.resource))
             u32(0)
@@ -70,6 +83,11 @@ struct LaunchRequest {
         if let workingDirectory { cString(workingDirectory) }
         for argument in arguments { cString(argument) }
         for variable in environment { cString(variable) }
+        for rule in filesystemRules {
+            u32(rule.access)
+            cString(rule.path)
+        }
+        for path in cgroups { cString(path) }
         return out
     }
 }

@@ -20,7 +20,7 @@ public struct ResultRecord: Codable, Sendable {
 
     public var argv: [String]
     public var policy: String
-    /// ok | nonzero | signal | timeout | output-limit | killed | refused | error
+    /// ok | nonzero | signal | timeout | output-limit | memory-limit | killed | refused | error
     public var status: String
     public var exitCode: Int32?
     public var signal: Int32?
@@ -36,6 +36,9 @@ public struct ResultRecord: Codable, Sendable {
     public var userTime: Double
     public var systemTime: Double
     public var maxRSS: Int
+    /// Peak memory of the tree from its cgroup, with isolation.memory.
+    public var memoryPeak: Int?
+    public var oomKilled: Bool = false
     public var pid: Int32?
     public var timeout: Double?
     /// The first call the policy refused, e.g. "socket(AF_INET, SOCK_STREAM, 0)".
@@ -61,6 +64,8 @@ public struct ResultRecord: Codable, Sendable {
         userTime = result.userTime.seconds
         systemTime = result.systemTime.seconds
         maxRSS = result.maxRSS
+        memoryPeak = result.memoryPeak
+        oomKilled = result.oomKilled
         pid = result.pid
         timeout = result.timeout?.seconds
         refused = result.refused.map {

@@ -24,6 +24,11 @@ public struct Policy: Sendable, Hashable {
     public var workingDirectory: String?
     /// Whom the command runs as.
     public var user: UserSpec
+    /// Filesystem, network, process, memory and CPU isolation (namespaces, Landlock, cgroups).
+    public var isolation = Isolation()
+    /// What the reader noticed but did not refuse ("file:line: field: message"), e.g. a
+    /// filesystem path missing on this machine in a policy that does not require isolation.
+    public var warnings: [String] = []
     /// Where each field was written, "file:line", keyed by field path ("rlimits.cpu",
     /// "commands.allow[2]"); an included file's fields keep their own file.
     public var origins: [String: String] = [:]

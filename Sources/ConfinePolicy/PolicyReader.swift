@@ -92,7 +92,7 @@ public struct PolicyReader: Sendable {
         let walker = Walker(file: file, map: map)
         let fields = try walker.object(root, "", allowed: [
             "version", "name", "description", "include", "commands", "seccomp", "rlimits", "timeout",
-            "outputLimit", "environment", "workingDirectory", "user", "comment",
+            "outputLimit", "environment", "workingDirectory", "user", "isolation", "comment",
         ])
 
         if let version = fields["version"] {
@@ -142,7 +142,106 @@ public struct PolicyReader: Sendable {
             policy.workingDirectory = path
         }
         if let user = fields["user"] { policy.user = try walker.user(user) }
+        if let isolation = fields["isolation"] { try walker.isolation(isolation, into: &policy.isolation, warnings: &policy.warnings) }
         return policy
+    }
+}
+
+extension Walker {
+    /// `isolation`: each field given replaces the included policy's.
+    func isolation(_ value: JSONValue, into isolation: inout Isolation, warnings: inout [String]) throws {
+        let fields = try object(value, "isolation", allowed: ["required", "filesystem", "network", "processes", "ipc", "memory", "cpu", "comment"])
+        if let raw = fields["required"] {
+            guard case .bool(let b) = raw else { throw error("isolation.required", "expected true or false, found \(raw.typeName)") }
+            isolation.required = b
+        }
+        if let raw = fields["filesystem"] {
+            if raw == .null { isolation.filesystem = nil } else {
+                let f = try object(raw, "isolation.filesystem", allowed: ["readOnly", "readWrite", "tmp", "workingDirectory", "readOnlyRoot", "comment"])
+                var filesystem = Isolation.Filesystem()
+                func paths(_ key: String) throws -> [String] {
+                    guard let raw = f[key] else { return [] }
+                    var list = try strings(raw, "isolation.filesystem.\(key)")
+                    for (i, path) in list.enumerated().reversed() {
+                        let field = "isolation.filesystem.\(key)[\(i)]"
+                        guard path.hasPrefix("/") else { throw error(field, "'\(path)' is not an absolute path") }
+                        guard !path.split(separator: "/").contains("..") else { throw error(field, "'\(path)' contains '..'") }
+                        var info = stat()
+                        if lstat(path, &info) != 0 {
+                            // A missing path grants nothing; with required isolation it is an error.
+                            let problem = error(field, "'\(path)' does not exist on this machine")
+                            if isolation.required { throw problem }
+                            warnings.append("\(problem.description); skipped")
+                            list.remove(at: i)
+                        }
+                    }
+                    return list
+                }
+                filesystem.readOnly = try paths("readOnly")
+                filesystem.readWrite = try paths("readWrite")
+                for (i, path) in filesystem.readWrite.enumerated() where filesystem.readOnly.contains(path) {
+                    throw error("isolation.filesystem.readWrite[\(i)]", "'\(path)' is listed both readOnly and readWrite: a conflicting rule (keep one)")
+                }
+                if let tmp = f["tmp"] {
+                    if tmp == .bool(false) || tmp == .null { filesystem.tmp = nil } else {
+                        let bytes = try size(tmp, "isolation.filesystem.tmp")
+                        guard bytes >= 4096 else { throw error("isolation.filesystem.tmp", "must be at least 4KiB") }
+                        filesystem.tmp = bytes
+                    }
+                }
+                if let raw = f["workingDirectory"] {
+                    let text = try string(raw, "isolation.filesystem.workingDirectory")
+                    guard let access = Isolation.Access(rawValue: text) else {
+                        throw error("isolation.filesystem.workingDirectory", "unknown access '\(text)' (accepted: \(Isolation.Access.allCases.map(\.rawValue).joined(separator: ", ")))")
+                    }
+                    filesystem.workingDirectory = access
+                }
+                if let raw = f["readOnlyRoot"] {
+                    guard case .bool(let b) = raw else { throw error("isolation.filesystem.readOnlyRoot", "expected true or false, found \(raw.typeName)") }
+                    filesystem.readOnlyRoot = b
+                }
+                isolation.filesystem = filesystem
+            }
+        }
+        if let raw = fields["network"] {
+            let text = try string(raw, "isolation.network")
+            guard let network = Isolation.Network(rawValue: text) else {
+                throw error("isolation.network", "unknown network '\(text)' (accepted: none — a namespace with loopback only, host)")
+            }
+            isolation.network = network
+        }
+        if let raw = fields["processes"] {
+            let p = try object(raw, "isolation.processes", allowed: ["namespace", "max", "comment"])
+            if let ns = p["namespace"] {
+                guard case .bool(let b) = ns else { throw error("isolation.processes.namespace", "expected true or false, found \(ns.typeName)") }
+                isolation.pidNamespace = b
+            }
+            if let max = p["max"] {
+                let n = try unsigned(max, "isolation.processes.max")
+                guard n >= 1 && n <= 1 << 22 else { throw error("isolation.processes.max", "must be between 1 and 4194304") }
+                isolation.maxProcesses = Int(n)
+            }
+        }
+        if let raw = fields["ipc"] {
+            let text = try string(raw, "isolation.ipc")
+            guard text == "private" || text == "host" else { throw error("isolation.ipc", "unknown ipc '\(text)' (accepted: private, host)") }
+            isolation.privateIPC = text == "private"
+        }
+        if let raw = fields["memory"] {
+            let bytes = try size(raw, "isolation.memory")
+            guard bytes >= 1 << 20 else { throw error("isolation.memory", "must be at least 1MiB") }
+            isolation.memory = bytes
+        }
+        if let raw = fields["cpu"] {
+            let cores: Double
+            switch raw {
+            case .unsigned(let u): cores = Double(u)
+            case .double(let d): cores = d
+            default: throw error("isolation.cpu", "expected a number of cores (0.5, 1, 2), found \(raw.typeName)")
+            }
+            guard cores >= 0.01 && cores <= 1024 else { throw error("isolation.cpu", "must be between 0.01 and 1024 cores") }
+            isolation.cpu = cores
+        }
     }
 }
 

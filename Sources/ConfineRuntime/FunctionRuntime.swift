@@ -153,9 +153,14 @@ public final class FunctionRuntime: Sendable {
             }
             argv = [executable]
         }
-        let result = try await executor.execute(Command(
+        var command = Command(
             argv, stdin: .bytes(event), stdout: .pipe, stderr: .pipe, environment: environment,
-            workingDirectory: function.codeDirectory, timeout: function.timeout))
+            workingDirectory: function.codeDirectory, timeout: function.timeout)
+        // Under filesystem isolation: the code (with its python/ dependencies) and this
+        // invocation's bootstrap, context and error files.
+        command.filesystemGrants[scratch.path] = .readWrite
+        if let code = function.codeDirectory { command.filesystemGrants[code] = .readOnly }
+        let result = try await executor.execute(command)
         let log = result.stderr ?? []
         if let data = FileManager.default.contents(atPath: errorFile), !data.isEmpty {
             if let error = try? JSONDecoder().decode(FunctionError.self, from: data) { return (.failure(error), log, result) }
@@ -172,6 +177,8 @@ public final class FunctionRuntime: Sendable {
             let signal = result.signal.flatMap(SignalName.name(of:)) ?? "signal \(result.signal ?? 0)"
             let refused = result.refused.first.map { " after the policy refused \($0)" } ?? ""
             return (.failure(FunctionError("FunctionCrashed", "the handler process died of \(signal)\(refused)")), log, result)
+        case .memoryLimit:
+            return (.failure(FunctionError("OutOfMemory", "the function went over its memory limit of \(function.memory) MB and was killed")), log, result)
         case .killed:
             return (.failure(FunctionError("FunctionKilled", "the invocation was cancelled and its process tree killed")), log, result)
         case .nonzero:

@@ -145,6 +145,9 @@ public final class ConfineService: Sendable {
             body = buffer.readBytes(length: buffer.readableBytes) ?? []
         } catch let error as HTTPError where error.status == .contentTooLarge {
             throw ServiceError(.contentTooLarge, "EntityTooLarge", "the request body is larger than the limit of \(configuration.bodyLimit) bytes")
+        } catch where "\(type(of: error))".contains("TooManyBytes") {
+            // A chunked body (no Content-Length) that grew past the limit.
+            throw ServiceError(.contentTooLarge, "EntityTooLarge", "the request body is larger than the limit of \(configuration.bodyLimit) bytes")
         } catch {
             throw ServiceError(.badRequest, "IncompleteBody", "the request body could not be read: \(error)")
         }
@@ -269,6 +272,27 @@ struct FCErrorMiddleware: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
+        } catch let error as HTTPError where error.status == .notFound {
+            // A known route with another method: 405 and the methods it takes.
+            let path = request.uri.path
+            let parts = path.split(separator: "/", omittingEmptySubsequences: false)
+            var allowed: String?
+            switch path {
+            case "/healthz", "/metrics": allowed = "GET"
+            case "/v1/exec", "/v1/exec/stream": allowed = "POST"
+            default:
+                if parts.count == 5 && parts[1] == "2023-03-30" && parts[2] == "functions" && parts[4] == "invocations" { allowed = "POST" }
+                if parts.count == 6 && parts[1] == "2023-03-30" && parts[2] == "functions" && parts[4] == "async-tasks" { allowed = "GET" }
+            }
+            guard let allowed else {
+                return ConfineService.errorResponse(ServiceError(.notFound, "NotFound", "no such route: \(request.method.rawValue) \(ConfineService.printable(path))"),
+                                                    requestID: ConfineService.newRequestID())
+            }
+            var response = ConfineService.errorResponse(
+                ServiceError(.methodNotAllowed, "MethodNotAllowed", "\(ConfineService.printable(path)) takes \(allowed), not \(request.method.rawValue)"),
+                requestID: ConfineService.newRequestID())
+            response.headers[.allow] = allowed
+            return response
         } catch let error as HTTPError {
             let code = error.status == .notFound ? "NotFound" : error.status == .methodNotAllowed ? "MethodNotAllowed" : "InvalidArgument"
             let message = error.status == .notFound

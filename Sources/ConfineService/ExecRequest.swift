@@ -68,7 +68,7 @@ struct ExecRequest: Sendable {
         if let raw = object["env"], raw != .null {
             guard case .object(let env) = raw else { throw invalid("env must be an object of strings, found \(raw.typeName)") }
             for (name, value) in env {
-                guard !name.isEmpty, !name.contains("="), !name.utf8.contains(0) else {
+                guard !name.isEmpty, !name.utf8.contains(UInt8(ascii: "=")), !name.utf8.contains(0) else {
                     throw invalid("env name '\(ConfineService.printable(name))' is not a variable name (non-empty, no '=' or NUL)")
                 }
                 guard case .string(let s) = value, !s.utf8.contains(0) else {
@@ -78,7 +78,7 @@ struct ExecRequest: Sendable {
             }
         }
         if let raw = object["cwd"], raw != .null {
-            guard case .string(let dir) = raw, dir.hasPrefix("/"), !dir.utf8.contains(0) else {
+            guard case .string(let dir) = raw, dir.utf8.first == UInt8(ascii: "/"), !dir.utf8.contains(0) else {
                 throw invalid("cwd must be an absolute path")
             }
             request.workingDirectory = dir

@@ -14,8 +14,16 @@ func fail(_ message: String, status: Int32) -> Never {
 /// Loads a policy, or ends with status 2 and the file:line: field: message of the problem.
 func loadPolicy(_ name: String) -> Policy {
     do {
-        return try PolicyReader().load(name)
+        let policy = try PolicyReader().load(name)
+        for warning in policy.warnings { warn(warning) }
+        return policy
     } catch {
         fail("\(error)", status: 2)
     }
+}
+
+/// One `confine: warning:` line on stderr.
+func warn(_ message: String) {
+    var line = "confine: warning: \(message)\n"
+    line.withUTF8 { buffer in _ = write(2, buffer.baseAddress, buffer.count) }
 }

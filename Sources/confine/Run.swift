@@ -59,6 +59,7 @@ extension ConfineCommand {
             do { executor = try Executor(policy: policy) } catch {
                 fail("\(error)", status: (error as? ConfineError)?.exitStatus ?? 2)
             }
+            for warning in executor.warnings { warn(warning) }
             let request = Command(
                 command, stdin: .inherit, stdout: json ? .pipe : .inherit, stderr: json ? .pipe : .inherit,
                 environment: environment, workingDirectory: directory, timeout: limit)

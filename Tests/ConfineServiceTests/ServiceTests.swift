@@ -12,19 +12,20 @@ struct ExecRouteTests {
         let service = try await makeService()
         let app = service.buildApplication(port: 0)
         try await app.test(.router) { client in
-            let response = try await client.exec(["argv": ["ls", "-l", "/"], "timeout": 10])
+            let examples = repository.appendingPathComponent("examples").path
+            let response = try await client.exec(["argv": ["ls", "-l"], "cwd": examples, "timeout": 10])
             #expect(response.status == .ok)
             let record = object(response.body)
             #expect(record["status"] as? String == "ok")
             #expect(record["exitCode"] as? Int == 0)
             #expect(record["policy"] as? String == "default")
             let stdout = Data(base64Encoded: record["stdout"] as? String ?? "").map { String(decoding: $0, as: UTF8.self) } ?? ""
-            #expect(stdout.contains("usr"))
+            #expect(stdout.contains("functions.json"))
             #expect(response.headers[HTTPField.Name("x-fc-request-id")!] != nil)
         }
         let records = try await service.store.records()
         let last = try #require(records.last)
-        #expect(last.kind == "exec" && last.argv == ["ls", "-l", "/"] && last.outcome == "ok" && last.exitStatus == 0)
+        #expect(last.kind == "exec" && last.argv == ["ls", "-l"] && last.outcome == "ok" && last.exitStatus == 0)
         #expect(last.keyID == "test-key" && last.policy == "default" && last.httpStatus == 200 && last.bytesOut > 0)
     }
 

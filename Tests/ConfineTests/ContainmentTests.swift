@@ -32,7 +32,10 @@ import Testing
 
     @Test func hugeFileStopsAtTheSizeLimit() async throws {
         let path = "/tmp/confine-bigfile-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        let result = try await probeRun(["bigfile", path], policy: variant(Policies.default) { $0.rlimits.fsize = .limited(1 << 20) })
+        let result = try await probeRun(["bigfile", path], policy: variant(Policies.default) {
+            $0.rlimits.fsize = .limited(1 << 20)
+            $0.isolation.filesystem?.readWrite.append("/tmp")
+        })
         #expect(result.stdout?.text.hasPrefix("contained bytes=1048576") == true, "\(result.stdout?.text ?? "")")
         #expect(!FileManager.default.fileExists(atPath: path))
     }
@@ -69,7 +72,12 @@ import Testing
     @Test func doubleForkedDaemonDoesNotOutliveTheCall() async throws {
         let pidfile = "/tmp/confine-daemon-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         defer { try? FileManager.default.removeItem(atPath: pidfile) }
-        let result = try await probeRun(["daemon", pidfile])
+        // Without a PID namespace, so that the pid the daemon writes is the host's (with one, the
+        // namespace's teardown kills it: see IsolationTests).
+        let result = try await probeRun(["daemon", pidfile], policy: variant(Policies.default) {
+            $0.isolation.filesystem?.readWrite.append("/tmp")
+            $0.isolation.pidNamespace = false
+        })
         #expect(result.returnCode == 0)
         let pid = try #require(Int32((try? String(contentsOfFile: pidfile, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""))
         #expect(result.descendantsKilled)

@@ -13,7 +13,8 @@ import Testing
         #expect(call.name == "socket")
         #expect(call.description == "socket(AF_INET, SOCK_STREAM, 0)")
         #expect(call.errno == 1)
-        #expect(call.pid == result.pid)
+        // With a PID namespace (the default policy) result.pid is the namespace's init; the command is its child.
+        #expect(call.pid == result.pid || call.pid > result.pid)
     }
 
     @Test func refusalsInDescendantsAreNamedToo() async throws {
@@ -35,7 +36,7 @@ import Testing
         #expect(result.returnCode == 0)
         #expect(result.refused.isEmpty, "\(result.refused)")
         // ls -l asks nscd over AF_UNIX for user names; the default policy says no, and says so.
-        let listing = try await Executors.default.run(["ls", "-l", "/"], captureOutput: true)
+        let listing = try await Executors.default.run(["ls", "-l", "/usr"], captureOutput: true)
         #expect(listing.returnCode == 0)
         #expect(listing.refused.map(\.description) == ["socket(AF_UNIX, SOCK_STREAM, 0)"])
     }
@@ -44,15 +45,15 @@ import Testing
         var empty = Policies.default
         empty.seccomp = SeccompProfile()
         let learner = try Executor(policy: empty)
-        let (result, syscalls) = try await learner.learn(Command(["ls", "-l", "/"], stdin: .null, stdout: .pipe))
+        let (result, syscalls) = try await learner.learn(Command(["ls", "-l", "/usr"], stdin: .null, stdout: .pipe))
         #expect(result.returnCode == 0, "the learning run went through")
-        #expect(result.stdout?.text.contains("usr") == true)
+        #expect(result.stdout?.text.contains("bin") == true)
         for needed in ["openat", "getdents64", "write", "mmap"] { #expect(syscalls.contains(needed), "\(needed)") }
         let families = result.refused.filter { $0.name == "socket" }.compactMap(\.arguments.first)
         let text = try LearnedPolicy.json(name: "ls", description: "test", syscalls: syscalls, socketFamilies: families,
                                           base: nil, limits: Policies.default)
         let learned = try PolicyReader().parse(Array(text.utf8), file: "/tmp/ls-learned.json")
-        let again = try await Executors.default.run(["ls", "-l", "/"], captureOutput: true, policy: learned)
+        let again = try await Executors.default.run(["ls", "-l", "/usr"], captureOutput: true, policy: learned)
         #expect(again.returnCode == 0)
         #expect(again.refused.isEmpty, "\(again.refused)")
         #expect(PolicyAuditor().audit(learned).label <= .safe)

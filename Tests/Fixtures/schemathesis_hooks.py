@@ -137,13 +137,13 @@ def sign_request(method: str, url: str, headers, body: bytes, key_id: str, secre
 
 
 def body_bytes(body) -> bytes:
-    """The bytes a PreparedRequest's body puts on the wire (http.client encodes str as latin-1)."""
+    """A PreparedRequest's body as bytes (ACS3Auth then sends exactly these bytes)."""
     if body is None:
         return b""
     if isinstance(body, (bytes, bytearray, memoryview)):
         return bytes(body)
     if isinstance(body, str):
-        return body.encode("latin-1")
+        return body.encode("utf-8")
     if hasattr(body, "read"):
         return body.read()
     return b"".join(chunk if isinstance(chunk, bytes) else chunk.encode("utf-8") for chunk in body)
@@ -246,4 +246,7 @@ def _main(argv: list[str]) -> int:
 
 if __name__ == "__main__":
     import sys
-    sys.exit(_main(sys.argv[1:]))
+    try:
+        sys.exit(_main(sys.argv[1:]))
+    except BrokenPipeError:  # `| head`
+        sys.exit(0)

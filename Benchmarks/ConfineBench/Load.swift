@@ -1,0 +1,189 @@
+import Confine
+import ConfineExamples
+import ConfinePolicy
+import ConfineRuntime
+import ConfineService
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Hummingbird
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `confine-bench --serve`: wrk against `confine serve`'s application on loopback, confined
+/// `ls -l` through both routes (POST /v1/exec and InvokeFunction of a Swift handler that runs
+/// it), beside the same command spawned directly from one process by as many tasks.
+enum LoadBenchmark {
+    struct Row {
+        var name: String
+        var requests: Int
+        var seconds: Double
+        var p50: Double  // ms
+        var p99: Double
+        var errors: Int
+        var perSecond: Double { Double(requests) / seconds }
+    }
+
+    static let keyID = "bench-key"
+    static let secret = "bench-secret-0123456789abcdef"
+
+    static func run(quick: Bool) async throws {
+        guard access("/usr/bin/wrk", X_OK) == 0 else {
+            print("wrk is not installed (apt-get install -y wrk, or scripts/install-deps.sh)")
+            exit(1)
+        }
+        let duration = quick ? 5 : 15
+        let connections = 16
+        let directory = NSTemporaryDirectory() + "confine-load-\(getpid())"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+
+        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let functions = try FunctionConfiguration.load(repository.appendingPathComponent("examples/functions.json").path)
+        let key = ServiceConfiguration.Key(id: keyID, secret: secret, functions: ["*"], policies: ["default"])
+        let configuration = ServiceConfiguration(functions: functions, keys: [key], store: .sqlite(path: "\(directory)/audit.sqlite"),
+                                                 concurrency: 8, queueLimit: 4096)
+        let registry = HandlerRegistry()
+        Examples.register(in: registry)
+        let service = try await ConfineService(configuration: configuration, registry: registry)
+        let port = 19000 + Int(getpid() % 1000)
+        let app = service.buildApplication(host: "127.0.0.1", port: port)
+        let server = Task { try await app.runService(gracefulShutdownSignals: []) }
+        defer { server.cancel() }
+        for _ in 0..<100 {
+            if (try? await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/healthz")!)) != nil { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+
+        print("== load: wrk -t2 -c\(connections) -d\(duration)s against confine serve on loopback; confined `ls -l` (ms) ==")
+        print(LoadBenchmark.pad("", 52) + pad("req/s", 9) + pad("p50", 8) + pad("p99", 8) + "errors")
+        var rows: [Row] = []
+        let execBody = Array(#"{"argv":["ls","-l"],"timeout":10}"#.utf8)
+        rows.append(try await wrk("POST /v1/exec  {argv: [ls, -l]}", path: "/v1/exec", body: execBody, contentType: "application/json",
+                                  port: port, duration: duration, connections: connections, directory: directory, service: service))
+        rows.append(try await wrk("InvokeFunction ls-swift (Swift handler runs ls -l)", path: "/2023-03-30/functions/ls-swift/invocations",
+                                  body: [], contentType: "application/octet-stream", port: port, duration: duration,
+                                  connections: connections, directory: directory, service: service))
+        server.cancel()
+        _ = try? await server.value
+
+        // The same command spawned directly, from as many tasks as wrk has connections.
+        let executor = try Executor(policy: try PolicyReader().load("default"))
+        let direct = try await spawnDirectly(executor, seconds: Double(duration) / 2, tasks: connections)
+        rows.append(direct)
+        for row in rows { print(LoadBenchmark.pad(row.name, 52) + String(format: "%-9.0f%-8.2f%-8.2f%d", row.perSecond, row.p50, row.p99, row.errors)) }
+
+        print("\n== targets (issue 5: >= 500 invocations/s, p99 < 50 ms, zero errors) ==")
+        for row in rows.dropLast() {
+            let ok = row.perSecond >= 500 && row.p99 < 50 && row.errors == 0
+            print((ok ? "PASS " : "MISS ") + String(format: "%@: %.0f/s, p99 %.2f ms, %d errors; %.2fx the direct spawn rate",
+                                                      row.name, row.perSecond, row.p99, row.errors, row.perSecond / direct.perSecond))
+        }
+    }
+
+    static func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s + " " : s + String(repeating: " ", count: n - s.count) }
+
+    /// Runs wrk with pre-signed requests (each nonce is single-use), then counts errors: non-2xx
+    /// answers, socket errors, and answers whose audit record is not `ok`.
+    static func wrk(_ name: String, path: String, body: [UInt8], contentType: String, port: Int, duration: Int,
+                    connections: Int, directory: String, service: ConfineService) async throws -> Row {
+        let threads = 2
+        let perThread = 6000 * duration / threads + 1000
+        let host = "127.0.0.1:\(port)"
+        let date = Date()
+        for thread in 0..<threads {
+            var lines = ""
+            lines.reserveCapacity(perThread * 120)
+            for _ in 0..<perThread {
+                let nonce = UUID().uuidString
+                let headers = ACS3Signature.sign(method: "POST", path: path, headers: ["host": host, "content-type": contentType],
+                                                 body: body, keyID: keyID, secret: secret, date: date, nonce: nonce)
+                lines += "\(headers["x-acs-date"] ?? "")\t\(nonce)\t\(headers["authorization"] ?? "")\n"
+            }
+            try lines.write(toFile: "\(directory)/signed-\(thread).tsv", atomically: false, encoding: .utf8)
+        }
+        let bodyText = String(decoding: body, as: UTF8.self).replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+        let script = """
+            local counter = 0
+            function setup(thread) thread:set("id", counter); counter = counter + 1 end
+            local rows = {}
+            local n = 0
+            function init(args)
+              for line in io.lines("\(directory)/signed-" .. id .. ".tsv") do
+                local d, nonce, auth = line:match("([^\\t]*)\\t([^\\t]*)\\t(.*)")
+                rows[#rows + 1] = { d, nonce, auth }
+              end
+            end
+            function request()
+              n = n + 1
+              local r = rows[(n - 1) % #rows + 1]
+              return wrk.format("POST", "\(path)", {
+                ["Host"] = "\(host)", ["Content-Type"] = "\(contentType)", ["x-acs-date"] = r[1],
+                ["x-acs-signature-nonce"] = r[2], ["x-acs-content-sha256"] = "\(ACS3Signature.hexSHA256(body))",
+                ["Authorization"] = r[3] }, "\(bodyText)")
+            end
+            function done(summary, latency, requests)
+              io.write(string.format("RESULT %d %f %f %f %d %d %d %d %d\\n", summary.requests, summary.duration / 1e6,
+                latency:percentile(50) / 1000, latency:percentile(99) / 1000, summary.errors.connect, summary.errors.read,
+                summary.errors.write, summary.errors.status, summary.errors.timeout))
+            end
+            """
+        try script.write(toFile: "\(directory)/load.lua", atomically: false, encoding: .utf8)
+        let since = Date()
+        let output = try runCapturing(["/usr/bin/wrk", "-t\(threads)", "-c\(connections)", "-d\(duration)s", "--timeout", "10s",
+                                       "-s", "\(directory)/load.lua", "http://\(host)"])
+        guard let line = output.split(separator: "\n").first(where: { $0.hasPrefix("RESULT ") }) else {
+            print(output)
+            return Row(name: name, requests: 0, seconds: 1, p50: 0, p99: 0, errors: 1)
+        }
+        let f = line.split(separator: " ").dropFirst().map { Double($0) ?? 0 }
+        let socketAndStatusErrors = f[4...8].reduce(0, +)
+        let records = try await service.store.records(since: since, limit: 1_000_000)
+        let notOK = records.filter { $0.outcome != "ok" }.count
+        if Int(f[0]) > perThread * threads { print("note: wrk sent more requests than were signed; replays were refused") }
+        return Row(name: name, requests: Int(f[0]), seconds: f[1], p50: f[2], p99: f[3], errors: Int(socketAndStatusErrors) + notOK)
+    }
+
+    static func spawnDirectly(_ executor: Executor, seconds: Double, tasks: Int) async throws -> Row {
+        let start = ContinuousClock.now
+        let end = start.advanced(by: .milliseconds(Int(seconds * 1000)))
+        let results: [([Double], Int)] = try await withThrowingTaskGroup(of: ([Double], Int).self) { group in
+            for _ in 0..<tasks {
+                group.addTask {
+                    var samples: [Double] = []
+                    var errors = 0
+                    while ContinuousClock.now < end {
+                        let t = ContinuousClock.now
+                        let result = try await executor.execute(Command(["ls", "-l"], stdin: .null, stdout: .pipe, stderr: .pipe))
+                        if result.status != .ok { errors += 1 }
+                        samples.append(t.duration(to: .now).seconds * 1000)
+                    }
+                    return (samples, errors)
+                }
+            }
+            var all: [([Double], Int)] = []
+            for try await r in group { all.append(r) }
+            return all
+        }
+        let samples = results.flatMap(\.0).sorted()
+        let elapsed = start.duration(to: .now).seconds
+        func pct(_ p: Double) -> Double { samples.isEmpty ? 0 : samples[min(samples.count - 1, Int(Double(samples.count) * p))] }
+        return Row(name: "direct: executor.execute(ls -l) from \(tasks) tasks", requests: samples.count, seconds: elapsed,
+                   p50: pct(0.5), p99: pct(0.99), errors: results.map(\.1).reduce(0, +))
+    }
+
+    static func runCapturing(_ argv: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: argv[0])
+        process.arguments = Array(argv.dropFirst())
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
+    }
+}
