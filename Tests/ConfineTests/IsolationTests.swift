@@ -1,0 +1,175 @@
+import Confine
+import ConfinePolicy
+import Foundation
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Isolation beyond syscalls, attacked for real under the shipped `default` policy.
+@Suite struct IsolationTests {
+    /// A scratch working directory the command's uid may write in.
+    func workDirectory() throws -> String {
+        let path = "/var/tmp/confine-work-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        chmod(path, 0o1777)
+        FileManager.default.createFile(atPath: path + "/present.txt", contents: Data("here\n".utf8))
+        return path
+    }
+
+    func sh(_ script: String, policy: Policy = Policies.default, cwd: String? = nil) async throws -> CompletedProcess {
+        try await Executors.default.execute(Command(["sh", "-c", script], stdin: .null, stdout: .pipe, stderr: .pipe,
+                                                    workingDirectory: cwd, policy: policy))
+    }
+
+    @Test func shadowIsUnreadableEvenForRootAndWritesStayInTheWorkDirectory() async throws {
+        let work = try workDirectory()
+        defer { try? FileManager.default.removeItem(atPath: work) }
+        // As root (no uid drop), so that only Landlock stands between the command and the file.
+        let asRoot = variant(Policies.default) { $0.user = .inherit }
+        let shadow = try await sh("cat /etc/shadow", policy: asRoot)
+        #expect(shadow.returnCode != 0)
+        #expect(shadow.stderr?.text.contains("Permission denied") == true)
+
+        let outside = "/var/tmp/confine-outside-\(UInt32.random(in: 0...UInt32.max))"
+        let writes = try await sh("touch \(outside); touch /etc/confine-x; echo made > inside.txt && ls -l", cwd: work)
+        #expect(!FileManager.default.fileExists(atPath: outside))
+        #expect(!FileManager.default.fileExists(atPath: "/etc/confine-x"))
+        #expect(FileManager.default.fileExists(atPath: work + "/inside.txt"))
+        // ls -l of the work directory still works, names resolved through /etc/passwd.
+        #expect(writes.stdout?.text.contains("present.txt") == true)
+        #expect(writes.stdout?.text.contains("inside.txt") == true)
+        // Reading outside the allowed paths: the caller's home, the repository.
+        let home = try await sh("ls /root; ls \(FileManager.default.currentDirectoryPath)", cwd: work)
+        #expect(home.returnCode != 0 && home.stdout?.text.isEmpty == true)
+    }
+
+    @Test func noCapabilitiesNoGroupsOwnUid() async throws {
+        let result = try await sh("grep -E '^(CapEff|CapPrm|CapBnd|Groups)' /proc/self/status; id -u")
+        let text = result.stdout?.text ?? ""
+        #expect(text.contains("CapEff:\t0000000000000000"))
+        #expect(text.contains("CapPrm:\t0000000000000000"))
+        let groups = text.split(separator: "\n").first { $0.hasPrefix("Groups:") }.map { $0.dropFirst(7).trimmingCharacters(in: .whitespaces) }
+        #expect(groups == "", "no supplementary groups: \(text)")
+        let uid = Int(text.split(separator: "\n").last ?? "") ?? 0
+        #expect(uid >= 600_000, "an unprivileged uid of its own, not root")
+    }
+
+    @Test func theNetworkIsLoopbackOnlyAndHostAbstractSocketsAreOutOfReach() async throws {
+        let devices = try await sh("tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '")
+        #expect(devices.stdout?.text == "lo\n")
+        // A host listener on an abstract AF_UNIX address; the policy's seccomp rules allow AF_UNIX
+        // sockets here, so only the namespace (and Landlock's scope) keep the command away.
+        let name = "confine-test-\(UInt32.random(in: 0...UInt32.max))"
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = [UInt8](name.utf8)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (i, b) in bytes.enumerated() { raw[i + 1] = b }
+        }
+        let length = socklen_t(MemoryLayout<sa_family_t>.size + 1 + bytes.count)
+        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
+        #expect(bound == 0)
+        #expect(listen(fd, 4) == 0)
+        // The shipped `network` policy allows AF_UNIX sockets; with `network: none` on top.
+        let unixAllowed = variant(Policies.load("network")) { $0.isolation.network = .none }
+        let script = "import socket\ns = socket.socket(socket.AF_UNIX)\ntry:\n    s.connect('\\0\(name)')\n    print('connected')\nexcept OSError as e:\n    print('refused', e.errno)"
+        let result = try await Executors.default.execute(Command(["python3", "-c", script], stdin: .null, stdout: .pipe, stderr: .pipe, policy: unixAllowed))
+        #expect(result.stdout?.text.hasPrefix("refused") == true, "\(result.stdout?.text ?? "") \(result.stderr?.text ?? "")")
+    }
+
+    @Test func aPIDNamespaceHidesAndShieldsEverythingElse() async throws {
+        let script = """
+            import os, signal
+            try:
+                os.kill(os.getppid(), 0)
+                print('parent reachable')
+            except OSError as e:
+                print('parent', e.errno)
+            try:
+                os.kill(1, signal.SIGKILL)
+                print('init killed')
+            except OSError as e:
+                print('init', e.errno)
+            print('pids', sorted(int(p) for p in os.listdir('/proc') if p.isdigit()))
+            """
+        let result = try await Executors.default.execute(Command(["python3", "-c", script], stdin: .null, stdout: .pipe, stderr: .pipe,
+                                                                 policy: Policies.python))
+        let text = result.stdout?.text ?? ""
+        #expect(text.contains("parent 1\n"), "kill(getppid(), 0) fails with EPERM: \(text) \(result.stderr?.text ?? "")")
+        #expect(text.contains("init 1\n"))
+        #expect(text.contains("pids [1, 2]"), "only the namespace's init and the command: \(text)")
+    }
+
+    @Test func theWholeTreeDiesWithTheCallInsideItsNamespace() async throws {
+        let marker = "\(UInt32.random(in: 100_000...999_999)).5"
+        let result = try await sh("(setsid sleep \(marker) &) ; echo started")
+        #expect(result.stdout?.text == "started\n")
+        try await Task.sleep(for: .milliseconds(200))
+        let survivors = try String(contentsOfFile: "/proc/loadavg", encoding: .utf8).isEmpty ? [] : processes(matching: marker)
+        #expect(survivors.isEmpty, "a setsid grandchild outlived the call: \(survivors)")
+    }
+
+    func processes(matching marker: String) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).filter { pid in
+            pid.allSatisfy(\.isNumber) && (FileManager.default.contents(atPath: "/proc/\(pid)/cmdline").map {
+                String(decoding: $0.map { $0 == 0 ? 0x20 : $0 }, as: UTF8.self).contains(marker)
+            } ?? false)
+        }
+    }
+
+    @Test func memoryIsLimitedAsResidentMemoryNotAddressSpace() async throws {
+        // Address space unlimited: a runtime may reserve far more than it touches.
+        let policy = variant(Policies.python) {
+            $0.rlimits.as = .unlimited
+            $0.isolation.memory = 128 << 20
+        }
+        let reserve = "import mmap\nm = mmap.mmap(-1, 8 << 30, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)\nprint('reserved', len(m) >> 30)"
+        let reserved = try await Executors.default.execute(Command(["python3", "-c", reserve], stdin: .null, stdout: .pipe, stderr: .pipe, policy: policy))
+        #expect(reserved.stdout?.text == "reserved 8\n", "\(reserved.stderr?.text ?? "")")
+        let touch = "b = bytearray(512 << 20)\nprint('touched')"
+        let hog = try await Executors.default.execute(Command(["python3", "-c", touch], stdin: .null, stdout: .pipe, stderr: .pipe, policy: policy))
+        #expect(hog.status == .memoryLimit)
+        #expect(hog.oomKilled)
+        #expect(hog.returnCode == -SIGKILL)
+        #expect((hog.memoryPeak ?? 0) >= 100 << 20 && (hog.memoryPeak ?? 0) <= 129 << 20, "\(hog.memoryPeak ?? -1)")
+    }
+
+    @Test func processCountIsCappedForTheWholeTree() async throws {
+        let policy = variant(Policies.default) {
+            $0.isolation.maxProcesses = 8
+            $0.rlimits.nproc = .limited(4096)
+        }
+        let result = try await sh("for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do sleep 5 & done; echo spawned", policy: policy)
+        #expect(result.stderr?.text.lowercased().contains("fork") == true, "the 8th process could not be forked: \(result.stderr?.text ?? "")")
+    }
+
+    @Test func cpuQuotaSlowsASpinner() async throws {
+        let policy = variant(Policies.default) { $0.isolation.cpu = 0.2 }
+        let result = try await Executors.default.execute(Command(["timeout", "1", "sh", "-c", "while :; do :; done"], stdin: .null,
+                                                                 stdout: .pipe, stderr: .pipe, policy: policy))
+        let cpu = (result.userTime + result.systemTime).seconds
+        #expect(cpu < 0.45, "a 0.2-core quota for 1 s of wall time: \(cpu) s of CPU")
+    }
+
+    @Test func missingPathsWarnOrFailWhenRequired() throws {
+        let soft = #"{"version": 1, "isolation": {"filesystem": {"readOnly": ["/usr", "/no/such/path"]}}}"#
+        let policy = try PolicyReader().parse(Array(soft.utf8), file: "/tmp/soft.json")
+        #expect(policy.isolation.filesystem?.readOnly == ["/usr"])
+        #expect(policy.warnings.first?.contains("/tmp/soft.json:1: isolation.filesystem.readOnly[1]: '/no/such/path' does not exist") == true,
+                "\(policy.warnings)")
+        let hard = "{\"version\": 1,\n \"isolation\": {\"required\": true,\n \"filesystem\": {\"readOnly\": [\"/no/such/path\"]}}}"
+        #expect(throws: PolicyError.self) { try PolicyReader().parse(Array(hard.utf8), file: "/tmp/hard.json") }
+        let conflicting = #"{"version": 1, "isolation": {"filesystem": {"readOnly": ["/usr"], "readWrite": ["/usr"]}}}"#
+        do {
+            _ = try PolicyReader().parse(Array(conflicting.utf8), file: "/tmp/c.json")
+            Issue.record("a path both readOnly and readWrite must be refused")
+        } catch let error as PolicyError {
+            #expect(error.description.contains("conflicting"))
+        }
+        let badNetwork = #"{"version": 1, "isolation": {"network": "some"}}"#
+        #expect(throws: PolicyError.self) { try PolicyReader().parse(Array(badNetwork.utf8), file: "/tmp/n.json") }
+    }
+}
