@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Every test: the policy reader and compiler, the executor (CPython's subprocess contract),
+# Every test: the policy reader and compiler, the executor (CPython's subprocess contract), the service,
 # the attacks and resource limits, and the CLI end to end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,3 +9,6 @@ swift test --skip-build 2>&1 | tee .build/test-output.txt | grep -vE '^(◇|↳)
 # The shipped policies must stay SAFE or better.
 .build/debug/confine audit --fail-on medium policies/ >/dev/null
 echo "policy audit: every shipped policy is SAFE or better"
+# The service, fuzzed from its OpenAPI document (schemathesis): no 5xx, answers as documented,
+# a clean SIGTERM and no process left behind.
+scripts/fuzz.sh .build/debug/confine
