@@ -57,7 +57,11 @@ func openDescriptors() -> Int {
     ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []).count
 }
 
-let policy = try PolicyReader().load("default")
+let shipped = try PolicyReader().load("default")
+// The core rows measure the seccomp + rlimits level (the shipped default without its isolation);
+// section 4 adds each isolation level.
+var policy = shipped
+policy.isolation = Isolation()
 let executor = try Executor(policy: policy)
 let gib = 1 << 30
 let captureArgv = ["head", "-c", String(gib), "/dev/zero"]
@@ -159,7 +163,32 @@ print(String(format: "%d calls in %.2f s = %.0f/s; latency median %.2f ms, p99 %
              latencies.count, concurrentSeconds, Double(latencies.count) / concurrentSeconds, concurrent.median, concurrent.p99,
              concurrent.percentile(1), fdGrowth))
 
-// 4. Verdict against DESIGN.md §7.
+// 4. Isolation levels: what each part of `isolation` costs per command.
+print("\n== isolation levels: confined `true`, \(spawns / 2) sequential calls (ms) ==")
+print(pad("", 44) + pad("median", 9) + pad("p99", 9) + pad("vs floor", 8))
+func level(_ name: String, _ change: (inout Isolation) -> Void) throws -> Stats {
+    var p = shipped
+    var isolation = Isolation()
+    change(&isolation)
+    p.isolation = isolation
+    let e = try executor.bound(to: p)
+    let stats = try measure(spawns / 2) { _ = try e.checkOutput(["true"]) }
+    row(name, stats, floor: floor.median)
+    return stats
+}
+_ = try level("seccomp + rlimits + own uid (no isolation)") { _ in }
+_ = try level("+ Landlock filesystem view") { $0.filesystem = shipped.isolation.filesystem }
+_ = try level("+ private tmpfs /tmp (mount namespace)") { $0.filesystem = shipped.isolation.filesystem; $0.filesystem?.tmp = 64 << 20 }
+_ = try level("+ network namespace (loopback only)") { $0.network = .none }
+_ = try level("+ PID namespace (init + command)") { $0.pidNamespace = true }
+_ = try level("+ IPC namespace") { $0.privateIPC = true }
+_ = try level("+ cgroups (memory, cpu, pids)") { $0.memory = 1 << 30; $0.cpu = 1; $0.maxProcesses = 256 }
+let full = try level("shipped default: all of the above but tmpfs") { $0 = shipped.isolation }
+let bwrapAll = ["/usr/bin/bwrap", "--unshare-all", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "/bin/true"]
+let bwrapFull = Peers.available(bwrapAll[0]) ? measure(spawns / 4) { _ = Peers.posixSpawn(bwrapAll) } : nil
+row("bwrap --unshare-all --ro-bind / / --dev --proc --tmpfs", bwrapFull, floor: floor.median, note: "no seccomp, no cgroups")
+
+// 5. Verdict against DESIGN.md §7.
 print("\n== targets ==")
 func verdict(_ ok: Bool, _ text: String) { print((ok ? "PASS " : "MISS ") + text) }
 verdict(confinedAsync.median <= 2.0 * floor.median, String(format: "confined true <= 2.0x posix_spawn floor: %.2fx", confinedAsync.median / floor.median))
@@ -168,4 +197,5 @@ if let bwrap { verdict(confinedAsync.median <= 0.5 * bwrap.median, String(format
 verdict(captureOK, String(format: "capture >= 0.8x raw read loop: %.2fx", raw.seconds / confinedCapture))
 verdict(memoryOK, "capture memory <= cap + 16 MiB: +\(rssGrowth >> 20) MiB")
 verdict(fdGrowth <= 0, "no descriptor growth under 8 concurrent tasks: \(fdGrowth)")
+if let bwrapFull { verdict(full.median < bwrapFull.median, String(format: "full isolation ahead of bwrap --unshare-all: %.2f ms vs %.2f ms", full.median, bwrapFull.median)) }
 verdict(concurrent.percentile(1) < 100, String(format: "no stalls (max < 100 ms) under 8 concurrent tasks: %.2f ms", concurrent.percentile(1)))
