@@ -256,6 +256,20 @@ package struct Walker {
         self.map = map
     }
 
+    /// Reads a JSON file of Confine's (functions, service): its value and a walker over it.
+    /// - Throws: `PolicyError` naming the file (and the line of a syntax error).
+    package static func open(_ path: String) throws -> (JSONValue, Walker) {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw PolicyError(file: path, path: "", message: FileManager.default.fileExists(atPath: path) ? "cannot be read" : "does not exist")
+        }
+        let text = [UInt8](data)
+        let map = JSONSourceMap(text)
+        if let syntax = map.syntaxError {
+            throw PolicyError(file: path, line: syntax.line, path: "", message: "not valid JSON: \(syntax.message)")
+        }
+        return (try JSONValue.decode(text), Walker(file: path, map: map))
+    }
+
     package func error(_ path: String, _ message: String) -> PolicyError {
         PolicyError(file: file, line: map.line(of: path), path: path, message: message)
     }

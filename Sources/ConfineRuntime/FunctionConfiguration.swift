@@ -65,16 +65,7 @@ public struct FunctionConfiguration: Sendable {
     /// Reads and checks a configuration file.
     /// - Throws: `PolicyError` (file, line, field, message) for the file or a policy it names.
     public static func load(_ path: String, policies: PolicyReader = PolicyReader()) throws -> FunctionConfiguration {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw PolicyError(file: path, path: "", message: FileManager.default.fileExists(atPath: path) ? "cannot be read" : "does not exist")
-        }
-        let text = [UInt8](data)
-        let map = JSONSourceMap(text)
-        if let syntax = map.syntaxError {
-            throw PolicyError(file: path, line: syntax.line, path: "", message: "not valid JSON: \(syntax.message)")
-        }
-        let root = try JSONValue.decode(text)
-        let walker = Walker(file: path, map: map)
+        let (root, walker) = try Walker.open(path)
         func error(_ field: String, _ message: String) -> PolicyError { walker.error(field, message) }
         func object(_ value: JSONValue, _ field: String, _ allowed: [String]) throws -> [String: JSONValue] {
             try walker.object(value, field, allowed: allowed)

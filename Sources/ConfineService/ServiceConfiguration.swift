@@ -81,16 +81,7 @@ public struct ServiceConfiguration: Sendable {
     /// Reads and checks a service file; the functions file it names is read too.
     /// - Throws: `PolicyError` (file, line, field, message).
     public static func load(_ path: String) throws -> ServiceConfiguration {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw PolicyError(file: path, path: "", message: FileManager.default.fileExists(atPath: path) ? "cannot be read" : "does not exist")
-        }
-        let text = [UInt8](data)
-        let map = JSONSourceMap(text)
-        if let syntax = map.syntaxError {
-            throw PolicyError(file: path, line: syntax.line, path: "", message: "not valid JSON: \(syntax.message)")
-        }
-        let root = try JSONValue.decode(text)
-        let walker = Walker(file: path, map: map)
+        let (root, walker) = try Walker.open(path)
         let directory = URL(fileURLWithPath: path).standardizedFileURL.deletingLastPathComponent()
         func relative(_ p: String) -> String { p.hasPrefix("/") ? p : directory.appendingPathComponent(p).standardizedFileURL.path }
 
