@@ -42,7 +42,7 @@ let package = Package(
             linkerSettings: [.unsafeFlags(["-static-executable"])]
         ),
         // Attack programs the security tests run inside the sandbox.
-        .executableTarget(name: "ConfineProbe", path: "Sources/ConfineProbe"),
+        .executableTarget(name: "ConfineProbe", path: "Tests/ConfineProbe"),
         .target(name: "Confine", dependencies: ["ConfinePolicy", "CConfineProtocol"], path: "Sources/Confine"),
         .target(
             name: "ConfineRuntime",

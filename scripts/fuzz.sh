@@ -66,6 +66,7 @@ port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0))
 export CONFINE_TEST_KEY_ID="fuzz-key"
 CONFINE_TEST_KEY_SECRET="$(python3 -c 'import secrets; print(secrets.token_hex(24))')"
 export CONFINE_TEST_KEY_SECRET
+touch "$tmp/service.json"; chmod 600 "$tmp/service.json"
 cat > "$tmp/service.json" <<EOF
 {
   "version": 1,

@@ -9,8 +9,14 @@ public struct Command: Sendable {
     public var stderr: OutputDestination
     /// The whole environment of the command (Python's `env=`); `nil` gives the policy's.
     public var environment: [String: String]?
-    /// Where the command starts; `nil` gives the policy's, or else the caller's.
+    /// Where the command starts; `nil` gives the policy's, or else the caller's. Under a
+    /// filesystem view the folder must be one the policy admits
+    /// (`isolation.filesystem.workingDirectories`), after symlinks and `..` are resolved.
     public var workingDirectory: String?
+    /// Start in a fresh folder of the command's own (its private HOME, emptied afterwards; `/tmp`
+    /// under a private tmpfs) instead of `workingDirectory`: what a service does for callers
+    /// that name no folder, so a command never starts in the service's own directory.
+    public var privateWorkingDirectory = false
     /// Wall-clock limit; the policy's `timeout` still applies if it is shorter.
     public var timeout: Duration?
     /// The policy to use instead of the executor's.

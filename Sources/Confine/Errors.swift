@@ -59,23 +59,33 @@ public struct TimeoutExpired: Error, Sendable, CustomStringConvertible {
 /// A command that could not be started: not found, not executable, refused by the policy,
 /// bad arguments, a bad policy. Each names what was wrong and what is accepted.
 public struct ConfineError: Error, Sendable, CustomStringConvertible {
-    public enum Code: String, Sendable, Hashable {
+    /// What went wrong, as a value that can grow: new codes are added as static members, so a
+    /// `switch` over it needs a `default` and keeps compiling when Confine adds one.
+    public struct Code: RawRepresentable, Sendable, Hashable, CustomStringConvertible {
+        public let rawValue: String
+        public init(rawValue: String) { self.rawValue = rawValue }
+        public var description: String { rawValue }
+
         /// The executable does not exist (Python's FileNotFoundError; CLI exit 127).
-        case notFound
+        public static let notFound = Code(rawValue: "notFound")
         /// The executable or directory may not be used (PermissionError; CLI exit 126).
-        case permissionDenied
+        public static let permissionDenied = Code(rawValue: "permissionDenied")
         /// The policy refuses the command before it starts (CLI exit 126).
-        case refused
-        /// The working directory does not exist or is not a directory.
-        case workingDirectory
+        public static let refused = Code(rawValue: "refused")
+        /// The working directory does not exist or is not a directory (CLI exit 2).
+        public static let workingDirectory = Code(rawValue: "workingDirectory")
+        /// The policy does not admit the working directory into its filesystem view
+        /// (`isolation.filesystem.workingDirectories`), or the view would reach a path the
+        /// executor protects (CLI exit 126; HTTP 403).
+        public static let workingDirectoryNotAdmitted = Code(rawValue: "workingDirectoryNotAdmitted")
         /// Bad arguments: empty argv, NUL bytes, negative timeout (CLI exit 2).
-        case invalidArgument
+        public static let invalidArgument = Code(rawValue: "invalidArgument")
         /// The policy cannot be read or compiled (CLI exit 2).
-        case policy
+        public static let policy = Code(rawValue: "policy")
         /// The launcher could not be found, started, or failed in a way the command did not cause.
-        case launcherFailed
+        public static let launcherFailed = Code(rawValue: "launcherFailed")
         /// A step of the confinement (rlimits, identity, seccomp) failed in the child.
-        case confinementFailed
+        public static let confinementFailed = Code(rawValue: "confinementFailed")
     }
 
     public var code: Code
@@ -98,8 +108,8 @@ public struct ConfineError: Error, Sendable, CustomStringConvertible {
     public var exitStatus: Int32 {
         switch code {
         case .notFound: 127
-        case .permissionDenied, .refused, .confinementFailed, .launcherFailed: 126
         case .workingDirectory, .invalidArgument, .policy: 2
+        default: 126
         }
     }
 

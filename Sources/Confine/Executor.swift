@@ -24,6 +24,17 @@ public final class Executor: Sendable {
     /// Parts of the policy's isolation this machine cannot give (the policy does not require
     /// them); commands run without them. A required part that is missing fails `init`.
     public let warnings: [String]
+    /// Canonical paths no command's filesystem view may include (see `protecting(_:)`).
+    public var protectedPaths: [String] { options.protectedPaths }
+    /// Commands that name no working directory (and whose policy names none) start in a fresh
+    /// private folder (see `withPrivateWorkingDirectories()`).
+    public var privateWorkingDirectoryByDefault: Bool { options.privateByDefault }
+    private let options: Options
+
+    struct Options {
+        var protectedPaths: [String] = []
+        var privateByDefault = false
+    }
 
     /// - Parameters:
     ///   - policy: the policy for commands that name none.
@@ -51,11 +62,12 @@ public final class Executor: Sendable {
         try self.init(policy: policy, launcherPath: launcherPath)
     }
 
-    private init(policy: Policy, helper: SpawnHelper, filters: FilterCache, mode: FilterMode) throws {
+    private init(policy: Policy, helper: SpawnHelper, filters: FilterCache, mode: FilterMode, options: Options = Options()) throws {
         self.policy = policy
         self.helper = helper
         self.filters = filters
         self.mode = mode
+        self.options = options
         try Reactor.shared.checkHealthy()
         prepared = (try filters.filter(for: policy, mode: mode), CommandMatcher(policy))
         warnings = try IsolationSupport.check(policy)
@@ -65,7 +77,46 @@ public final class Executor: Sendable {
     /// filters: one helper process serves any number of policies.
     /// - Throws: `ConfineError` when the policy cannot be compiled.
     public func bound(to policy: Policy) throws -> Executor {
-        try Executor(policy: policy, helper: helper, filters: filters, mode: mode)
+        try Executor(policy: policy, helper: helper, filters: filters, mode: mode, options: options)
+    }
+
+    /// This executor (same policy, spawn helper and filters) with paths that no command may
+    /// see: a command whose filesystem view (its working directory, a granted path, a path of
+    /// its policy) would include one of them is refused with `.workingDirectoryNotAdmitted`, and
+    /// so is a command with no view that would run as this process's own uid. A service
+    /// protects its configuration and audit store this way.
+    /// - Parameter paths: files or folders; missing ones are ignored.
+    /// - Throws: `ConfineError` as `init` does.
+    public func protecting(_ paths: [String]) throws -> Executor {
+        var options = self.options
+        options.protectedPaths = Array(Set(protectedPaths + paths.compactMap { WorkingDirectoryCheck.realPath($0) })).sorted()
+        return try Executor(policy: policy, helper: helper, filters: filters, mode: mode, options: options)
+    }
+
+    /// This executor, but a command that names no working directory (under a policy that names
+    /// none) starts in a fresh private folder rather than this process's own directory
+    /// (`Command.privateWorkingDirectory`): for code that runs on behalf of others, such as a
+    /// function's Swift handler inside a service.
+    /// - Throws: `ConfineError` as `init` does.
+    public func withPrivateWorkingDirectories() throws -> Executor {
+        var options = self.options
+        options.privateByDefault = true
+        return try Executor(policy: policy, helper: helper, filters: filters, mode: mode, options: options)
+    }
+
+    /// Checks, without running it, that `command` may start where it asks: its working
+    /// directory exists, its policy admits it, and it shows no path this executor protects.
+    /// Execution checks the same again; this lets a service answer 403 before it commits to a
+    /// response. A command with a private working directory always passes.
+    /// - Throws: `ConfineError` `.workingDirectory` or `.workingDirectoryNotAdmitted`.
+    public func checkWorkingDirectory(of command: Command) throws {
+        let policy = command.policy ?? self.policy
+        if command.privateWorkingDirectory || (options.privateByDefault && command.workingDirectory == nil && policy.workingDirectory == nil) { return }
+        let requested = command.workingDirectory ?? policy.workingDirectory ?? FileManager.default.currentDirectoryPath
+        let directory = try WorkingDirectoryCheck.resolve(requested, policy: policy, grants: command.filesystemGrants)
+        if let filesystem = policy.isolation.filesystem, filesystem.workingDirectory != .none {
+            try WorkingDirectoryCheck.checkProtected(protectedPaths, rules: [(0, directory)], hasView: true, ownUID: false, policy: policy)
+        }
     }
 
     private static let leafCounter = LeafCounter()
@@ -110,21 +161,27 @@ public final class Executor: Sendable {
         let policy = command.policy ?? self.policy
         try Self.validate(command)
         let baseEnvironment = command.environment ?? policy.environment
-        let workingDirectory = command.workingDirectory ?? policy.workingDirectory
-        if IsolationSupport.isRoot, policy.isolation.filesystem?.tmp != nil {
-            let directory = workingDirectory ?? FileManager.default.currentDirectoryPath
-            if directory == "/tmp" || directory.hasPrefix("/tmp/") || directory.hasPrefix("/dev/shm") {
+        let privateTmp = IsolationSupport.isRoot && policy.isolation.filesystem?.tmp != nil
+        // The folder the command starts in, resolved and admitted by the policy (nil: a private
+        // folder made for it below).
+        var workingDirectory: String?
+        let privateWorkingDirectory = command.privateWorkingDirectory
+            || (options.privateByDefault && command.workingDirectory == nil && policy.workingDirectory == nil)
+        if !privateWorkingDirectory {
+            let requested = command.workingDirectory ?? policy.workingDirectory ?? FileManager.default.currentDirectoryPath
+            let directory = try WorkingDirectoryCheck.resolve(requested, policy: policy, grants: command.filesystemGrants)
+            if privateTmp && (directory == "/tmp" || directory.hasPrefix("/tmp/") || directory.hasPrefix("/dev/shm")) {
                 throw ConfineError(.workingDirectory, "the working directory \(PythonRepr.string(directory)) is under /tmp or /dev/shm, which policy '\(policy.name)' replaces with a private tmpfs (isolation.filesystem.tmp): the command cannot see it", path: directory)
             }
-        }
-        if let directory = workingDirectory {
-            var info = stat()
-            guard stat(directory, &info) == 0, info.st_mode & S_IFMT == S_IFDIR else {
-                throw ConfineError(.workingDirectory, "No such file or directory: \(PythonRepr.string(directory)) (the working directory)", errno: ENOENT, path: directory)
-            }
+            workingDirectory = directory
+        } else if privateTmp {
+            workingDirectory = "/tmp"  // the command's own tmpfs
         }
         var environment = baseEnvironment
         let searchPath = environment["PATH"] ?? "/usr/bin:/bin"
+        if privateWorkingDirectory, !command.arguments[0].hasPrefix("/"), command.arguments[0].contains("/") {
+            throw ConfineError(.invalidArgument, "the program \(PythonRepr.string(command.arguments[0])) is a relative path, but the command runs in a fresh private folder: give a name found in PATH or an absolute path", path: command.arguments[0])
+        }
         let found = try CommandResolver.resolve(command.arguments[0], searchPath: searchPath, workingDirectory: workingDirectory)
         let executable = CommandResolver.canonical(found)
         let own = command.policy == nil
@@ -139,7 +196,6 @@ public final class Executor: Sendable {
         let identity = try Self.identity(for: policy.user)
         let leased = identity.flatMap { policy.user == .automatic ? $0.uid : nil }
         // With a private /tmp (a tmpfs of the command's own) HOME and TMPDIR are that /tmp.
-        let privateTmp = IsolationSupport.isRoot && policy.isolation.filesystem?.tmp != nil
         if privateTmp {
             if environment["HOME"] == nil { environment["HOME"] = "/tmp" }
             if environment["TMPDIR"] == nil { environment["TMPDIR"] = "/tmp" }
@@ -147,14 +203,16 @@ public final class Executor: Sendable {
         // A private HOME (and TMPDIR) per command unless the environment names one: a shared
         // HOME lets one command plant files (~/.local site-packages, shell rc files) that the
         // next command, under any uid, would run.
+        // A private working directory is that home too: fresh, the command's own, emptied after.
         let home: String?
-        if environment["HOME"] == nil {
+        if environment["HOME"] == nil || (privateWorkingDirectory && !privateTmp) {
             do { home = try PrivateHome.acquire(owner: identity) } catch {
                 if let leased { IdentityPool.shared.release(leased) }
                 throw error
             }
-            environment["HOME"] = home
+            if environment["HOME"] == nil { environment["HOME"] = home }
             if environment["TMPDIR"] == nil { environment["TMPDIR"] = home }
+            if workingDirectory == nil { workingDirectory = home.flatMap(WorkingDirectoryCheck.realPath) ?? home }
         } else {
             home = nil
         }
@@ -168,9 +226,21 @@ public final class Executor: Sendable {
             rlimits: LaunchRequest.rlimits(of: policy.rlimits),
             identity: identity)
         var cgroup: Cgroups?
+        if policy.isolation.isEmpty && !protectedPaths.isEmpty && identity == nil {
+            if let home { PrivateHome.release(home, leased: false) {} }
+            _ = try WorkingDirectoryCheck.checkProtected(protectedPaths, rules: [], hasView: false, ownUID: true, policy: policy)
+        }
         if !policy.isolation.isEmpty {
-            let plan = IsolationPlan(policy.isolation, workingDirectory: workingDirectory ?? FileManager.default.currentDirectoryPath,
+            let plan = IsolationPlan(policy.isolation, workingDirectory: workingDirectory,
                                      home: home, executable: executable, grants: command.filesystemGrants)
+            do {
+                try WorkingDirectoryCheck.checkProtected(protectedPaths, rules: plan.rules, hasView: plan.flags & UInt32(CFL_ISO_LANDLOCK) != 0,
+                                                         ownUID: identity == nil, policy: policy)
+            } catch {
+                if let home { PrivateHome.release(home, leased: leased != nil) {} }
+                if let leased { IdentityPool.shared.release(leased) }
+                throw error
+            }
             request.isolationFlags = plan.flags
             request.landlockScopes = plan.scopes
             request.filesystemRules = plan.rules

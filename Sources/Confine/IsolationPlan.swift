@@ -48,7 +48,7 @@ struct IsolationPlan {
     /// HOME/TMPDIR for the command when it gets a private /tmp.
     var privateTmp: Bool { tmpSize > 0 }
 
-    static let read = UInt32(CFL_FS_READ), write = UInt32(CFL_FS_WRITE), exec = UInt32(CFL_FS_EXEC)
+    static let read = UInt32(CFL_FS_READ), write = UInt32(CFL_FS_WRITE), exec = UInt32(CFL_FS_EXEC), noFollow = UInt32(CFL_FS_NOFOLLOW)
 
     /// What the policy asks for, less what the machine lacks (`IsolationSupport.check` has
     /// already refused a required part that is missing).
@@ -80,8 +80,9 @@ struct IsolationPlan {
         if let workingDirectory {
             switch filesystem.workingDirectory {
             case .none: break
-            case .readOnly: rules.append((Self.read | Self.exec, workingDirectory))
-            case .readWrite: rules.append((Self.read | Self.write | Self.exec, workingDirectory))
+            // resolved by the executor: opened without following links, so none swapped in later widens the view
+            case .readOnly: rules.append((Self.read | Self.exec | Self.noFollow, workingDirectory))
+            case .readWrite: rules.append((Self.read | Self.write | Self.exec | Self.noFollow, workingDirectory))
             }
         }
         if privateTmp {

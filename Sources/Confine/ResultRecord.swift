@@ -77,7 +77,7 @@ public struct ResultRecord: Codable, Sendable {
     public init(command: [String], policy: String, error: ConfineError) {
         argv = command
         self.policy = policy
-        status = error.code == .refused ? "refused" : "error"
+        status = error.code == .refused || error.code == .workingDirectoryNotAdmitted ? "refused" : "error"
         stdout = ""
         stderr = ""
         stdoutBytes = 0

@@ -34,14 +34,20 @@ public struct Isolation: Sendable, Hashable {
         public var workingDirectory: Access = .readOnly
         /// Every mount read-only in the command's view (besides Landlock), but the readWrite paths.
         public var readOnlyRoot = false
+        /// Which working directories the policy admits, as rules (see `WorkingDirectoryRules`):
+        /// the working directory joins the view with `workingDirectory` access, so a directory
+        /// no rule admits is refused rather than let the caller widen the view.
+        public var workingDirectories: [String] = WorkingDirectoryRules.standard
 
         public init(readOnly: [String] = [], readWrite: [String] = [], tmp: UInt64? = nil,
-                    workingDirectory: Access = .readOnly, readOnlyRoot: Bool = false) {
+                    workingDirectory: Access = .readOnly, readOnlyRoot: Bool = false,
+                    workingDirectories: [String] = WorkingDirectoryRules.standard) {
             self.readOnly = readOnly
             self.readWrite = readWrite
             self.tmp = tmp
             self.workingDirectory = workingDirectory
             self.readOnlyRoot = readOnlyRoot
+            self.workingDirectories = workingDirectories
         }
     }
 
@@ -76,4 +82,44 @@ public struct Isolation: Sendable, Hashable {
 
     /// Whether any part needs a cgroup.
     public var usesCgroups: Bool { maxProcesses != nil || memory != nil || cpu != nil }
+}
+
+extension Isolation {
+    /// The `isolation` object of a policy file that reads back as this value (for policies
+    /// Confine writes: learned and imported ones keep their base's isolation).
+    public var jsonObject: [String: Any] {
+        var object: [String: Any] = ["required": required, "network": network.rawValue, "ipc": privateIPC ? "private" : "host"]
+        var processes: [String: Any] = ["namespace": pidNamespace]
+        if let maxProcesses { processes["max"] = maxProcesses }
+        object["processes"] = processes
+        if let memory { object["memory"] = Quantity.format(bytes: memory) }
+        if let cpu { object["cpu"] = cpu }
+        if let filesystem {
+            var view: [String: Any] = [
+                "readOnly": filesystem.readOnly, "readWrite": filesystem.readWrite,
+                "workingDirectory": filesystem.workingDirectory.rawValue, "readOnlyRoot": filesystem.readOnlyRoot,
+            ]
+            if let tmp = filesystem.tmp { view["tmp"] = Quantity.format(bytes: tmp) }
+            if filesystem.workingDirectories != WorkingDirectoryRules.standard { view["workingDirectories"] = filesystem.workingDirectories }
+            object["filesystem"] = view
+        }
+        return object
+    }
+}
+
+extension Isolation {
+    /// A one-line account of the parts in force ("filesystem view, network none, ..."), or "none".
+    public var summary: String {
+        var parts: [String] = []
+        if let filesystem {
+            parts.append("filesystem view (working directory \(filesystem.workingDirectory.rawValue)\(filesystem.tmp.map { ", private /tmp of \(Quantity.format(bytes: $0))" } ?? ""))")
+        }
+        if network == .none { parts.append("network none") }
+        if pidNamespace { parts.append("PID namespace") }
+        if privateIPC { parts.append("private IPC") }
+        if let maxProcesses { parts.append("at most \(maxProcesses) processes") }
+        if let memory { parts.append("\(Quantity.format(bytes: memory)) of memory") }
+        if let cpu { parts.append("\(cpu) cores") }
+        return parts.isEmpty ? "none" : parts.joined(separator: ", ")
+    }
 }

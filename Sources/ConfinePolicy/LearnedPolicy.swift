@@ -10,8 +10,10 @@ public enum LearnedPolicy {
     ///   - base: the policy to include, as the user named it; `nil` for a standalone policy.
     ///   - limits: where rlimits, timeout, outputLimit and environment come from without a base.
     ///   - socketFamilies: the address families `socket` was called with (it is allowed for those only).
+    ///   - keepIsolation: a standalone policy keeps the `isolation` of `limits` (with a base, the
+    ///     base's applies anyway); false leaves it to the syscall filter and limits alone.
     public static func json(name: String, description: String, syscalls: [String], socketFamilies: [UInt64] = [],
-                            base: String?, limits: Policy?) throws -> String {
+                            base: String?, limits: Policy?, keepIsolation: Bool = true) throws -> String {
         var names = Set(syscalls)
         var rules: [[String: Any]] = []
         if base == nil { names.formUnion(["execve", "exit_group", "exit", "rt_sigreturn"]) }
@@ -65,6 +67,7 @@ public enum LearnedPolicy {
                 if let output = limits.outputLimit { document["outputLimit"] = Quantity.format(bytes: UInt64(output)) }
                 document["environment"] = limits.environment
             }
+            if keepIsolation, let isolation = limits?.isolation, !isolation.isEmpty { document["isolation"] = isolation.jsonObject }
         }
         let data = try JSONSerialization.data(withJSONObject: document, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
         return String(decoding: data, as: UTF8.self) + "\n"

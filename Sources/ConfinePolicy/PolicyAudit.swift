@@ -96,6 +96,9 @@ public struct AuditWeights: Sendable {
         "environment.secret": 10,
         "commands.no-allow-list": 4, "commands.exec-capable": 12,
         "rules.shadowed": 1, "rules.duplicate": 0.5,
+        "isolation.filesystem.none": 8, "isolation.filesystem.wide": 6, "isolation.workdir.wide": 4,
+        "isolation.network.host": 2, "isolation.pid.none": 3, "isolation.ipc.none": 1,
+        "isolation.memory.none": 2, "isolation.processes.none": 2, "isolation.cpu.none": 1,
     ])
 
     public init(points: [String: Double]) { self.points = points }
@@ -370,6 +373,9 @@ public struct PolicyAuditor: Sendable {
             }
         }
 
+        // Beyond syscalls.
+        findings += isolationFindings(policy)
+
         // Rules that do nothing.
         findings += rulesWithoutEffect(policy)
 
@@ -377,6 +383,74 @@ public struct PolicyAuditor: Sendable {
         let exposure = min(10, (total / 10 * 10).rounded() / 10)
         findings.sort { ($0.points, $1.id) > ($1.points, $0.id) }
         return AuditReport(policy: policy.name, file: policy.source, exposure: exposure, label: ExposureLabel(exposure: exposure), findings: findings)
+    }
+
+    /// What the policy's `isolation` leaves open: no filesystem view or one that shows whole
+    /// system trees, working directories that widen it, the host's network, processes and IPC,
+    /// no cgroup caps for the tree.
+    func isolationFindings(_ policy: Policy) -> [AuditFinding] {
+        var findings: [AuditFinding] = []
+        func add(_ id: String, _ title: String, _ field: String, why: String, fix: String) {
+            let points = weights.weight(id)
+            guard points > 0 else { return }
+            findings.append(AuditFinding(id: id, severity: .of(points: points), points: points, title: title,
+                                         origin: policy.origin(of: field) ?? policy.source, why: why, fix: fix))
+        }
+        let isolation = policy.isolation
+        if let filesystem = isolation.filesystem {
+            let trees = ["/", "/home", "/root", "/etc", "/var", "/proc", "/sys", "/dev", "/run", "/tmp"]
+            for (key, paths) in [("readWrite", filesystem.readWrite), ("readOnly", filesystem.readOnly)] {
+                for (i, path) in paths.enumerated() where trees.contains(path) {
+                    add("isolation.filesystem.wide", "isolation.filesystem.\(key) shows the whole of \(path)", "isolation.filesystem.\(key)[\(i)]",
+                        why: "everything under \(path) that the command's uid can read\(key == "readWrite" ? " or write" : "") is in reach: other users' files, keys, the service's configuration",
+                        fix: "list the folders the commands need instead of \(path)")
+                }
+            }
+            if filesystem.workingDirectory != .none {
+                let wide = ["/", "/home", "/root", "/etc", "/proc"].filter { WorkingDirectoryRules.decide($0, rules: filesystem.workingDirectories).admitted }
+                if !wide.isEmpty {
+                    add("isolation.workdir.wide", "isolation.filesystem.workingDirectories admits \(wide.joined(separator: ", ")) as a working directory",
+                        "isolation.filesystem.workingDirectories",
+                        why: "the caller's working directory joins the view (\(filesystem.workingDirectory.rawValue)): from \(wide[0]) a command reaches everything under it",
+                        fix: "admit only project folders, e.g. [\"/srv/jobs/*\"]; the standard rules refuse system trees and homes themselves")
+                }
+            }
+        } else {
+            add("isolation.filesystem.none", "no filesystem view (isolation.filesystem)", "isolation",
+                why: "the command sees everything its uid can read: /home, other users' world-readable files, the service's own folder",
+                fix: "add isolation.filesystem with the paths the commands need, or include default")
+        }
+        if isolation.network == .host {
+            add("isolation.network.host", "the host's network (isolation.network host)", "isolation.network",
+                why: "the host's interfaces, and abstract unix sockets (D-Bus, container runtimes) unless Landlock scopes hide them, are reachable within what the socket rules allow",
+                fix: "set isolation.network to none (a namespace with loopback only) if the commands need no network")
+        }
+        if !isolation.pidNamespace {
+            add("isolation.pid.none", "no PID namespace", "isolation.processes",
+                why: "the command sees every process of the host in /proc and may signal those of its uid",
+                fix: "set isolation.processes.namespace to true")
+        }
+        if !isolation.privateIPC {
+            add("isolation.ipc.none", "no private IPC namespace", "isolation",
+                why: "SysV shared memory, semaphores and POSIX message queues of the host are reachable",
+                fix: "set isolation.ipc to private")
+        }
+        if isolation.memory == nil {
+            add("isolation.memory.none", "no memory cap for the process tree (isolation.memory)", "isolation",
+                why: "RLIMIT_AS bounds each process, not the tree: many processes together can exhaust the host's memory",
+                fix: "set isolation.memory (\"1GiB\")")
+        }
+        if isolation.maxProcesses == nil {
+            add("isolation.processes.none", "no process cap for the tree (isolation.processes.max)", "isolation",
+                why: "RLIMIT_NPROC counts per uid and not for root: a fork bomb is bounded by the host's pid limit",
+                fix: "set isolation.processes.max (256)")
+        }
+        if isolation.cpu == nil {
+            add("isolation.cpu.none", "no CPU quota for the tree (isolation.cpu)", "isolation",
+                why: "the tree may take every core until RLIMIT_CPU or the timeout ends it",
+                fix: "set isolation.cpu (1 core)")
+        }
+        return findings
     }
 
     /// Rules fully overridden by a later rule, or repeating an earlier one.

@@ -80,7 +80,11 @@ public struct PolicyDiff: Sendable {
             for entry in b.commands.allow where !a.commands.allow.contains(entry) { note(true, "commands", "allows \(entry)") }
             for entry in a.commands.allow where !b.commands.allow.contains(entry) { note(false, "commands", "no longer allows \(entry)") }
         }
-        for entry in a.commands.deny where !b.commands.deny.contains(entry) { note(true, "commands", "no longer denies \(entry)") }
+        // A deny entry B drops widens only if B still admits that program: an allow-list that
+        // admits none of a deny-list's programs keeps them out as well.
+        for entry in a.commands.deny where !b.commands.deny.contains(entry) && Self.admits(b.commands, entry) {
+            note(true, "commands", "no longer denies \(entry)")
+        }
         for entry in b.commands.deny where !a.commands.deny.contains(entry) { note(false, "commands", "denies \(entry)") }
         for key in Set(a.environment.keys).union(b.environment.keys).sorted() where a.environment[key] != b.environment[key] {
             switch (a.environment[key], b.environment[key]) {
@@ -98,8 +102,80 @@ public struct PolicyDiff: Sendable {
             note(widens, "user", "\(a.user) -> \(b.user)")
         }
         if a.workingDirectory != b.workingDirectory {
-            note(false, "workingDirectory", "\(a.workingDirectory ?? "the caller's") -> \(b.workingDirectory ?? "the caller's")")
+            // The working directory joins the filesystem view: a new one may show more.
+            note(b.workingDirectory != nil, "workingDirectory", "\(a.workingDirectory ?? "the caller's") -> \(b.workingDirectory ?? "the caller's")")
         }
+        Self.compare(a.isolation, b.isolation, note: note)
         self.changes = changes.sorted { ($0.widens ? 0 : 1, $0.area, $0.text) < ($1.widens ? 0 : 1, $1.area, $1.text) }
+    }
+
+    /// Whether a command rule admits a deny-list entry (a path or a bare name): an empty
+    /// allow-list admits everything; otherwise an allow entry of the same path or name does.
+    static func admits(_ rule: CommandRule, _ entry: String) -> Bool {
+        if rule.allow.isEmpty { return true }
+        func name(_ s: String) -> Substring { s.split(separator: "/").last ?? Substring(s) }
+        return rule.allow.contains { $0 == entry || name($0) == name(entry) }
+    }
+
+    /// Every part of `isolation`: a part B drops or loosens widens; one it adds or tightens narrows.
+    static func compare(_ a: Isolation, _ b: Isolation, note: (Bool, String, String) -> Void) {
+        func flag(_ before: Bool, _ after: Bool, _ area: String, on: String, off: String) {
+            if before && !after { note(true, area, off) } else if !before && after { note(false, area, on) }
+        }
+        func cap<T: Comparable>(_ before: T?, _ after: T?, _ area: String, _ format: (T) -> String) {
+            guard before != after else { return }
+            let widens = after.map { x in before.map { x > $0 } ?? false } ?? true
+            note(widens, area, "\(before.map(format) ?? "none") -> \(after.map(format) ?? "none")")
+        }
+        flag(a.required, b.required, "isolation", on: "required: a part the machine lacks is an error",
+             off: "no longer required: parts the machine lacks are skipped with a warning")
+        if a.network != b.network {
+            note(b.network == .host, "isolation.network", "\(a.network.rawValue) -> \(b.network.rawValue)"
+                 + (b.network == .host ? " (the host's interfaces and abstract sockets are reachable)" : ""))
+        }
+        flag(a.pidNamespace, b.pidNamespace, "isolation.processes", on: "PID namespace added",
+             off: "PID namespace removed: the command sees and may signal the host's processes")
+        flag(a.privateIPC, b.privateIPC, "isolation.ipc", on: "private IPC namespace added",
+             off: "private IPC namespace removed: the host's SysV IPC and message queues are reachable")
+        cap(a.maxProcesses, b.maxProcesses, "isolation.processes.max") { String($0) }
+        cap(a.memory, b.memory, "isolation.memory") { Quantity.format(bytes: $0) }
+        cap(a.cpu, b.cpu, "isolation.cpu") { "\($0) cores" }
+        switch (a.filesystem, b.filesystem) {
+        case (nil, nil): break
+        case (nil, _?): note(false, "isolation.filesystem", "filesystem view added")
+        case (_?, nil): note(true, "isolation.filesystem", "filesystem view removed: everything the command's uid can reach is visible")
+        case (let fa?, let fb?): compare(fa, fb, note: note)
+        }
+    }
+
+    static func compare(_ a: Isolation.Filesystem, _ b: Isolation.Filesystem, note: (Bool, String, String) -> Void) {
+        let area = "isolation.filesystem"
+        func covered(_ path: String, by paths: [String]) -> Bool {
+            paths.contains { $0 == "/" || path == $0 || path.hasPrefix($0.hasSuffix("/") ? $0 : $0 + "/") }
+        }
+        for path in b.readWrite where !covered(path, by: a.readWrite) { note(true, area, "\(path) writable") }
+        for path in b.readOnly where !covered(path, by: a.readOnly + a.readWrite) { note(true, area, "\(path) visible") }
+        for path in a.readWrite where !covered(path, by: b.readWrite) {
+            note(false, area, covered(path, by: b.readOnly) ? "\(path) read-only" : "\(path) no longer writable")
+        }
+        for path in a.readOnly where !covered(path, by: b.readOnly + b.readWrite) { note(false, area, "\(path) no longer visible") }
+        let rank: [Isolation.Access: Int] = [.none: 0, .readOnly: 1, .readWrite: 2]
+        if a.workingDirectory != b.workingDirectory {
+            note(rank[b.workingDirectory, default: 2] > rank[a.workingDirectory, default: 2], area,
+                 "workingDirectory \(a.workingDirectory.rawValue) -> \(b.workingDirectory.rawValue)")
+        }
+        if a.workingDirectories != b.workingDirectories {
+            let narrower = WorkingDirectoryRules.isNoWider(b.workingDirectories, than: a.workingDirectories)
+            note(!narrower, area, "workingDirectories [\(a.workingDirectories.joined(separator: ", "))] -> [\(b.workingDirectories.joined(separator: ", "))]"
+                 + (narrower ? "" : " (may admit more working directories)"))
+        }
+        if a.readOnlyRoot != b.readOnlyRoot {
+            note(!b.readOnlyRoot, area, b.readOnlyRoot ? "read-only root added" : "read-only root removed")
+        }
+        if a.tmp != b.tmp {
+            // No private /tmp: the command's HOME/TMPDIR is a host folder again; a larger one holds more memory.
+            let widens = b.tmp.map { x in a.tmp.map { x > $0 } ?? false } ?? true
+            note(widens, area, "tmp \(a.tmp.map { Quantity.format(bytes: $0) } ?? "none (host /tmp not shared)") -> \(b.tmp.map { Quantity.format(bytes: $0) } ?? "none")")
+        }
     }
 }

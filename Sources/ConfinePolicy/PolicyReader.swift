@@ -157,7 +157,7 @@ extension Walker {
         }
         if let raw = fields["filesystem"] {
             if raw == .null { isolation.filesystem = nil } else {
-                let f = try object(raw, "isolation.filesystem", allowed: ["readOnly", "readWrite", "tmp", "workingDirectory", "readOnlyRoot", "comment"])
+                let f = try object(raw, "isolation.filesystem", allowed: ["readOnly", "readWrite", "tmp", "workingDirectory", "workingDirectories", "readOnlyRoot", "comment"])
                 var filesystem = Isolation.Filesystem()
                 func paths(_ key: String) throws -> [String] {
                     guard let raw = f[key] else { return [] }
@@ -195,6 +195,15 @@ extension Walker {
                         throw error("isolation.filesystem.workingDirectory", "unknown access '\(text)' (accepted: \(Isolation.Access.allCases.map(\.rawValue).joined(separator: ", ")))")
                     }
                     filesystem.workingDirectory = access
+                }
+                if let raw = f["workingDirectories"] {
+                    let rules = try strings(raw, "isolation.filesystem.workingDirectories")
+                    for (i, rule) in rules.enumerated() {
+                        if let problem = WorkingDirectoryRules.problem(rule) {
+                            throw error("isolation.filesystem.workingDirectories[\(i)]", "\(problem) (accepted: absolute path patterns such as \"/srv/jobs/*\", or \"!/srv/jobs/private\" to refuse)")
+                        }
+                    }
+                    filesystem.workingDirectories = rules
                 }
                 if let raw = f["readOnlyRoot"] {
                     guard case .bool(let b) = raw else { throw error("isolation.filesystem.readOnlyRoot", "expected true or false, found \(raw.typeName)") }

@@ -10,11 +10,15 @@ public struct ProfileImporter: Sendable {
     public var architecture: String
     /// The kernel version rules with `minKernel` are checked against ("6.1").
     public var kernel: String
+    /// The isolation the imported policy keeps (a Docker profile has none of its own: the
+    /// container gave it). nil leaves the policy with the syscall filter alone.
+    public var isolation: Isolation?
 
-    public init(capabilities: Set<String> = [], architecture: String = "amd64", kernel: String) {
+    public init(capabilities: Set<String> = [], architecture: String = "amd64", kernel: String, isolation: Isolation? = nil) {
         self.capabilities = capabilities
         self.architecture = architecture
         self.kernel = kernel
+        self.isolation = isolation
     }
 
     public struct Result: Sendable {
@@ -184,12 +188,13 @@ public struct ProfileImporter: Sendable {
         var seccomp = seccomp
         seccomp["syscalls"] = rules
         let caps = capabilities.isEmpty ? "no capabilities" : capabilities.sorted().joined(separator: ", ")
-        let document: [String: Any] = [
+        var document: [String: Any] = [
             "version": 1,
             "name": name,
             "description": "Imported from \((file as NSString).lastPathComponent) for \(architecture), kernel \(kernel), \(caps).",
             "seccomp": seccomp,
         ]
+        if let isolation, !isolation.isEmpty { document["isolation"] = isolation.jsonObject }
         let data = try JSONSerialization.data(withJSONObject: document, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
         return String(decoding: data, as: UTF8.self) + "\n"
     }

@@ -32,7 +32,7 @@ public struct FunctionError: Error, Sendable, Hashable, Codable, CustomStringCon
         case let e as ConfineError:
             let type = switch e.code {
             case .notFound: "FileNotFoundError"
-            case .permissionDenied, .refused: "PermissionError"
+            case .permissionDenied, .refused, .workingDirectoryNotAdmitted: "PermissionError"
             default: "ConfineError"
             }
             return FunctionError(type, e.message)

@@ -20,21 +20,28 @@ public final class FunctionRuntime: Sendable {
     public let configuration: FunctionConfiguration
     public let registry: HandlerRegistry
     private let executors: [String: Executor]
+    /// The executors Swift handlers get: commands that name no folder start in a private one.
+    private let handlerExecutors: [String: Executor]
 
+    /// - Parameter protecting: files no command of any function may see (a service's
+    ///   configuration and audit store; see `Executor.protecting(_:)`).
     /// - Throws: `ConfineError` when a function's policy cannot be compiled or the launcher is missing.
-    public init(configuration: FunctionConfiguration, registry: HandlerRegistry = HandlerRegistry()) throws {
+    public init(configuration: FunctionConfiguration, registry: HandlerRegistry = HandlerRegistry(), protecting: [String] = []) throws {
         self.configuration = configuration
         self.registry = registry
         // One spawn helper for every function; each function's executor is bound to its policy.
         var executors: [String: Executor] = [:]
+        var handlerExecutors: [String: Executor] = [:]
         var shared: Executor?
         for (name, function) in configuration.functions {
             let policy = Self.policy(for: function)
-            let executor = try shared?.bound(to: policy) ?? Executor(policy: policy)
+            let executor = try shared?.bound(to: policy) ?? Executor(policy: policy).protecting(protecting + [configuration.file])
             shared = shared ?? executor
             executors[name] = executor
+            handlerExecutors[name] = try executor.withPrivateWorkingDirectories()
         }
         self.executors = executors
+        self.handlerExecutors = handlerExecutors
     }
 
     /// The function's policy with its memory and timeout applied: RLIMIT_AS of twice the
@@ -56,7 +63,7 @@ public final class FunctionRuntime: Sendable {
         func done(_ result: Result<[UInt8], FunctionError>, log: [UInt8] = [], process: CompletedProcess? = nil) -> Invocation {
             Invocation(requestID: requestID, result: result, log: log, duration: started.duration(to: .now), process: process)
         }
-        guard let function = configuration.functions[name], let executor = executors[name] else {
+        guard let function = configuration.functions[name], let executor = executors[name], let handlerExecutor = handlerExecutors[name] else {
             return done(.failure(FunctionError("FunctionNotFound", "function '\(name)' is not configured (configured: \(configuration.functions.keys.sorted().joined(separator: ", ")))")))
         }
         let credentials: Credentials
@@ -70,7 +77,7 @@ public final class FunctionRuntime: Sendable {
             requestID: requestID, credentials: credentials,
             function: FunctionMetadata(name: function.name, handler: function.handler, memory: function.memory, timeout: function.timeout),
             service: configuration.service, region: configuration.region, accountID: configuration.accountID,
-            deadline: deadline, logger: logger, executor: executor, environment: function.environment)
+            deadline: deadline, logger: logger, executor: handlerExecutor, environment: function.environment)
         switch function.runtime {
         case .swift:
             guard let handler = registry.handler(named: function.handler) else {

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import GRDB
 
 /// One line of the audit log: an invocation, an execution, or a refused request.
@@ -103,6 +106,12 @@ public final class AuditStore: Sendable {
         configuration.label = "confine.audit"
         let directory = (path as NSString).deletingLastPathComponent
         if !directory.isEmpty { try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
+        // The log names keys, commands and arguments: readable by this user only. SQLite gives
+        // the -wal and -shm files the database file's mode.
+        for file in [path, path + "-wal", path + "-shm"] {
+            let fd = open(file, O_RDWR | O_CLOEXEC | (file == path ? O_CREAT : 0), 0o600)
+            if fd >= 0 { _ = fchmod(fd, 0o600); close(fd) }
+        }
         pool = try DatabasePool(path: path, configuration: configuration)
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1") { db in

@@ -40,11 +40,14 @@ public final class ConfineService: Sendable {
             throw ServiceError(.internalServerError, "StoreUnsupported",
                                "auditLog '\(shown)': the PostgreSQL store is designed (README, 'Audit log for fleets') but not built into this version; use a SQLite path")
         }
-        let base = try Executor.standard()
+        // No command may see the service's configuration or audit store, whatever its policy
+        // and working directory.
+        let protected = configuration.protectedFiles
+        let base = try Executor.standard().protecting(protected)
         var paths = configuration.policyPaths
         paths += PolicyReader.defaultSearchPaths().filter { !paths.contains($0) }
         catalog = try PolicyCatalog(searchPaths: paths, base: base)
-        runtime = try configuration.functions.map { try FunctionRuntime(configuration: $0, registry: registry) }
+        runtime = try configuration.functions.map { try FunctionRuntime(configuration: $0, registry: registry, protecting: protected) }
         admission = Admission(limit: configuration.concurrency, queueLimit: configuration.queueLimit)
         replay = ReplayGuard(window: configuration.clockSkew)
         // Nonces of requests signed before a restart stay refused for the whole window.

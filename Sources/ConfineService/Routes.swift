@@ -162,6 +162,15 @@ extension ConfineService {
             environment.merge(spec.environment) { $1 }
             var request = Command(spec.argv, stdin: .bytes(spec.stdin), stdout: .pipe, stderr: .pipe,
                                   environment: environment, workingDirectory: spec.workingDirectory, timeout: spec.timeout)
+            // Never the service's own directory: without a cwd, a fresh private folder per request.
+            request.privateWorkingDirectory = spec.workingDirectory == nil
+            do { try executor.checkWorkingDirectory(of: request) } catch let error as ConfineError {
+                switch error.code {
+                case .workingDirectoryNotAdmitted: throw ServiceError(.forbidden, "WorkingDirectoryNotAdmitted", "cwd: \(error.message)")
+                case .workingDirectory: throw ServiceError(.badRequest, "InvalidArgument", "cwd: \(error.message)")
+                default: throw error
+                }
+            }
             // Killed by shutdown or a client going away: still a record, with the output so far.
             request.cancellationIsResult = true
             let command = request

@@ -47,6 +47,15 @@ public struct ServiceConfiguration: Sendable {
     }
 
     public var file: String
+
+    /// The files no confined command may see: this file, the functions file, the SQLite audit
+    /// store with its WAL and shared-memory files.
+    public var protectedFiles: [String] {
+        var files = [file]
+        if let functions { files.append(functions.file) }
+        if case .sqlite(let path) = store { files += [path, path + "-wal", path + "-shm"] }
+        return files.filter { $0 != "<memory>" }
+    }
     public var functions: FunctionConfiguration?
     public var keys: [String: Key]
     public var store: Store
@@ -161,6 +170,16 @@ public struct ServiceConfiguration: Sendable {
             keys.append(Key(id: id, secret: secret, functions: Set(allowed), policies: policies, rateLimit: rate, burst: Int(burst)))
         }
 
+        // Secrets in a file others can read are secrets no more (OpenSSH's StrictModes).
+        let literal = rawKeys.keys.sorted().filter { id in
+            if case .object(let k)? = rawKeys[id], k["secret"] != nil { return true } else { return false }
+        }
+        if let first = literal.first {
+            try PrivateFile.check(path, holding: "access key secrets (keys.\(first).secret)")
+        }
+        if let functions, case .fixed = functions.credentials {
+            try PrivateFile.check(functions.file, holding: "static credentials (credentials.accessKeySecret)")
+        }
         var configuration = ServiceConfiguration(file: path, functions: functions, keys: keys, store: store, policyPaths: policyPaths)
         if let raw = fields["limits"] {
             let l = try walker.object(raw, "limits", allowed: ["concurrency", "queue", "bodySize", "clockSkew", "grace", "maxTimeout"])

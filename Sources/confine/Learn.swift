@@ -22,7 +22,9 @@ extension ConfineCommand.PolicyCommand {
         @Option(help: "Learn what this policy lacks, and include it (default: learn every syscall; limits from the shipped base).")
         var base: String?
         @Option(help: "The learned policy's name.") var name: String = "learned"
-        @Option(name: .shortAndLong, help: "Write the policy here instead of to stdout.") var output: String?
+        @Option(name: .shortAndLong, help: "Write the policy here instead of to stdout (a regular file is replaced atomically; a device or FIFO is written in place).") var output: String?
+        @Flag(help: "Leave the base's isolation (filesystem view, namespaces, cgroup caps) out of a standalone policy.")
+        var withoutIsolation = false
         @Option(help: "Timeout for each run (default: the base policy's).") var timeout: String?
         @Argument(parsing: .captureForPassthrough, help: "The command, after --.") var command: [String] = []
 
@@ -68,7 +70,8 @@ extension ConfineCommand.PolicyCommand {
             for _ in 0..<3 {
                 do {
                     text = try LearnedPolicy.json(name: name, description: description, syscalls: learned.sorted(),
-                                                  socketFamilies: families.sorted(), base: base, limits: limitsPolicy)
+                                                  socketFamilies: families.sorted(), base: base, limits: limitsPolicy,
+                                                  keepIsolation: !withoutIsolation)
                     let file = output ?? (directory + "/\(name).json")
                     let policy = try PolicyReader().parse(Array(text.utf8), file: file)
                     let check = try Executor(policy: policy)
@@ -82,10 +85,14 @@ extension ConfineCommand.PolicyCommand {
                 }
             }
             if let output {
-                guard FileManager.default.createFile(atPath: output, contents: Data(text.utf8)) else { fail("\(output): cannot be written", status: 2) }
+                do { try OutputFile.write(text, to: output) } catch { fail("-o \(error)", status: 2) }
             } else {
                 FileHandle.standardOutput.write(Data(text.utf8))
             }
+            let kept = base.map { "it includes \($0), whose isolation applies: \(limitsPolicy.isolation.summary)" }
+                ?? (withoutIsolation ? "no isolation (--without-isolation): only the syscall filter and limits confine it"
+                    : "it keeps the isolation of base: \(limitsPolicy.isolation.summary) (--without-isolation leaves it out)")
+            FileHandle.standardError.write(Data("confine: \(kept)\n".utf8))
             let summary = "confine: learned \(learned.count) syscalls\(base.map { " beyond \($0)" } ?? ""): \(learned.sorted().joined(separator: " "))\n"
             FileHandle.standardError.write(Data(summary.utf8))
             if verified {

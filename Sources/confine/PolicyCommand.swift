@@ -92,21 +92,25 @@ extension ConfineCommand {
             @Option(help: "The architecture to select rules for (amd64, arm64, ...).") var arch: String = "amd64"
             @Option(help: "The kernel version to select rules for (default: this machine's).") var kernel: String?
             @Option(help: "The policy's name (default: the profile's file name).") var name: String?
-            @Option(name: .shortAndLong, help: "Write the policy here instead of to stdout.") var output: String?
+            @Option(name: .shortAndLong, help: "Write the policy here instead of to stdout (a regular file is replaced atomically; a device or FIFO is written in place).") var output: String?
+            @Option(help: "The policy whose isolation (filesystem view, namespaces, cgroup caps) the imported one keeps.") var base: String = "base"
+            @Flag(help: "Leave isolation out: the policy confines by its syscall filter alone.") var withoutIsolation = false
 
             func run() throws {
                 guard let data = FileManager.default.contents(atPath: profile) else { fail("\(profile): cannot be read", status: 2) }
+                let isolation = withoutIsolation ? nil : loadPolicy(base).isolation
                 var system = utsname()
                 uname(&system)
                 let running = withUnsafeBytes(of: system.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-                let importer = ProfileImporter(capabilities: Set(capabilities), architecture: arch, kernel: kernel ?? running)
+                let importer = ProfileImporter(capabilities: Set(capabilities), architecture: arch, kernel: kernel ?? running, isolation: isolation)
                 let stem = ((profile as NSString).lastPathComponent as NSString).deletingPathExtension
                 let result: ProfileImporter.Result
                 do { result = try importer.convert([UInt8](data), file: profile, name: name ?? stem) } catch { fail("\(error)", status: 2) }
                 for warning in result.warnings { FileHandle.standardError.write(Data("confine: warning: \(warning)\n".utf8)) }
                 FileHandle.standardError.write(Data("confine: \(result.rulesKept) rules imported, \(result.rulesSkipped) not applicable or not expressible\n".utf8))
+                FileHandle.standardError.write(Data("confine: \(isolation.map { "it keeps the isolation of \(base): \($0.summary) (--without-isolation leaves it out)" } ?? "no isolation (--without-isolation): only the syscall filter confines it")\n".utf8))
                 if let output {
-                    guard FileManager.default.createFile(atPath: output, contents: Data(result.json.utf8)) else { fail("\(output): cannot be written", status: 2) }
+                    do { try OutputFile.write(result.json, to: output) } catch { fail("-o \(error)", status: 2) }
                 } else {
                     FileHandle.standardOutput.write(Data(result.json.utf8))
                 }

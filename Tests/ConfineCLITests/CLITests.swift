@@ -119,8 +119,8 @@ import Testing
     }
 
     @Test func environmentAndDirectoryOptions() throws {
-        let result = try confine(["run", "--env", "FRUIT=lime", "--cwd", "/usr", "--", "sh", "-c", "echo $FRUIT; pwd"])
-        #expect(result.text == "lime\n/usr\n")
+        let result = try confine(["run", "--env", "FRUIT=lime", "--cwd", "/opt", "--", "sh", "-c", "echo $FRUIT; pwd"])
+        #expect(result.text == "lime\n/opt\n")
     }
 
     @Test func jsonRecordDescribesTheOutcome() throws {

@@ -32,6 +32,7 @@ struct ServeProcessTests {
                 "limits": ["grace": grace],
             ]
             try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: "\(directory)/service.json"))
+            chmod("\(directory)/service.json", 0o600)  // it holds a secret: serve refuses it readable by others
             log = "\(directory)/serve.log"
             FileManager.default.createFile(atPath: log, contents: nil)
             process.executableURL = URL(fileURLWithPath: CLITests.binary)

@@ -12,7 +12,8 @@ struct ExecRouteTests {
         let service = try await makeService()
         let app = service.buildApplication(port: 0)
         try await app.test(.router) { client in
-            let examples = repository.appendingPathComponent("examples").path
+            // examples/ itself holds the functions file (static credentials), which no command may see.
+            let examples = repository.appendingPathComponent("examples/ls").path
             let response = try await client.exec(["argv": ["ls", "-l"], "cwd": examples, "timeout": 10])
             #expect(response.status == .ok)
             let record = object(response.body)
@@ -20,7 +21,7 @@ struct ExecRouteTests {
             #expect(record["exitCode"] as? Int == 0)
             #expect(record["policy"] as? String == "default")
             let stdout = Data(base64Encoded: record["stdout"] as? String ?? "").map { String(decoding: $0, as: UTF8.self) } ?? ""
-            #expect(stdout.contains("functions.json"))
+            #expect(stdout.contains("index.py"))
             #expect(response.headers[HTTPField.Name("x-fc-request-id")!] != nil)
         }
         let records = try await service.store.records()

@@ -6,16 +6,16 @@
  * Every message on it is one spawn request:
  *
  *   data:   struct cfl_request_header, then
- *           struct cfl_rlimit[nrlimits],
+ *           struct cfl_rlimit[nrlimits] (at most CFL_MAX_RLIMITS),
  *           filter_len bytes of struct sock_filter (the compiled seccomp program; 0 = none),
  *           path_len bytes: the executable's absolute path, NUL-terminated (length includes NUL),
  *           cwd_len bytes: the working directory, NUL-terminated (0 = keep the helper's),
  *           argc NUL-terminated strings, then envc NUL-terminated strings,
  *           fs_rules_len bytes of filesystem rules: repeated { uint32_t access (CFL_FS_*, not 0);
  *             absolute path, NUL-terminated }, packed (the access word is not aligned), at
- *             most 4096,
+ *             most CFL_MAX_FS_RULES (4096),
  *           cgroup_len bytes: absolute paths of cgroup.procs files (ending in "/cgroup.procs"),
- *             each NUL-terminated; at most 16.
+ *             each NUL-terminated; at most CFL_MAX_CGROUPS (16).
  *           The sizes must add up to the message length exactly.
  *   fds:    SCM_RIGHTS with exactly 4 fds: [status, stdin, stdout, stderr], or 5 fds where the
  *           5th is a memfd holding the whole request (header included) for requests too large
@@ -67,7 +67,15 @@
  * between installing the filter and execve waits on the monitor. */
 #define CFL_NOTIFY_FD 1021
 
+/* A request longer than this goes in a memfd (the 5th fd); the datagram is then a stub of the
+ * header's first two words, magic and flags. The helper receives datagrams of up to 256 KiB. */
 #define CFL_MAX_INLINE_REQUEST (200u * 1024u)
+#define CFL_MAX_MEMFD_REQUEST (64u << 20) /* the largest memfd request the helper reads */
+
+/* limits on a request's sections */
+#define CFL_MAX_RLIMITS 16u   /* nrlimits */
+#define CFL_MAX_FS_RULES 4096u /* filesystem rules */
+#define CFL_MAX_CGROUPS 16u   /* cgroup.procs paths */
 
 /* isolation flags (iso_flags) */
 #define CFL_ISO_NEWNS 0x1u          /* mount namespace with private propagation; with tmp_size, a
@@ -84,6 +92,8 @@
                                        itself (a path that does not exist is skipped); the
                                        private /tmp and /dev/shm stay writable */
 #define CFL_ISO_NEWUTS 0x40u        /* UTS namespace, hostname "confine" */
+#define CFL_ISO_ALL (CFL_ISO_NEWNS | CFL_ISO_NEWNET | CFL_ISO_NEWPID | CFL_ISO_NEWIPC | \
+                     CFL_ISO_LANDLOCK | CFL_ISO_READONLY_ROOT | CFL_ISO_NEWUTS)
 
 /* filesystem rule access bits; with LANDLOCK: READ = READ_FILE|READ_DIR, WRITE = WRITE_FILE,
  * TRUNCATE, REMOVE_*, MAKE_*, REFER, EXEC = EXECUTE (those the ABI knows; on a non-directory
@@ -91,6 +101,11 @@
 #define CFL_FS_READ 0x1u
 #define CFL_FS_WRITE 0x2u
 #define CFL_FS_EXEC 0x4u
+/* open the rule's path without following any symbolic link in it (openat2 RESOLVE_NO_SYMLINKS):
+ * for paths the executor resolved itself, such as the working directory, so that a link swapped
+ * in after the check cannot widen the view */
+#define CFL_FS_NOFOLLOW 0x8u
+#define CFL_FS_ALL (CFL_FS_READ | CFL_FS_WRITE | CFL_FS_EXEC | CFL_FS_NOFOLLOW)
 
 /* Landlock scopes (landlock_scopes, Landlock ABI 6+; asking for one on an older kernel fails) */
 #define CFL_LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET 0x1u
@@ -155,8 +170,9 @@ enum cfl_report_kind {
     CFL_REPORT_EXITED = 3,  /* status (with NEWPID, of the command, pid 2, not of init), flags,
                                rusage of the whole tree */
     CFL_REPORT_REFUSED = 4  /* NOTIFY mode, each distinct call: pid (the caller), status (the
-                               syscall number), err (the errno answered; 0 when learning),
-                               utime_us, stime_us, maxrss_kb carry args 0, 1 and 2 */
+                               syscall number), stage (the AUDIT_ARCH_* of the call), err (the
+                               errno answered; 0 when learning); utime_us, stime_us, maxrss_kb
+                               carry args 0, 1 and 2 (the rusage fields of EXITED, reused) */
 };
 
 #define CFL_REPORT_FLAG_KILLED 0x1u       /* the tree was killed on the parent's request */

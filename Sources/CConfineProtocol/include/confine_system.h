@@ -6,6 +6,8 @@
 #include <unistd.h>
 #include <sys/eventfd.h>
 
+#include "confine_kernel.h"
+
 /* pipe2(2) and memfd_create(2) are _GNU_SOURCE declarations the Glibc module leaves out. */
 static inline int CConfine_pipe2(int fds[2], int flags) {
     extern int pipe2(int fds[2], int flags);
@@ -18,7 +20,8 @@ static inline int CConfine_memfd(const char *name) {
 /* Landlock's ABI version (0 when the kernel has none): landlock_create_ruleset(NULL, 0,
  * LANDLOCK_CREATE_RULESET_VERSION); Debian 12's headers have no wrapper. */
 static inline long cfl_landlock_abi(void) {
-    long version = syscall(444 /* __NR_landlock_create_ruleset */, (void *)0, 0UL, 1UL);
+    long version = syscall(SYS_landlock_create_ruleset, (void *)0, 0UL,
+                           (unsigned long)LL_CREATE_RULESET_VERSION);
     return version < 0 ? 0 : version;
 }
 

@@ -1,0 +1,76 @@
+import ConfinePolicy
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Where a command starts, and whether its policy lets that folder into the command's view.
+///
+/// The working directory joins the filesystem view (`isolation.filesystem.workingDirectory`),
+/// so whoever picks it could widen the view: `--cwd /` would show the whole machine. The folder
+/// is therefore resolved first (`realpath(3)`: symlinks and `..` gone) and must be admitted by the
+/// policy's `workingDirectories` rules, be the policy's own `workingDirectory`, or lie within a
+/// path the embedding program granted (`Command.filesystemGrants`).
+enum WorkingDirectoryCheck {
+    /// The canonical working directory for `requested`.
+    /// - Throws: `ConfineError` `.workingDirectory` (missing, not a folder),
+    ///   `.workingDirectoryNotAdmitted` (outside what the policy admits).
+    static func resolve(_ requested: String, policy: Policy, grants: [String: Isolation.Access]) throws -> String {
+        guard let canonical = realPath(requested) else {
+            let e = errno
+            throw ConfineError(.workingDirectory, "\(ConfineError.errnoText(e)): \(PythonRepr.string(requested)) (the working directory)", errno: e, path: requested)
+        }
+        var info = stat()
+        guard stat(canonical, &info) == 0, info.st_mode & S_IFMT == S_IFDIR else {
+            throw ConfineError(.workingDirectory, "Not a directory: \(PythonRepr.string(requested)) (the working directory)", errno: ENOTDIR, path: requested)
+        }
+        guard let filesystem = policy.isolation.filesystem, filesystem.workingDirectory != .none else { return canonical }
+        if let own = policy.workingDirectory, realPath(own) == canonical { return canonical }
+        if grants.keys.compactMap(realPath).contains(where: { isWithin(canonical, $0) }) { return canonical }
+        let decision = WorkingDirectoryRules.decide(canonical, rules: filesystem.workingDirectories)
+        if decision.admitted { return canonical }
+        let field = "isolation.filesystem.workingDirectories"
+        let origin = policy.origin(of: field).map { "; \($0)" } ?? ""
+        let why = decision.rule.map { "its rule '\($0)' refuses it" } ?? "none of its rules admits it"
+        let shown = canonical == requested ? PythonRepr.string(canonical) : "\(PythonRepr.string(requested)) (\(canonical))"
+        throw ConfineError(
+            .workingDirectoryNotAdmitted,
+            "the working directory \(shown) is not admitted by policy '\(policy.name)': \(why) (\(field)\(origin)). "
+                + "The working directory joins the command's view (\(filesystem.workingDirectory.rawValue)); run from a project folder "
+                + "(such as /home/NAME/PROJECT, /srv/APP or /tmp/DIR), or use a policy whose workingDirectories admit it",
+            path: canonical)
+    }
+
+    /// `path` is `directory` or lies beneath it (both canonical).
+    static func isWithin(_ path: String, _ directory: String) -> Bool {
+        directory == "/" || path == directory || path.hasPrefix(directory + "/")
+    }
+
+    /// realpath(3), or nil with errno set.
+    static func realPath(_ path: String) -> String? {
+        guard let resolved = realpath(path, nil) else { return nil }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+
+    /// Refuses a view that would show a path the executor protects (the service's
+    /// configuration, its audit store): a rule path at or above a protected path, or no view at
+    /// all for a command that runs as the executor's own uid.
+    /// - Throws: `ConfineError(.workingDirectoryNotAdmitted)` naming the path and the rule.
+    static func checkProtected(_ protected: [String], rules: [(access: UInt32, path: String)], hasView: Bool, ownUID: Bool, policy: Policy) throws {
+        guard !protected.isEmpty else { return }
+        if !hasView {
+            guard ownUID else { return }
+            throw ConfineError(.workingDirectoryNotAdmitted,
+                               "policy '\(policy.name)' gives the command no filesystem view (isolation.filesystem, with Landlock) and it runs as this process's own uid, so it could read \(protected[0]), which must stay hidden; use a policy with a filesystem view")
+        }
+        for rule in rules {
+            guard let path = realPath(rule.path) else { continue }
+            if let hidden = protected.first(where: { isWithin($0, path) }) {
+                throw ConfineError(.workingDirectoryNotAdmitted,
+                                   "the command's view would include \(PythonRepr.string(rule.path)), which holds \(hidden), a file this executor keeps hidden (the service's configuration or audit store); run the command from another folder, or move the service's files out of the view",
+                                   path: rule.path)
+            }
+        }
+    }
+}

@@ -1,0 +1,172 @@
+/* Namespaces: the setup a new namespace needs (UTS hostname, loopback, the mounts), done by the
+ * command child or by a PID namespace's init, and that init itself. The namespaces come from
+ * the flags of the clone(2) that makes the command child (or init). */
+#include "launch.h"
+
+/* Brings `lo` up (SIOCGIFFLAGS, SIOCSIFFLAGS): a new network namespace starts with it down. */
+static void loopback_up(const struct child_args *a)
+{
+    int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s < 0)
+        child_fail(a, CFL_STAGE_NETWORK, errno, 0);
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof ifr);
+    memcpy(ifr.ifr_name, "lo", 3);
+    if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
+        child_fail(a, CFL_STAGE_NETWORK, errno, 0);
+    ifr.ifr_flags |= IFF_UP;
+    if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
+        child_fail(a, CFL_STAGE_NETWORK, errno, 0);
+    close(s);
+}
+
+/* mount_setattr(2) on path and everything mounted below it. */
+static int mount_setattr_tree(const char *path, uint64_t set, uint64_t clear)
+{
+    struct cfl_mount_attr attr = { .attr_set = set, .attr_clr = clear };
+    return (int)syscall(SYS_mount_setattr, AT_FDCWD, path, AT_RECURSIVE, &attr, sizeof attr);
+}
+
+/* Sets up the new mount namespace: private propagation, then the read-only view with its
+ * read-write binds, then the private tmpfs mounts (after, so they stay writable), then /proc. */
+static void setup_mounts(const struct child_args *a, bool proc)
+{
+    const struct request *rq = a->rq;
+    /* The namespace's mounts are copies of the host's, in the same peer groups: without this,
+     * every mount below would propagate back to the host. */
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+        child_fail(a, CFL_STAGE_MOUNT, errno, -1);
+    if (rq->hdr.iso_flags & CFL_ISO_READONLY_ROOT) {
+        /* The mounts here are this namespace's own copies: no bind of / is needed to make them
+         * read-only without touching the host's (and the copies have no writers yet). */
+        if (mount_setattr_tree("/", MOUNT_ATTR_RDONLY, 0) < 0)
+            child_fail(a, CFL_STAGE_MOUNT, errno, -1);
+        size_t pos = 0;
+        for (uint32_t i = 0; i < rq->nfs_rules; i++) {
+            uint32_t access;
+            const char *path = next_rule(rq->fs_rules, &pos, &access);
+            if (!(access & CFL_FS_WRITE))
+                continue;
+            if (mount(path, path, NULL, MS_BIND | MS_REC, NULL) < 0) {
+                if (errno == ENOENT)
+                    continue; /* as with Landlock: nothing there to write to */
+                child_fail(a, CFL_STAGE_MOUNT, errno, (int)i);
+            }
+            /* a bind copies the read-only flag of its source */
+            if (mount_setattr_tree(path, 0, MOUNT_ATTR_RDONLY) < 0)
+                child_fail(a, CFL_STAGE_MOUNT, errno, (int)i);
+        }
+    }
+    if (rq->hdr.tmp_size != 0) {
+        if (mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, a->tmpfs_options) < 0)
+            child_fail(a, CFL_STAGE_MOUNT, errno, -1);
+        if (mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, a->tmpfs_options) < 0 &&
+            errno != ENOENT) /* no /dev/shm: nothing shared to hide */
+            child_fail(a, CFL_STAGE_MOUNT, errno, -1);
+    }
+    /* mounted by a process inside the new PID namespace, so it shows that namespace */
+    if (proc && mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+        child_fail(a, CFL_STAGE_MOUNT, errno, -1);
+}
+
+/* Joins the cgroups and sets up the new namespaces; runs as root, before anything else, so
+ * that the cgroup files are still reachable (not yet read-only) and everything after runs in
+ * the cgroups. `proc`: mount a fresh /proc (the caller is a new PID namespace's init). */
+void isolate(const struct child_args *a, bool proc)
+{
+    const struct request *rq = a->rq;
+    join_cgroups(a);
+    if ((rq->hdr.iso_flags & CFL_ISO_NEWUTS) && sethostname("confine", 7) < 0)
+        child_fail(a, CFL_STAGE_NAMESPACE, errno, 0);
+    if (rq->hdr.iso_flags & CFL_ISO_NEWNET)
+        loopback_up(a);
+    if (rq->hdr.iso_flags & CFL_ISO_NEWNS)
+        setup_mounts(a, proc);
+}
+
+/* init's stack. Static for the same reasons as child_stack (child.c): init runs on it in its
+ * own copy-on-write copy of the monitor's memory, one init per monitor. */
+static char init_stack[64 * 1024] __attribute__((aligned(16)));
+
+/*
+ * pid 1 of the new PID namespace. The command must not be pid 1 (it would see getppid() == 0,
+ * could kill(0) its own namespace's init, and would have to reap orphans), so init stays
+ * behind as root while the command (pid 2, its CLONE_VM|CLONE_VFORK child) drops privileges:
+ * the command then cannot signal it. Init reaps every orphan of the namespace and, when pid 2
+ * ends, records pid 2's status and exits; the kernel kills what is left in the namespace.
+ */
+static _Noreturn void namespace_init(const struct child_args *a, struct ns_shared *shared)
+{
+    /* the monitor's death (never expected) kills init, and with it the namespace */
+    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    prctl(PR_SET_NAME, "confine-init", 0, 0, 0);
+    isolate(a, true);
+    struct child_args command = *a;
+    command.isolated = true;
+    pid_t pid = start_command(&command, 0);
+    if (pid < 0)
+        child_fail(a, CFL_STAGE_FORK, errno, 0);
+    /* pid 2 has exec'd or failed: drop every fd, among them the pipe whose EOF tells the
+     * monitor so, the stdio copies and the status socket */
+    if (syscall(SYS_close_range, 0U, ~0U, 0U) < 0)
+        close(a->started);
+    for (;;) {
+        int status;
+        pid_t done = waitpid(-1, &status, __WALL);
+        if (done == pid) {
+            siginfo_t si;
+            si.si_pid = 0;
+            /* pid 2's children were re-parented to init before it became a zombie */
+            shared->flags = waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT | __WALL) == 0
+                                ? CFL_REPORT_FLAG_DESCENDANTS : 0;
+            shared->status = status;
+            __atomic_store_n(&shared->done, 1, __ATOMIC_RELEASE);
+            _exit(0);
+        }
+        if (done < 0 && errno != EINTR)
+            _exit(1); /* ECHILD: cannot happen while pid 2 is unreaped */
+    }
+}
+
+struct init_args {
+    const struct child_args *command;
+    struct ns_shared *shared;
+};
+
+static int init_entry(void *raw)
+{
+    const struct init_args *i = raw;
+    namespace_init(i->command, i->shared);
+}
+
+/* The clone(2) flags of the request's namespaces. */
+int namespace_flags(uint32_t iso)
+{
+    return ((iso & CFL_ISO_NEWNS) ? CLONE_NEWNS : 0) | ((iso & CFL_ISO_NEWNET) ? CLONE_NEWNET : 0) |
+           ((iso & CFL_ISO_NEWPID) ? CLONE_NEWPID : 0) | ((iso & CFL_ISO_NEWIPC) ? CLONE_NEWIPC : 0) |
+           ((iso & CFL_ISO_NEWUTS) ? CLONE_NEWUTS : 0);
+}
+
+/* Starts the command with a PID namespace: init is a plain (copy-on-write) clone, since it
+ * never execs and a vfork-style clone would leave the monitor suspended for good. `shared` is
+ * where a->error points; `started`, a CLOEXEC pipe. Returns init's pid once the command
+ * has exec'd or failed (then a->error says which), or -1 (errno). */
+pid_t start_in_pid_namespace(struct child_args *a, struct ns_shared *shared, int started[2])
+{
+    a->started = started[1];
+    struct init_args init = { a, shared };
+    pid_t pid = clone(init_entry, init_stack + sizeof init_stack,
+                      namespace_flags(a->rq->hdr.iso_flags) | SIGCHLD, &init);
+    int err = errno;
+    close(started[1]);
+    if (pid > 0) {
+        /* EOF once init and pid 2 have both let go of the write end: pid 2 by exec (or exit),
+         * init right after (or by failing) */
+        char byte;
+        while (read(started[0], &byte, 1) < 0 && errno == EINTR)
+            ;
+    }
+    close(started[0]);
+    errno = err;
+    return pid;
+}

@@ -1,0 +1,204 @@
+import Foundation
+import Testing
+
+/// The holes around the sandbox, tried by attack through the built CLI: a working directory that
+/// would widen the view, learned and imported policies that would lose isolation, `-o` that would
+/// replace a device; as root and as an ordinary user.
+@Suite struct BoundaryTests {
+    let cli = CLITests()
+    /// makedev(1, 3): /dev/null's numbers (glibc's makedev is a macro Swift does not import).
+    static let nullDevice: dev_t = (1 << 8) | 3
+
+    /// A fresh folder (0755) that a leased uid may enter, outside Confine's own private folders.
+    static func project() throws -> String {
+        let path = "/var/tmp/boundary-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+        return path
+    }
+
+    @Test(arguments: ["/", "/etc", "/proc", "/home", "/root", "/usr/..", "/opt/../etc"])
+    func aWorkingDirectoryOutsideThePolicyIsRefused(_ directory: String) throws {
+        let result = try cli.confine(["run", "--cwd", directory, "--", "ls", "-a", "/home"])
+        #expect(result.status == 126, "\(directory): \(result.stderr)")
+        #expect(result.stdout.isEmpty, "nothing ran: \(result.text)")
+        #expect(result.stderr.contains("is not admitted by policy 'default'"))
+        #expect(result.stderr.contains("workingDirectories"))
+    }
+
+    @Test func theCallersOwnDirectoryIsCheckedToo() throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: CLITests.binary)
+        process.arguments = ["run", "--policy", "strict", "--", "cat", "etc/hostname"]
+        process.currentDirectoryURL = URL(fileURLWithPath: "/")
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 126)
+        #expect(stdout.isEmpty)
+        #expect(stderr.contains("the working directory '/' is not admitted by policy 'strict'"))
+    }
+
+    @Test func aSymlinkToTheRootIsResolvedBeforeTheCheck() throws {
+        let project = try Self.project()
+        defer { try? FileManager.default.removeItem(atPath: project) }
+        try FileManager.default.createSymbolicLink(atPath: project + "/up", withDestinationPath: "/")
+        let result = try cli.confine(["run", "--cwd", project + "/up", "--", "ls", "home"])
+        #expect(result.status == 126)
+        #expect(result.stderr.contains("(/)"), "the message names what the link resolves to: \(result.stderr)")
+        // The folder itself is admitted, and the command sees it, writable.
+        let inside = try cli.confine(["run", "--cwd", project, "--", "sh", "-c", "pwd; ls -a /home 2>&1; true"])
+        #expect(inside.status == 0, "\(inside.stderr)")
+        #expect(inside.text.hasPrefix(project + "\n"))
+        #expect(inside.text.contains("Permission denied"), "/home stays outside the view: \(inside.text)")
+    }
+
+    @Test func aPolicyCanNarrowTheWorkingDirectoriesItAdmits() throws {
+        let project = try Self.project()
+        defer { try? FileManager.default.removeItem(atPath: project) }
+        let allowed = project + "/jobs/one", other = project + "/other"
+        for folder in [allowed, other] {
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+        }
+        let policy = """
+            { "version": 1, "include": "default",
+              "isolation": { "filesystem": { "readOnly": ["/usr", "/bin", "/lib", "/lib64", "/etc/ld.so.cache"], "workingDirectory": "readOnly",
+                                             "workingDirectories": ["\(project)/jobs/*", "!\(project)/jobs/*/secret"] } } }
+            """
+        try policy.write(toFile: project + "/jobs.json", atomically: true, encoding: .utf8)
+        #expect(try cli.confine(["run", "--policy", project + "/jobs.json", "--cwd", allowed, "--", "true"]).status == 0)
+        let refused = try cli.confine(["run", "--policy", project + "/jobs.json", "--cwd", other, "--", "true"])
+        #expect(refused.status == 126)
+        #expect(refused.stderr.contains("none of its rules admits it"))
+        try FileManager.default.createDirectory(atPath: allowed + "/secret", withIntermediateDirectories: true)
+        let secret = try cli.confine(["run", "--policy", project + "/jobs.json", "--cwd", allowed + "/secret", "--", "true"])
+        #expect(secret.stderr.contains("its rule '!\(project)/jobs/*/secret' refuses it"), "\(secret.stderr)")
+        let bad = try cli.confine(["run", "--policy", project + "/jobs.json", "--cwd", allowed, "--", "true"])
+        #expect(bad.status == 0)
+        try policy.replacingOccurrences(of: "\(project)/jobs/*\"", with: "jobs/*\"").write(toFile: project + "/bad.json", atomically: true, encoding: .utf8)
+        let relative = try cli.confine(["run", "--policy", project + "/bad.json", "--", "true"])
+        #expect(relative.status == 2)
+        #expect(relative.stderr.contains("isolation.filesystem.workingDirectories[0]"), "\(relative.stderr)")
+    }
+
+    @Test func aLearnedPolicyKeepsTheBasesIsolation() throws {
+        let project = try Self.project()
+        defer { try? FileManager.default.removeItem(atPath: project) }
+        let learn = try cli.confine(["policy", "learn", "-o", project + "/ls.json", "--", "ls", "-l"])
+        #expect(learn.status == 0, "\(learn.stderr)")
+        #expect(learn.stderr.contains("keeps the isolation of base"))
+        let home = try cli.confine(["run", "--policy", project + "/ls.json", "--cwd", project, "--", "ls", "/home"])
+        #expect(home.status != 0)
+        #expect(home.stderr.contains("Permission denied"), "the learned policy of ls -l cannot list /home: \(home.text)")
+        let pids = try cli.confine(["run", "--policy", project + "/ls.json", "--cwd", project, "--", "ls", "/proc"])
+        let numeric = pids.text.split(separator: "\n").filter { $0.allSatisfy(\.isNumber) }
+        #expect(numeric.count <= 3, "a PID namespace: only its own processes, not the host's \(numeric.count)")
+        let audit = try cli.confine(["audit", project + "/ls.json"])
+        #expect(!audit.text.contains("isolation."), "no isolation finding: \(audit.text)")
+        // Asked for, it goes: and the audit says so.
+        let bare = try cli.confine(["policy", "learn", "--without-isolation", "-o", project + "/bare.json", "--", "true"])
+        #expect(bare.status == 0, "\(bare.stderr)")
+        #expect(try cli.confine(["audit", project + "/bare.json"]).text.contains("no filesystem view"))
+    }
+
+    @Test func anImportedProfileKeepsTheBasesIsolation() throws {
+        let project = try Self.project()
+        defer { try? FileManager.default.removeItem(atPath: project) }
+        let result = try cli.confine(["policy", "import", CLITests.fixtures + "/docker-default.json", "-o", project + "/docker.json"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let text = try String(contentsOfFile: project + "/docker.json", encoding: .utf8)
+        #expect(text.contains("\"isolation\""))
+        #expect(try cli.confine(["run", "--policy", project + "/docker.json", "--cwd", project, "--", "ls", "/home"]).status != 0)
+    }
+
+    @Test func dashOLeavesADeviceADeviceAndFollowsASymlink() throws {
+        let project = try Self.project()
+        defer { try? FileManager.default.removeItem(atPath: project) }
+        let device = project + "/null"
+        #expect(mknod(device, S_IFCHR | 0o666, BoundaryTests.nullDevice) == 0, "mknod needs root")
+        for arguments in [["policy", "import", CLITests.fixtures + "/docker-default.json", "-o", device],
+                          ["policy", "learn", "-o", device, "--", "true"]] {
+            let result = try cli.confine(arguments)
+            #expect(result.status == 0, "\(arguments): \(result.stderr)")
+            var info = stat()
+            #expect(lstat(device, &info) == 0)
+            #expect(info.st_mode & S_IFMT == S_IFCHR, "\(arguments[1]) -o kept the character device")
+            #expect(info.st_rdev == BoundaryTests.nullDevice)
+        }
+        let target = project + "/real.json", link = project + "/link.json"
+        try "old".write(toFile: target, atomically: true, encoding: .utf8)
+        chmod(target, 0o640)
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: target)
+        #expect(try cli.confine(["policy", "import", CLITests.fixtures + "/docker-default.json", "-o", link]).status == 0)
+        var info = stat()
+        #expect(lstat(link, &info) == 0 && info.st_mode & S_IFMT == S_IFLNK, "the link is still a link")
+        #expect(stat(target, &info) == 0 && info.st_mode & 0o777 == 0o640, "the target keeps its mode")
+        #expect(try String(contentsOfFile: target, encoding: .utf8).contains("\"seccomp\""))
+        let directory = try cli.confine(["policy", "import", CLITests.fixtures + "/docker-default.json", "-o", project])
+        #expect(directory.status == 2)
+        #expect(directory.stderr.contains("is a directory"))
+    }
+
+    @Test func diffComparesIsolationAndCommandsBySemantics() throws {
+        let narrower = try cli.confine(["policy", "diff", "default", "strict"])
+        #expect(narrower.status == 0, "strict is narrower than default everywhere: \(narrower.text)")
+        #expect(!narrower.text.contains("no longer denies"))
+        let network = try cli.confine(["policy", "diff", "default", "network"])
+        #expect(network.status == 1)
+        #expect(network.text.contains("+ isolation.network: none -> host"))
+    }
+
+    // MARK: as an ordinary user
+
+    /// Runs the CLI as an unprivileged user from a copy of the binaries in a folder it can read.
+    func asOrdinaryUser(_ arguments: [String], in directory: String) throws -> CLITests.Output {
+        let user = "confine-boundary"
+        if getpwnam(user) == nil {
+            let add = Process()
+            add.executableURL = URL(fileURLWithPath: "/usr/sbin/useradd")
+            add.arguments = ["-m", user]
+            try add.run()
+            add.waitUntilExit()
+        }
+        let bin = try Self.project()
+        let build = URL(fileURLWithPath: CLITests.binary).deletingLastPathComponent().path
+        for name in ["confine", "confine-launch"] {
+            try FileManager.default.copyItem(atPath: build + "/" + name, toPath: bin + "/" + name)
+        }
+        try FileManager.default.copyItem(atPath: CLITests.fixtures + "/../../../policies", toPath: bin + "/policies")
+        defer { try? FileManager.default.removeItem(atPath: bin) }
+        let quoted = arguments.map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }.joined(separator: " ")
+        return try run("/bin/su", [user, "-s", "/bin/sh", "-c", "cd '\(directory)' && CONFINE_POLICY_PATH=\(bin)/policies \(bin)/confine \(quoted)"])
+    }
+
+    func run(_ path: String, _ arguments: [String]) throws -> CLITests.Output {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        nonisolated(unsafe) var stdout = Data()
+        let group = DispatchGroup()
+        group.enter()
+        DispatchQueue.global().async { stdout = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        group.wait()
+        process.waitUntilExit()
+        return CLITests.Output(status: process.terminationStatus, stdout: stdout, stderr: String(decoding: stderr, as: UTF8.self))
+    }
+
+    @Test func anOrdinaryUserCannotWidenTheViewEither() throws {
+        let root = try asOrdinaryUser(["run", "--cwd", "/", "--", "ls", "/home"], in: "/tmp")
+        #expect(root.status == 126, "\(root.stderr)")
+        #expect(root.stdout.isEmpty)
+        let fromSlash = try asOrdinaryUser(["run", "--", "ls", "home"], in: "/")
+        #expect(fromSlash.status == 126, "\(fromSlash.stderr)")
+        let home = try asOrdinaryUser(["run", "--cwd", "/home", "--", "ls"], in: "/tmp")
+        #expect(home.status == 126, "\(home.stderr)")
+    }
+}
