@@ -9,9 +9,8 @@ let package = Package(
         .library(name: "ConfinePolicy", targets: ["ConfinePolicy"]),
         .library(name: "ConfineRuntime", targets: ["ConfineRuntime"]),
         .executable(name: "confine", targets: ["ConfineCLI"]),
+        .executable(name: "confine-server", targets: ["ConfineServer"]),
         .executable(name: "confine-launch", targets: ["ConfineLaunch"]),
-        .executable(name: "confine-probe", targets: ["ConfineProbe"]),
-        .executable(name: "confine-bench", targets: ["ConfineBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -32,7 +31,7 @@ let package = Package(
             path: "Sources/CSeccomp",
             linkerSettings: [.linkedLibrary("seccomp")]
         ),
-        .target(name: "ConfinePolicy", dependencies: ["CSeccomp"], path: "Sources/ConfinePolicy"),
+        .target(name: "ConfinePolicy", dependencies: ["CSeccomp", "CConfineProtocol"], path: "Sources/ConfinePolicy"),
         // The spawn helper: plain C, static, no libseccomp; it only applies what the parent compiled.
         .executableTarget(
             name: "ConfineLaunch",
@@ -41,7 +40,7 @@ let package = Package(
             cSettings: [.unsafeFlags(["-O2"])],
             linkerSettings: [.unsafeFlags(["-static-executable"])]
         ),
-        // Attack programs the security tests run inside the sandbox.
+        // Attack programs the security tests run inside the sandbox (a target, not a product).
         .executableTarget(name: "ConfineProbe", path: "Tests/ConfineProbe"),
         .target(name: "Confine", dependencies: ["ConfinePolicy", "CConfineProtocol"], path: "Sources/Confine"),
         .target(
@@ -70,16 +69,29 @@ let package = Package(
             dependencies: ["ConfineRuntime", .product(name: "Crypto", package: "swift-crypto")],
             path: "examples/swift"
         ),
+        // `confine`: run, check, audit, policy, learn, invoke. Links no service: serve and log
+        // hand over to confine-server.
         .executableTarget(
             name: "ConfineCLI",
             dependencies: [
                 "Confine",
+                "ConfinePolicy",
                 "ConfineRuntime",
-                "ConfineExamples",
-                "ConfineService",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
-            path: "Sources/confine"
+            path: "Sources/ConfineCLI"
+        ),
+        // `confine-server`: serve, log, and invoke with the example Swift handlers registered.
+        .executableTarget(
+            name: "ConfineServer",
+            dependencies: [
+                "ConfineService",
+                "ConfineRuntime",
+                "ConfineExamples",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/ConfineServer"
         ),
         .executableTarget(
             name: "ConfineBench",
@@ -110,7 +122,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ConfineCLITests",
-            dependencies: ["ConfineCLI", "ConfineLaunch", "ConfineService"],
+            dependencies: ["ConfineCLI", "ConfineServer", "ConfineLaunch", "ConfineService"],
             path: "Tests/ConfineCLITests"
         ),
     ],

@@ -43,40 +43,43 @@ struct LaunchRequest {
         }
     }
 
-    /// The encoded message.
-    func encode() -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(256 + (filter?.bytes.count ?? 0))
-        func u32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { out += $0 } }
-        func u64(_ v: UInt64) { withUnsafeBytes(of: v.littleEndian) { out += $0 } }
-        func cString(_ s: String) { out += s.utf8; out.append(0) }
+    /// The request header as the launcher reads it: the C struct of `confine_protocol.h`, filled here.
+    func header() -> cfl_request_header {
         var flags: UInt32 = 0
         if identity != nil { flags |= UInt32(CFL_FLAG_SETUID) }
         if newSession { flags |= UInt32(CFL_FLAG_SETSID) }
         if let filter, filter.mode != .enforce { flags |= UInt32(CFL_FLAG_NOTIFY) }
         if filter?.mode == .learn { flags |= UInt32(CFL_FLAG_LEARN) }
-        u32(CFL_MAGIC)
-        u32(flags)
-        u32(identity?.uid ?? 0)
-        u32(identity?.gid ?? 0)
-        u32(UInt32(rlimits.count))
-        u32(UInt32(filter?.bytes.count ?? 0))
-        u32(UInt32(executable.utf8.count + 1))
-        u32(workingDirectory.map { UInt32($0.utf8.count + 1) } ?? 0)
-        u32(UInt32(arguments.count))
-        u32(UInt32(environment.count))
-        u32(UInt32(filter?.notifyErrno ?? 1))
-        u32(isolationFlags)
-        u32(landlockScopes)
-        u32(UInt32(filesystemRules.reduce(0) { $0 + 4 + $1.path.utf8.count + 1 }))
-        u32(UInt32(cgroups.reduce(0) { $0 + $1.utf8.count + 1 }))
-        u32(0)
-        u64(tmpSize)
+        var header = cfl_request_header()
+        header.magic = UInt32(CFL_MAGIC)
+        header.flags = flags
+        header.uid = identity?.uid ?? 0
+        header.gid = identity?.gid ?? 0
+        header.nrlimits = UInt32(rlimits.count)
+        header.filter_len = UInt32(filter?.bytes.count ?? 0)
+        header.path_len = UInt32(executable.utf8.count + 1)
+        header.cwd_len = workingDirectory.map { UInt32($0.utf8.count + 1) } ?? 0
+        header.argc = UInt32(arguments.count)
+        header.envc = UInt32(environment.count)
+        header.notify_errno = UInt32(filter?.notifyErrno ?? 1)
+        header.iso_flags = isolationFlags
+        header.landlock_scopes = landlockScopes
+        header.fs_rules_len = UInt32(filesystemRules.reduce(0) { $0 + MemoryLayout<UInt32>.size + $1.path.utf8.count + 1 })
+        header.cgroup_len = UInt32(cgroups.reduce(0) { $0 + $1.utf8.count + 1 })
+        header.tmp_size = tmpSize
+        return header
+    }
+
+    /// The encoded message: the header and the rlimits as their C structs' bytes (the launcher
+    /// runs on the same machine, so native layout and byte order), then the variable sections.
+    func encode() -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(MemoryLayout<cfl_request_header>.size + 256 + (filter?.bytes.count ?? 0))
+        func raw<T>(_ value: T) { withUnsafeBytes(of: value) { out += $0 } }
+        func cString(_ s: String) { out += s.utf8; out.append(0) }
+        raw(header())
         for limit in rlimits {
-            u32(UInt32(bitPattern: limit.resource))
-            u32(0)
-            u64(limit.soft)
-            u64(limit.hard)
+            raw(cfl_rlimit(resource: UInt32(bitPattern: limit.resource), pad: 0, soft: limit.soft, hard: limit.hard))
         }
         if let filter { out += filter.bytes }
         cString(executable)
@@ -84,7 +87,7 @@ struct LaunchRequest {
         for argument in arguments { cString(argument) }
         for variable in environment { cString(variable) }
         for rule in filesystemRules {
-            u32(rule.access)
+            raw(rule.access)
             cString(rule.path)
         }
         for path in cgroups { cString(path) }

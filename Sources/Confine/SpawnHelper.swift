@@ -1,3 +1,4 @@
+import CConfineProtocol
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -8,6 +9,8 @@ import Glibc
 /// SOCK_SEQPACKET socket and forks a monitor per command. If it dies it is started again on
 /// the next request; a request it had taken but not yet forked fails with a clear error.
 final class SpawnHelper: @unchecked Sendable {
+    /// The datagram that stands for a request sent in a memfd: the header's magic and flags.
+    static let memfdStubSize = MemoryLayout.offset(of: \cfl_request_header.uid) ?? 8
     let launcherPath: String
     private let lock = NSLock()
     private var process: Process?
@@ -28,10 +31,10 @@ final class SpawnHelper: @unchecked Sendable {
         var payload = payload
         var memfd: Int32 = -1
         defer { SystemCalls.close(memfd) }
-        if payload.count > 200 * 1024 {
+        if payload.count > Int(CFL_MAX_INLINE_REQUEST) {
             memfd = try SystemCalls.memfd(holding: payload)
             fds.append(memfd)
-            payload = Array(payload.prefix(8))
+            payload = Array(payload.prefix(Self.memfdStubSize))
         }
         for attempt in 0..<2 {
             // Sent under the lock, so a concurrent restart cannot close (and reuse) the fd mid-send.

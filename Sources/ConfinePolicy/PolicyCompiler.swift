@@ -1,3 +1,4 @@
+import CConfineProtocol
 import CSeccomp
 #if canImport(Glibc)
 import Glibc
@@ -25,7 +26,7 @@ public enum FilterMode: Sendable, Hashable {
 }
 
 /// The fd the child hands the seccomp listener over (CFL_NOTIFY_FD in the launcher).
-let notifyTransferFD: UInt64 = 1021
+let notifyTransferFD = UInt64(CFL_NOTIFY_FD)
 
 /// A profile that libseccomp cannot express, or that it refused.
 public struct CompileError: Error, Sendable, CustomStringConvertible {

@@ -167,8 +167,7 @@ extension ConfineService {
             do { try executor.checkWorkingDirectory(of: request) } catch let error as ConfineError {
                 switch error.code {
                 case .workingDirectoryNotAdmitted: throw ServiceError(.forbidden, "WorkingDirectoryNotAdmitted", "cwd: \(error.message)")
-                case .workingDirectory: throw ServiceError(.badRequest, "InvalidArgument", "cwd: \(error.message)")
-                default: throw error
+                default: break  // a missing folder is the command's outcome: a record with status "error"
                 }
             }
             // Killed by shutdown or a client going away: still a record, with the output so far.

@@ -58,8 +58,9 @@ struct BoundaryServiceTests {
                 let message = body["Message"] as? String ?? ""
                 #expect(message.contains("not admitted") || message.contains("keeps hidden"), "\(message)")
             }
-            // A cwd that does not exist is a bad request, not a widening.
-            #expect(try await client.exec(["argv": ["true"], "cwd": "/no/such/folder"]).status == .badRequest)
+            // A cwd that does not exist is no widening: the command's outcome, a record with status "error".
+            let missing = try await client.exec(["argv": ["true"], "cwd": "/no/such/folder"])
+            #expect(missing.status == .ok && object(missing.body)["status"] as? String == "error")
         }
         let records = try await service.store.records()
         #expect(records.filter { $0.httpStatus == 403 }.count == 5, "each refusal is in the audit log")

@@ -18,6 +18,9 @@ struct ConfineCommand: ParsableCommand {
     /// Parses and runs, with usage errors ending in status 2 (as DESIGN.md §4 has it) rather
     /// than ArgumentParser's 64.
     static func main() {
+        if CommandLine.arguments.count > 1, Server.commands.contains(CommandLine.arguments[1]) {
+            Server.handOver(because: "confine \(CommandLine.arguments[1]) is confine-server's")
+        }
         do {
             var command = try parseAsRoot()
             try command.run()

@@ -6,8 +6,8 @@ import ConfineService
 import Foundation
 import Logging
 
-extension ConfineCommand {
-    struct Serve: ParsableCommand {
+extension ServerCommand {
+    struct Serve: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Serve functions and command execution over HTTP: signed requests, per-key grants, an audit log, metrics.",
             discussion: """
@@ -23,7 +23,7 @@ extension ConfineCommand {
         @Option(help: "The port to listen on.") var port = 9000
         @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel = "info"
 
-        func run() throws {
+        func run() async throws {
             guard let level = Logger.Level(rawValue: logLevel) else {
                 fail("--log-level '\(logLevel)' is not a level (accepted: \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")))", status: 2)
             }
@@ -37,19 +37,16 @@ extension ConfineCommand {
             do { configuration = try ServiceConfiguration.load(config) } catch { fail("\(error)", status: 2) }
             let registry = HandlerRegistry()
             Examples.register(in: registry)
-            let host = host, port = port
             do {
-                try blocking {
-                    let service = try await ConfineService(configuration: configuration, registry: registry)
-                    try await service.run(host: host, port: port)
-                }
+                let service = try await ConfineService(configuration: configuration, registry: registry)
+                try await service.run(host: host, port: port)
             } catch {
                 fail("\(error)", status: 1)
             }
         }
     }
 
-    struct Log: ParsableCommand {
+    struct Log: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Show the service's audit log: every invocation, execution and refused request.")
 
@@ -60,7 +57,7 @@ extension ConfineCommand {
         @Option(help: "At most this many records (the newest).") var limit = 1000
         @Flag(help: "One JSON object per line.") var json = false
 
-        func run() throws {
+        func run() async throws {
             let path: String
             switch (config, database) {
             case (let file?, nil):
@@ -83,10 +80,9 @@ extension ConfineCommand {
                 }
             }
             guard limit > 0 else { fail("--limit must be at least 1", status: 2) }
-            let key = key, limit = limit, from = start
             let records: [AuditRecord]
             do {
-                records = try blocking { try await AuditStore(path: path).records(since: from, keyID: key, limit: limit) }
+                records = try await AuditStore(path: path).records(since: start, keyID: key, limit: limit)
             } catch { fail("cannot read \(path): \(error)", status: 1) }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]

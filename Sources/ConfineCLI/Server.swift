@@ -1,0 +1,54 @@
+import ArgumentParser
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `confine serve` and `confine log` are `confine-server`'s: the service (Hummingbird, NIO,
+/// GRDB, swift-crypto) lives in its own executable so that `confine` starts small. These
+/// commands, and `confine invoke` of a Swift handler, hand over to it by execv(2) when it is
+/// installed beside `confine` (or named by `$CONFINE_SERVER`): same arguments, same process.
+enum Server {
+    static let commands: Set<String> = ["serve", "log"]
+
+    /// `confine-server` next to the running `confine`, or `$CONFINE_SERVER`.
+    static func path() -> String? {
+        if let named = ProcessInfo.processInfo.environment["CONFINE_SERVER"], !named.isEmpty { return named }
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        guard n > 0 else { return nil }
+        let executable = String(decoding: buffer.prefix(n).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let candidate = (executable as NSString).deletingLastPathComponent + "/confine-server"
+        return access(candidate, X_OK) == 0 ? candidate : nil
+    }
+
+    /// Replaces this process with `confine-server` and this process's own arguments.
+    static func handOver(because reason: String) -> Never {
+        guard let server = path() else {
+            fail("\(reason), and confine-server is not installed beside confine (build it: swift build --product confine-server, or set CONFINE_SERVER)", status: 2)
+        }
+        var arguments = ["confine-server"] + CommandLine.arguments.dropFirst()
+        var argv: [UnsafeMutablePointer<CChar>?] = arguments.indices.map { strdup(arguments[$0]) } + [nil]
+        execv(server, &argv)
+        arguments.removeAll()
+        fail("cannot start \(server): \(String(cString: strerror(errno)))", status: 2)
+    }
+}
+
+extension ConfineCommand {
+    /// `confine serve ...`: handed to confine-server (listed here for --help).
+    struct Serve: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Serve functions and command execution over HTTP (confine-server serve; see its --help).")
+        @Argument(parsing: .captureForPassthrough) var arguments: [String] = []
+        func run() throws { Server.handOver(because: "confine serve is confine-server's") }
+    }
+
+    /// `confine log ...`: handed to confine-server (listed here for --help).
+    struct Log: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show the service's audit log (confine-server log; see its --help).")
+        @Argument(parsing: .captureForPassthrough) var arguments: [String] = []
+        func run() throws { Server.handOver(because: "confine log is confine-server's") }
+    }
+}

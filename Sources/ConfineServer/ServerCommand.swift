@@ -1,0 +1,59 @@
+import ArgumentParser
+import ConfineExamples
+import ConfineRuntime
+import Foundation
+
+/// `confine-server`: the HTTP service (`serve`), its audit log (`log`), and `invoke` for functions
+/// with the Swift handlers it registers (the examples). `confine serve|log` hand over to it.
+@main
+struct ServerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "confine-server",
+        abstract: "Confine's HTTP service: Function Compute's InvokeFunction and /v1/exec, signed, granted, audited.",
+        subcommands: [Serve.self, Log.self, Invoke.self]
+    )
+
+    /// Parses and runs, with usage errors ending in status 2, as `confine`'s do.
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var asynchronous = command as? AsyncParsableCommand {
+                try await asynchronous.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            if exitCode(for: error) == .validationFailure {
+                let message = fullMessage(for: error).replacingOccurrences(of: "Error: ", with: "confine: ")
+                FileHandle.standardError.write(Data((message + "\n").utf8))
+                Foundation.exit(2)
+            }
+            exit(withError: error)
+        }
+    }
+
+    struct Invoke: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Invoke a configured function locally, Swift handlers (the examples) included; as `confine invoke`.")
+
+        @Argument(help: "The function's name in the configuration.") var function: String
+        @Option(help: "The functions file (default: $CONFINE_FUNCTIONS, else ./functions.json).") var config: String?
+        @Option(help: "The event: text, @FILE to read a file, or - for stdin (default: empty).") var event: String?
+
+        func run() async throws {
+            let registry = HandlerRegistry()
+            Examples.register(in: registry)
+            switch await LocalInvocation.run(function, file: config, event: event, registry: registry) {
+            case .exit(let status): Foundation.exit(status)
+            case .unregisteredSwiftHandler(let handler):
+                fail("no Swift handler is registered as '\(handler)' (registered: \(registry.names.joined(separator: ", ")))", status: 1)
+            }
+        }
+    }
+}
+
+/// Ends with one `confine:` line on stderr and the given status.
+func fail(_ message: String, status: Int32) -> Never {
+    FileHandle.standardError.write(Data("confine: \(message)\n".utf8))
+    exit(status)
+}

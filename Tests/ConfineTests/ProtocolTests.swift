@@ -1,0 +1,70 @@
+@testable import Confine
+import CConfineProtocol
+import Foundation
+import Testing
+
+/// The wire protocol has one source, `confine_protocol.h`: Swift fills the imported C structs,
+/// and the launcher answers what it cannot read with the request-stage failure.
+@Suite struct ProtocolTests {
+    @Test func theEncoderWritesTheCLayout() throws {
+        // The layout the launcher asserts (_Static_assert in launch.h) is the one Swift imports.
+        #expect(MemoryLayout<cfl_request_header>.size == 72)
+        #expect(MemoryLayout.offset(of: \cfl_request_header.iso_flags) == 44)
+        #expect(MemoryLayout.offset(of: \cfl_request_header.tmp_size) == 64)
+        #expect(MemoryLayout<cfl_rlimit>.size == 24)
+        var request = LaunchRequest(executable: "/bin/true", arguments: ["true", "x"], environment: ["A=b"], workingDirectory: "/opt",
+                                    filter: nil, rlimits: [(7, 64, 65)], identity: (uid: 4242, gid: 4343))
+        request.filesystemRules = [(access: UInt32(CFL_FS_READ), path: "/usr")]
+        request.tmpSize = 1 << 20
+        let bytes = request.encode()
+        func u32(_ offset: Int) -> UInt32 { bytes[offset..<offset + 4].withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) } }
+        func u64(_ offset: Int) -> UInt64 { bytes[offset..<offset + 8].withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) } }
+        #expect(u32(MemoryLayout.offset(of: \cfl_request_header.magic)!) == UInt32(CFL_MAGIC))
+        #expect(u32(MemoryLayout.offset(of: \cfl_request_header.uid)!) == 4242)
+        #expect(u32(MemoryLayout.offset(of: \cfl_request_header.gid)!) == 4343)
+        #expect(u32(MemoryLayout.offset(of: \cfl_request_header.argc)!) == 2)
+        #expect(u32(MemoryLayout.offset(of: \cfl_request_header.cwd_len)!) == 5)
+        #expect(u32(MemoryLayout.offset(of: \cfl_request_header.fs_rules_len)!) == 4 + 5)
+        #expect(u64(MemoryLayout.offset(of: \cfl_request_header.tmp_size)!) == 1 << 20)
+        let limits = MemoryLayout<cfl_request_header>.size
+        #expect(u32(limits) == 7 && u64(limits + 8) == 64 && u64(limits + 16) == 65)
+        let strings = String(decoding: bytes[(limits + 24)...], as: UTF8.self)
+        #expect(strings.hasPrefix("/bin/true\0/opt\0true\0x\0A=b\0"))
+        #expect(bytes.count == limits + 24 + 10 + 5 + 5 + 2 + 4 + 4 + 5)
+    }
+
+    /// Sends raw bytes to a real `confine-launch --serve` and reads the one report it answers with.
+    func answer(to payload: [UInt8]) throws -> cfl_report {
+        let launcher = try #require(SpawnHelper.locateLauncher())
+        let helper = SpawnHelper(launcherPath: launcher)
+        let (statusParent, statusChild) = try SystemCalls.seqpacketPair()
+        defer { SystemCalls.close(statusParent) }
+        let null = open("/dev/null", O_RDWR | O_CLOEXEC)
+        defer { close(null) }
+        try helper.send(payload, fds: [statusChild, null, null, null])
+        SystemCalls.close(statusChild)
+        var report = cfl_report()
+        var pollfd = pollfd(fd: statusParent, events: Int16(POLLIN), revents: 0)
+        #expect(poll(&pollfd, 1, 10_000) == 1, "the launcher answers")
+        let n = withUnsafeMutableBytes(of: &report) { recv(statusParent, $0.baseAddress, $0.count, 0) }
+        #expect(n == MemoryLayout<cfl_report>.size)
+        return report
+    }
+
+    @Test(arguments: [
+        ("not a request", Array("hello".utf8)),
+        ("wrong magic", [UInt8](repeating: 0xAB, count: 72)),
+        ("a header that promises more than it holds", {
+            var header = cfl_request_header()
+            header.magic = UInt32(CFL_MAGIC)
+            header.path_len = 4096
+            header.argc = 1
+            return withUnsafeBytes(of: header) { Array($0) }
+        }()),
+    ])
+    func aMalformedRequestIsARequestStageFailure(_ what: String, _ payload: [UInt8]) throws {
+        let report = try answer(to: payload)
+        #expect(report.kind == CFL_REPORT_FAILED.rawValue, "\(what)")
+        #expect(report.stage == Int32(CFL_STAGE_REQUEST.rawValue), "\(what)")
+    }
+}
