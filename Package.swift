@@ -32,17 +32,19 @@ let package = Package(
             linkerSettings: [.linkedLibrary("seccomp")]
         ),
         .target(name: "ConfinePolicy", dependencies: ["CSeccomp", "CConfineProtocol"], path: "Sources/ConfinePolicy"),
-        // The spawn helper: plain C, static, no libseccomp; it only applies what the parent compiled.
+        // The spawn helper: plain C, no libseccomp; it only applies what the parent compiled. A
+        // library, linked into Confine too (re-executed through /proc/self/exe when no
+        // confine-launch file is found), and the static confine-launch executable.
+        .target(name: "CConfineLaunch", dependencies: ["CConfineProtocol"], path: "Sources/CConfineLaunch"),
         .executableTarget(
             name: "ConfineLaunch",
-            dependencies: ["CConfineProtocol"],
+            dependencies: ["CConfineLaunch"],
             path: "Sources/ConfineLaunch",
-            cSettings: [.unsafeFlags(["-O2"])],
             linkerSettings: [.unsafeFlags(["-static-executable"])]
         ),
         // Attack programs the security tests run inside the sandbox (a target, not a product).
         .executableTarget(name: "ConfineProbe", path: "Tests/ConfineProbe"),
-        .target(name: "Confine", dependencies: ["ConfinePolicy", "CConfineProtocol"], path: "Sources/Confine"),
+        .target(name: "Confine", dependencies: ["ConfinePolicy", "CConfineProtocol", "CConfineLaunch"], path: "Sources/Confine"),
         .target(
             name: "ConfineRuntime",
             dependencies: ["Confine", .product(name: "Logging", package: "swift-log")],

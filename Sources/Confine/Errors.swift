@@ -94,12 +94,15 @@ public struct ConfineError: Error, Sendable, CustomStringConvertible {
     public var errno: Int32?
     /// The file concerned (the executable, the directory), where there is one.
     public var path: String?
+    /// The policy error behind a `.policy` error (file, line, field), kept whole.
+    public var policyError: PolicyError?
 
-    public init(_ code: Code, _ message: String, errno: Int32? = nil, path: String? = nil) {
+    public init(_ code: Code, _ message: String, errno: Int32? = nil, path: String? = nil, policyError: PolicyError? = nil) {
         self.code = code
         self.message = message
         self.errno = errno
         self.path = path
+        self.policyError = policyError
     }
 
     public var description: String { message }

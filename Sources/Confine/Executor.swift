@@ -45,10 +45,12 @@ public final class Executor: Sendable {
     ///     default action is not ERRNO are enforced without it.
     /// - Throws: `ConfineError` when the launcher cannot be found or the policy cannot be compiled.
     public convenience init(policy: Policy, launcherPath: String? = nil, reportRefusals: Bool = true) throws {
-        guard let launcher = launcherPath ?? SpawnHelper.locateLauncher() else {
-            throw ConfineError(.launcherFailed, "cannot find confine-launch next to \(CommandLine.arguments.first ?? "the executable"); build the package (swift build) or set CONFINE_LAUNCH to its path")
+        // A confine-launch file (static, the fastest to start) if there is one, else the launcher
+        // linked into this program, started by re-executing it.
+        guard let helper = (launcherPath ?? SpawnHelper.locateLauncher()).map(SpawnHelper.init(launcherPath:)) ?? SpawnHelper.embedded() else {
+            throw ConfineError(.launcherFailed, "cannot find confine-launch next to \(CommandLine.arguments.first ?? "the executable") nor read /proc/self/exe to run the built-in one; set CONFINE_LAUNCH to its path")
         }
-        try self.init(policy: policy, helper: SpawnHelper(launcherPath: launcher), filters: FilterCache(),
+        try self.init(policy: policy, helper: helper, filters: FilterCache(),
                       mode: reportRefusals ? .report : .enforce)
         Self.ignoreSIGPIPE
     }
@@ -57,7 +59,7 @@ public final class Executor: Sendable {
     public convenience init(policyNamed name: String, launcherPath: String? = nil) throws {
         let policy: Policy
         do { policy = try PolicyReader().load(name) } catch let error as PolicyError {
-            throw ConfineError(.policy, error.description)
+            throw ConfineError(.policy, error.description, path: error.file, policyError: error)
         }
         try self.init(policy: policy, launcherPath: launcherPath)
     }
@@ -470,7 +472,8 @@ final class FilterCache: @unchecked Sendable {
             filters[key] = compiled
             return compiled
         } catch {
-            throw ConfineError(.policy, "policy '\(policy.name)'\(policy.source.map { " (\($0))" } ?? ""): \(error)")
+            throw ConfineError(.policy, "policy '\(policy.name)'\(policy.source.map { " (\($0))" } ?? ""): \(error)",
+                               path: policy.source, policyError: error as? PolicyError)
         }
     }
 }

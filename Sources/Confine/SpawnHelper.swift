@@ -1,3 +1,4 @@
+import CConfineLaunch
 import CConfineProtocol
 import Foundation
 #if canImport(Glibc)
@@ -12,12 +13,30 @@ final class SpawnHelper: @unchecked Sendable {
     /// The datagram that stands for a request sent in a memfd: the header's magic and flags.
     static let memfdStubSize = MemoryLayout.offset(of: \cfl_request_header.uid) ?? 8
     let launcherPath: String
+    /// What the helper is started with: `--serve`, after the marker for the embedded launcher.
+    let arguments: [String]
     private let lock = NSLock()
     private var process: Process?
     private var control: Int32 = -1
 
     init(launcherPath: String) {
         self.launcherPath = launcherPath
+        arguments = ["--serve"]
+    }
+
+    /// The launcher linked into this program (CConfineLaunch), run by re-executing the program
+    /// itself: for programs that depend on Confine and have no confine-launch file beside them.
+    /// nil when /proc/self/exe cannot be read.
+    static func embedded() -> SpawnHelper? {
+        guard cfl_embedded_launcher() == 1, let program = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") else {
+            return nil
+        }
+        return SpawnHelper(launcherPath: program, arguments: [CFL_EMBEDDED_MARKER, "--serve"])
+    }
+
+    private init(launcherPath: String, arguments: [String]) {
+        self.launcherPath = launcherPath
+        self.arguments = arguments
     }
 
     /// The helper exits when its control socket closes: when the last executor sharing it goes.
@@ -62,7 +81,7 @@ final class SpawnHelper: @unchecked Sendable {
         let (parentEnd, childEnd) = try SystemCalls.seqpacketPair()
         let helper = Process()
         helper.executableURL = URL(fileURLWithPath: launcherPath)
-        helper.arguments = ["--serve"]
+        helper.arguments = arguments
         helper.environment = ["PATH": "/usr/bin:/bin"]
         helper.standardInput = FileHandle(fileDescriptor: childEnd, closeOnDealloc: false)
         helper.standardOutput = FileHandle.nullDevice

@@ -1,17 +1,11 @@
 /*
- * confine-launch: the spawn helper (see launch.h for the process layout and the files, and
- * confine_protocol.h for the wire protocol).
+ * confine-launch: the spawn helper as a static executable (the launcher itself is the
+ * CConfineLaunch target: see launch.h for the process layout and confine_protocol.h for the wire
+ * protocol).
  */
-#include "launch.h"
+#include "confine_launch.h"
 
 int main(int argc, char **argv)
 {
-    if (argc == 2 && strcmp(argv[1], "--serve") == 0)
-        return serve();
-    if (argc == 2 && strcmp(argv[1], "--version") == 0) {
-        dprintf(1, "confine-launch 1 (protocol CFL1)\n");
-        return 0;
-    }
-    dprintf(2, "usage: confine-launch --serve | --version\n");
-    return 2;
+    return cfl_launch_main(argc, argv);
 }

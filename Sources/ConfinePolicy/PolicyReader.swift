@@ -38,7 +38,9 @@ public struct PolicyReader: Sendable {
         return nil
     }
 
-    /// Loads a policy by name (`default`) or by path (anything with a `/` or ending `.json`).
+    /// Loads a policy by name (`default`) or by path (anything with a `/` or ending `.json`). A
+    /// name no search path holds falls back to the shipped policy of that name, built into the
+    /// library (its errors name `<shipped>/NAME.json`).
     /// - Throws: `PolicyError` naming the file, line and field of the first problem.
     public func load(_ nameOrPath: String) throws -> Policy {
         try loadFile(resolve(nameOrPath, from: nil), chain: [])
@@ -55,12 +57,19 @@ public struct PolicyReader: Sendable {
             if nameOrPath.hasPrefix("/") || includingFile == nil { return nameOrPath }
             return URL(fileURLWithPath: includingFile!).deletingLastPathComponent().appendingPathComponent(nameOrPath).path
         }
+        let shipped = ShippedPolicies.folder + "/" + nameOrPath + ".json"
+        // A shipped policy includes the shipped ones, whatever the search path holds.
+        if let includingFile, includingFile.hasPrefix(ShippedPolicies.folder + "/"), ShippedPolicies.text[nameOrPath] != nil {
+            return shipped
+        }
         var directories = searchPaths
         if let includingFile { directories.insert(URL(fileURLWithPath: includingFile).deletingLastPathComponent().path, at: 0) }
         for directory in directories {
             let candidate = directory + "/" + nameOrPath + ".json"
             if FileManager.default.fileExists(atPath: candidate) { return candidate }
         }
+        // Built into the library: a program that depends on Confine has no policies/ folder.
+        if ShippedPolicies.text[nameOrPath] != nil { return shipped }
         let known = Set(directories.flatMap { (try? FileManager.default.contentsOfDirectory(atPath: $0)) ?? [] }
             .filter { $0.hasSuffix(".json") }.map { String($0.dropLast(5)) }).sorted()
         throw PolicyError(
@@ -71,6 +80,9 @@ public struct PolicyReader: Sendable {
     }
 
     private func loadFile(_ path: String, chain: [String]) throws -> Policy {
+        if path.hasPrefix(ShippedPolicies.folder + "/"), let text = ShippedPolicies.text[String(path.dropFirst(ShippedPolicies.folder.count + 1).dropLast(5))] {
+            return try parse(Array(text.utf8), file: path, chain: chain)
+        }
         guard let data = FileManager.default.contents(atPath: path) else {
             let reason = FileManager.default.fileExists(atPath: path) ? "cannot be read" : "does not exist"
             throw PolicyError(file: path, path: "", message: "the policy file \(reason)")

@@ -1,0 +1,33 @@
+/*
+ * The launcher's entry points: cfl_launch_main (confine-launch's main), and the constructor that
+ * runs it inside any program linking Confine when that program is re-executed with
+ * CFL_EMBEDDED_MARKER (see confine_launch.h).
+ */
+#include "launch.h"
+#include "confine_launch.h"
+
+int cfl_launch_main(int argc, char **argv)
+{
+    if (argc == 2 && strcmp(argv[1], "--serve") == 0)
+        return serve();
+    if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+        dprintf(1, "confine-launch 1 (protocol CFL1)\n");
+        return 0;
+    }
+    dprintf(2, "usage: confine-launch --serve | --version\n");
+    return 2;
+}
+
+int cfl_embedded_launcher(void)
+{
+    return 1;
+}
+
+/* glibc passes a constructor the program's argc, argv and envp. Only the marker is acted on, and
+ * the process never returns to the program: the helper serves until its control socket closes. */
+__attribute__((constructor)) static void cfl_embedded_entry(int argc, char **argv, char **envp)
+{
+    (void)envp;
+    if (argc >= 2 && argv != NULL && argv[1] != NULL && strcmp(argv[1], CFL_EMBEDDED_MARKER) == 0)
+        _exit(cfl_launch_main(argc - 1, argv + 1));
+}
