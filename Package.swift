@@ -71,6 +71,12 @@ let package = Package(
             dependencies: ["ConfineRuntime", .product(name: "Crypto", package: "swift-crypto")],
             path: "examples/swift"
         ),
+        // What both executables' mains share (usage errors end in status 2).
+        .target(
+            name: "ConfineCommandLine",
+            dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Sources/ConfineCommandLine"
+        ),
         // `confine`: run, check, audit, policy, learn, invoke. Links no service: serve and log
         // hand over to confine-server.
         .executableTarget(
@@ -79,6 +85,7 @@ let package = Package(
                 "Confine",
                 "ConfinePolicy",
                 "ConfineRuntime",
+                "ConfineCommandLine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/ConfineCLI"
@@ -90,6 +97,7 @@ let package = Package(
                 "ConfineService",
                 "ConfineRuntime",
                 "ConfineExamples",
+                "ConfineCommandLine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

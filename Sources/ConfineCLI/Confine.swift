@@ -1,4 +1,5 @@
 import ArgumentParser
+import ConfineCommandLine
 import Foundation
 
 /// `confine`: run commands inside seccomp and rlimit policies, check and inspect policies.
@@ -25,12 +26,7 @@ struct ConfineCommand: ParsableCommand {
             var command = try parseAsRoot()
             try command.run()
         } catch {
-            if exitCode(for: error) == .validationFailure {
-                let message = fullMessage(for: error).replacingOccurrences(of: "Error: ", with: "confine: ")
-                FileHandle.standardError.write(Data((message + "\n").utf8))
-                Foundation.exit(2)
-            }
-            exit(withError: error)
+            CommandLineExit.exit(for: error, of: self)
         }
     }
 }

@@ -425,31 +425,20 @@ public struct PolicyAuditor: Sendable {
                 why: "the host's interfaces, and abstract unix sockets (D-Bus, container runtimes) unless Landlock scopes hide them, are reachable within what the socket rules allow",
                 fix: "set isolation.network to none (a namespace with loopback only) if the commands need no network")
         }
-        if !isolation.pidNamespace {
-            add("isolation.pid.none", "no PID namespace", "isolation.processes",
-                why: "the command sees every process of the host in /proc and may signal those of its uid",
-                fix: "set isolation.processes.namespace to true")
-        }
-        if !isolation.privateIPC {
-            add("isolation.ipc.none", "no private IPC namespace", "isolation",
-                why: "SysV shared memory, semaphores and POSIX message queues of the host are reachable",
-                fix: "set isolation.ipc to private")
-        }
-        if isolation.memory == nil {
-            add("isolation.memory.none", "no memory cap for the process tree (isolation.memory)", "isolation",
-                why: "RLIMIT_AS bounds each process, not the tree: many processes together can exhaust the host's memory",
-                fix: "set isolation.memory (\"1GiB\")")
-        }
-        if isolation.maxProcesses == nil {
-            add("isolation.processes.none", "no process cap for the tree (isolation.processes.max)", "isolation",
-                why: "RLIMIT_NPROC counts per uid and not for root: a fork bomb is bounded by the host's pid limit",
-                fix: "set isolation.processes.max (256)")
-        }
-        if isolation.cpu == nil {
-            add("isolation.cpu.none", "no CPU quota for the tree (isolation.cpu)", "isolation",
-                why: "the tree may take every core until RLIMIT_CPU or the timeout ends it",
-                fix: "set isolation.cpu (1 core)")
-        }
+        // The parts a policy may leave off, each with what that leaves open.
+        let missing: [(off: Bool, id: String, title: String, field: String, why: String, fix: String)] = [
+            (!isolation.pidNamespace, "isolation.pid.none", "no PID namespace", "isolation.processes",
+             "the command sees every process of the host in /proc and may signal those of its uid", "set isolation.processes.namespace to true"),
+            (!isolation.privateIPC, "isolation.ipc.none", "no private IPC namespace", "isolation",
+             "SysV shared memory, semaphores and POSIX message queues of the host are reachable", "set isolation.ipc to private"),
+            (isolation.memory == nil, "isolation.memory.none", "no memory cap for the process tree (isolation.memory)", "isolation",
+             "RLIMIT_AS bounds each process, not the tree: many processes together can exhaust the host's memory", "set isolation.memory (\"1GiB\")"),
+            (isolation.maxProcesses == nil, "isolation.processes.none", "no process cap for the tree (isolation.processes.max)", "isolation",
+             "RLIMIT_NPROC counts per uid and not for root: a fork bomb is bounded by the host's pid limit", "set isolation.processes.max (256)"),
+            (isolation.cpu == nil, "isolation.cpu.none", "no CPU quota for the tree (isolation.cpu)", "isolation",
+             "the tree may take every core until RLIMIT_CPU or the timeout ends it", "set isolation.cpu (1 core)"),
+        ]
+        for part in missing where part.off { add(part.id, part.title, part.field, why: part.why, fix: part.fix) }
         return findings
     }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ConfineCommandLine
 import ConfineExamples
 import ConfineRuntime
 import Foundation
@@ -23,12 +24,7 @@ struct ServerCommand: AsyncParsableCommand {
                 try command.run()
             }
         } catch {
-            if exitCode(for: error) == .validationFailure {
-                let message = fullMessage(for: error).replacingOccurrences(of: "Error: ", with: "confine: ")
-                FileHandle.standardError.write(Data((message + "\n").utf8))
-                Foundation.exit(2)
-            }
-            exit(withError: error)
+            CommandLineExit.exit(for: error, of: self)
         }
     }
 
