@@ -7,8 +7,8 @@ import Glibc
 
 // confine-bench: spawn latency, capture throughput and concurrency of Confine beside its
 // peers, all measured in this run on this machine, printed as ratios.
-//   swift run -c release confine-bench [--quick]
-//   swift run -c release confine-bench --serve [--quick]   (the service under wrk)
+//   swift run -c release ConfineBench [--quick]
+//   swift run -c release ConfineBench --serve [--quick]   (the service under wrk)
 
 let quick = CommandLine.arguments.contains("--quick")
 if CommandLine.arguments.contains("--serve") {

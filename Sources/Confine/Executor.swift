@@ -157,6 +157,8 @@ public final class Executor: Sendable {
         var command: Command
         var policy: Policy
         var timeout: Duration?
+        var workingDirectory: String?
+        var uid: UInt32?
     }
 
     private func start(_ command: Command) throws -> (Execution, OneShot<Execution.Outcome>, Launch) {
@@ -332,7 +334,8 @@ public final class Executor: Sendable {
             sent = true
             parentEnds.removeAll()
             Reactor.shared.add(execution)
-            return (execution, shot, Launch(command: command, policy: policy, timeout: timeout))
+            return (execution, shot, Launch(command: command, policy: policy, timeout: timeout,
+                                              workingDirectory: workingDirectory, uid: identity?.uid))
         } catch {
             parentEnds.forEach(SystemCalls.close)
             if !sent {
@@ -347,7 +350,8 @@ public final class Executor: Sendable {
     private func finish(_ outcome: Execution.Outcome, _ launch: Launch) throws -> CompletedProcess {
         let args = launch.command.arguments
         if let failure = outcome.failure {
-            throw Self.launchError(stage: failure.stage, errno: failure.errno, detail: failure.detail, args: args, policy: launch.policy)
+            throw Self.launchError(stage: failure.stage, errno: failure.errno, detail: failure.detail, args: args, policy: launch.policy,
+                                   workingDirectory: launch.workingDirectory, uid: launch.uid)
         }
         if outcome.killedOnRequest && !outcome.timedOut && !launch.command.cancellationIsResult {
             throw CancellationError()
@@ -419,7 +423,8 @@ public final class Executor: Sendable {
         }
     }
 
-    static func launchError(stage: Int32, errno e: Int32, detail: Int32, args: [String], policy: Policy) -> ConfineError {
+    static func launchError(stage: Int32, errno e: Int32, detail: Int32, args: [String], policy: Policy,
+                            workingDirectory: String? = nil, uid: UInt32? = nil) -> ConfineError {
         let name = args.first ?? ""
         switch UInt32(stage) {
         case CFL_STAGE_EXEC.rawValue:
@@ -432,7 +437,13 @@ public final class Executor: Sendable {
             }
         case CFL_STAGE_CHDIR.rawValue:
             let code: ConfineError.Code = e == EACCES ? .permissionDenied : .workingDirectory
-            return ConfineError(code, "cannot enter the working directory: \(ConfineError.errnoText(e))", errno: e)
+            let folder = workingDirectory.map { " \(PythonRepr.string($0))" } ?? ""
+            let why = switch e {
+            case EACCES: uid.map { " (the command runs as uid \($0), its own: a folder on the path admits no other user)" } ?? ""
+            case ELOOP: " (a symbolic link appeared in the path after it was checked)"
+            default: ""
+            }
+            return ConfineError(code, "cannot enter the working directory\(folder): \(ConfineError.errnoText(e))\(why)", errno: e, path: workingDirectory)
         case CFL_STAGE_REQUEST.rawValue:
             return ConfineError(.launcherFailed, "confine-launch rejected the request (a launcher of another version?)", errno: e)
         case CFL_STAGE_FORK.rawValue:

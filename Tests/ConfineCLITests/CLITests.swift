@@ -223,7 +223,7 @@ import Testing
     }
 
     @Test func jsonRecordNamesTheRefusedSyscall() throws {
-        let probe = URL(fileURLWithPath: Self.binary).deletingLastPathComponent().appendingPathComponent("confine-probe").path
+        let probe = URL(fileURLWithPath: Self.binary).deletingLastPathComponent().appendingPathComponent("ConfineProbe").path
         let result = try confine(["run", "--json", "--", probe, "socket-inet6"])
         let record = try #require(try JSONSerialization.jsonObject(with: result.stdout) as? [String: Any])
         #expect(record["refusedSyscall"] as? String == "socket(AF_INET6, SOCK_STREAM, 0)")

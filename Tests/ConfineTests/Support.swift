@@ -3,14 +3,14 @@ import ConfinePolicy
 import Foundation
 import Testing
 
-/// The build folder holding the test runner, confine-launch and confine-probe.
+/// The build folder holding the test runner, confine-launch and ConfineProbe.
 let buildDirectory: String = {
     let runner = Bundle.main.executableURL ?? URL(fileURLWithPath: CommandLine.arguments[0])
     return runner.resolvingSymlinksInPath().deletingLastPathComponent().path
 }()
 
 /// The attack program the security tests run inside the sandbox.
-let probe = buildDirectory + "/confine-probe"
+let probe = buildDirectory + "/ConfineProbe"  // an executable target, not a product: built under its target name
 
 enum Policies {
     static func load(_ name: String) -> Policy {
