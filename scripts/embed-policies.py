@@ -15,6 +15,17 @@ lines = [
     "    /// The pseudo-folder an embedded policy's errors name (`<shipped>/default.json:12`).",
     "    package static let folder = \"<shipped>\"",
     "",
+    "    /// The pseudo-path of the shipped policy `name`, if there is one.",
+    "    package static func path(of name: String) -> String? {",
+    "        text[name] == nil ? nil : folder + \"/\" + name + \".json\"",
+    "    }",
+    "",
+    "    /// The text behind a pseudo-path (`<shipped>/NAME.json`), if it is one.",
+    "    package static func text(at path: String) -> String? {",
+    "        guard path.hasPrefix(folder + \"/\"), path.hasSuffix(\".json\") else { return nil }",
+    "        return text[String(path.dropFirst(folder.count + 1).dropLast(5))]",
+    "    }",
+    "",
     "    package static let text: [String: String] = [",
 ]
 for path in sorted((root / "policies").glob("*.json")):

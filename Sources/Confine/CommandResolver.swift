@@ -44,9 +44,7 @@ enum CommandResolver {
 
     /// The canonical path (symlinks resolved) of an existing file.
     static func canonical(_ path: String) -> String {
-        guard let resolved = realpath(path, nil) else { return path }
-        defer { free(resolved) }
-        return String(cString: resolved)
+        SystemCalls.realPath(path) ?? path
     }
 
 }

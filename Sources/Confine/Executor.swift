@@ -91,7 +91,7 @@ public final class Executor: Sendable {
     /// - Throws: `ConfineError` as `init` does.
     public func protecting(_ paths: [String]) throws -> Executor {
         var options = self.options
-        options.protectedPaths = Array(Set(protectedPaths + paths.compactMap { WorkingDirectoryCheck.realPath($0) })).sorted()
+        options.protectedPaths = Array(Set(protectedPaths + paths.compactMap(SystemCalls.realPath))).sorted()
         return try Executor(policy: policy, helper: helper, filters: filters, mode: mode, options: options)
     }
 
@@ -113,12 +113,21 @@ public final class Executor: Sendable {
     /// - Throws: `ConfineError` `.workingDirectory` or `.workingDirectoryNotAdmitted`.
     public func checkWorkingDirectory(of command: Command) throws {
         let policy = command.policy ?? self.policy
-        if command.privateWorkingDirectory || (options.privateByDefault && command.workingDirectory == nil && policy.workingDirectory == nil) { return }
-        let requested = command.workingDirectory ?? policy.workingDirectory ?? FileManager.default.currentDirectoryPath
-        let directory = try WorkingDirectoryCheck.resolve(requested, policy: policy, grants: command.filesystemGrants)
+        guard let directory = try workingDirectory(of: command, policy: policy) else { return }
         if let filesystem = policy.isolation.filesystem, filesystem.workingDirectory != .none {
             try WorkingDirectoryCheck.checkProtected(protectedPaths, rules: [(0, directory)], hasView: true, ownUID: false, policy: policy)
         }
+    }
+
+    /// Where `command` starts: its folder (or its policy's, or this process's), resolved and
+    /// admitted by the policy; nil when it gets a fresh private folder instead.
+    /// - Throws: `ConfineError` `.workingDirectory` or `.workingDirectoryNotAdmitted`.
+    private func workingDirectory(of command: Command, policy: Policy) throws -> String? {
+        if command.privateWorkingDirectory || (options.privateByDefault && command.workingDirectory == nil && policy.workingDirectory == nil) {
+            return nil
+        }
+        let requested = command.workingDirectory ?? policy.workingDirectory ?? FileManager.default.currentDirectoryPath
+        return try WorkingDirectoryCheck.resolve(requested, policy: policy, grants: command.filesystemGrants)
     }
 
     private static let leafCounter = LeafCounter()
@@ -168,17 +177,12 @@ public final class Executor: Sendable {
         let privateTmp = IsolationSupport.isRoot && policy.isolation.filesystem?.tmp != nil
         // The folder the command starts in, resolved and admitted by the policy (nil: a private
         // folder made for it below).
-        var workingDirectory: String?
-        let privateWorkingDirectory = command.privateWorkingDirectory
-            || (options.privateByDefault && command.workingDirectory == nil && policy.workingDirectory == nil)
-        if !privateWorkingDirectory {
-            let requested = command.workingDirectory ?? policy.workingDirectory ?? FileManager.default.currentDirectoryPath
-            let directory = try WorkingDirectoryCheck.resolve(requested, policy: policy, grants: command.filesystemGrants)
-            if privateTmp && (directory == "/tmp" || directory.hasPrefix("/tmp/") || directory.hasPrefix("/dev/shm")) {
-                throw ConfineError(.workingDirectory, "the working directory \(PythonRepr.string(directory)) is under /tmp or /dev/shm, which policy '\(policy.name)' replaces with a private tmpfs (isolation.filesystem.tmp): the command cannot see it", path: directory)
-            }
-            workingDirectory = directory
-        } else if privateTmp {
+        var workingDirectory = try self.workingDirectory(of: command, policy: policy)
+        let privateWorkingDirectory = workingDirectory == nil
+        if let directory = workingDirectory, privateTmp,
+           directory == "/tmp" || directory.hasPrefix("/tmp/") || directory.hasPrefix("/dev/shm") {
+            throw ConfineError(.workingDirectory, "the working directory \(PythonRepr.string(directory)) is under /tmp or /dev/shm, which policy '\(policy.name)' replaces with a private tmpfs (isolation.filesystem.tmp): the command cannot see it", path: directory)
+        } else if privateWorkingDirectory && privateTmp {
             workingDirectory = "/tmp"  // the command's own tmpfs
         }
         var environment = baseEnvironment
@@ -216,7 +220,7 @@ public final class Executor: Sendable {
             }
             if environment["HOME"] == nil { environment["HOME"] = home }
             if environment["TMPDIR"] == nil { environment["TMPDIR"] = home }
-            if workingDirectory == nil { workingDirectory = home.flatMap(WorkingDirectoryCheck.realPath) ?? home }
+            if workingDirectory == nil { workingDirectory = home.map(CommandResolver.canonical) }
         } else {
             home = nil
         }
@@ -230,35 +234,27 @@ public final class Executor: Sendable {
             rlimits: LaunchRequest.rlimits(of: policy.rlimits),
             identity: identity)
         var cgroup: Cgroups?
-        if policy.isolation.isEmpty && !protectedPaths.isEmpty && identity == nil {
-            if let home { PrivateHome.release(home, leased: false) {} }
-            _ = try WorkingDirectoryCheck.checkProtected(protectedPaths, rules: [], hasView: false, ownUID: true, policy: policy)
-        }
-        if !policy.isolation.isEmpty {
-            let plan = IsolationPlan(policy.isolation, workingDirectory: workingDirectory,
-                                     home: home, executable: executable, grants: command.filesystemGrants)
-            do {
-                try WorkingDirectoryCheck.checkProtected(protectedPaths, rules: plan.rules, hasView: plan.flags & UInt32(CFL_ISO_LANDLOCK) != 0,
-                                                         ownUID: identity == nil, policy: policy)
-            } catch {
-                if let home { PrivateHome.release(home, leased: leased != nil) {} }
-                if let leased { IdentityPool.shared.release(leased) }
-                throw error
+        let plan = policy.isolation.isEmpty ? nil
+            : IsolationPlan(policy.isolation, workingDirectory: workingDirectory, home: home, executable: executable, grants: command.filesystemGrants)
+        // A view that would show a protected file, or a cgroup that cannot be made: the uid and
+        // home go back.
+        do {
+            try WorkingDirectoryCheck.checkProtected(protectedPaths, rules: plan?.rules ?? [], hasView: (plan?.flags ?? 0) & UInt32(CFL_ISO_LANDLOCK) != 0,
+                                                     ownUID: identity == nil, policy: policy)
+            if plan != nil && policy.isolation.usesCgroups && Cgroups.available {
+                cgroup = try Cgroups(name: leased.map { "u\($0)" } ?? "c\(getpid())-\(Self.nextLeaf())", isolation: policy.isolation)
             }
+        } catch {
+            if let home { PrivateHome.release(home, leased: leased != nil) {} }
+            if let leased { IdentityPool.shared.release(leased) }
+            throw error
+        }
+        if let plan {
             request.isolationFlags = plan.flags
             request.landlockScopes = plan.scopes
             request.filesystemRules = plan.rules
             request.tmpSize = plan.tmpSize
-            if policy.isolation.usesCgroups && Cgroups.available {
-                do {
-                    cgroup = try Cgroups(name: leased.map { "u\($0)" } ?? "c\(getpid())-\(Self.nextLeaf())", isolation: policy.isolation)
-                } catch {
-                    if let home { PrivateHome.release(home, leased: leased != nil) {} }
-                    if let leased { IdentityPool.shared.release(leased) }
-                    throw error
-                }
-                request.cgroups = cgroup?.procs ?? []
-            }
+            request.cgroups = cgroup?.procs ?? []
         }
         let perCommandLeaf = leased == nil
         let leaf = cgroup

@@ -13,6 +13,13 @@ struct SystemCallError: Error, CustomStringConvertible {
 /// Every raw system call the executor makes passes through here; EINTR is retried here,
 /// once, for everyone.
 enum SystemCalls {
+    /// realpath(3): the path with symlinks, `.` and `..` resolved, or nil (errno set).
+    static func realPath(_ path: String) -> String? {
+        guard let resolved = realpath(path, nil) else { return nil }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+
     /// pipe2(2) with O_CLOEXEC: (read end, write end).
     static func pipe() throws -> (read: Int32, write: Int32) {
         var fds: [Int32] = [-1, -1]

@@ -16,7 +16,7 @@ enum WorkingDirectoryCheck {
     /// - Throws: `ConfineError` `.workingDirectory` (missing, not a folder),
     ///   `.workingDirectoryNotAdmitted` (outside what the policy admits).
     static func resolve(_ requested: String, policy: Policy, grants: [String: Isolation.Access]) throws -> String {
-        guard let canonical = realPath(requested) else {
+        guard let canonical = SystemCalls.realPath(requested) else {
             let e = errno
             throw ConfineError(.workingDirectory, "\(ConfineError.errnoText(e)): \(PythonRepr.string(requested)) (the working directory)", errno: e, path: requested)
         }
@@ -25,10 +25,11 @@ enum WorkingDirectoryCheck {
             throw ConfineError(.workingDirectory, "Not a directory: \(PythonRepr.string(requested)) (the working directory)", errno: ENOTDIR, path: requested)
         }
         guard let filesystem = policy.isolation.filesystem, filesystem.workingDirectory != .none else { return canonical }
-        if let own = policy.workingDirectory, realPath(own) == canonical { return canonical }
-        if grants.keys.compactMap(realPath).contains(where: { isWithin(canonical, $0) }) { return canonical }
+        // The rules first: they cost no system call.
         let decision = WorkingDirectoryRules.decide(canonical, rules: filesystem.workingDirectories)
         if decision.admitted { return canonical }
+        if let own = policy.workingDirectory, SystemCalls.realPath(own) == canonical { return canonical }
+        if grants.keys.compactMap(SystemCalls.realPath).contains(where: { WorkingDirectoryRules.isWithin(canonical, $0) }) { return canonical }
         let field = "isolation.filesystem.workingDirectories"
         let origin = policy.origin(of: field).map { "; \($0)" } ?? ""
         let why = decision.rule.map { "its rule '\($0)' refuses it" } ?? "none of its rules admits it"
@@ -39,18 +40,6 @@ enum WorkingDirectoryCheck {
                 + "The working directory joins the command's view (\(filesystem.workingDirectory.rawValue)); run from a project folder "
                 + "(such as /home/NAME/PROJECT, /srv/APP or /tmp/DIR), or use a policy whose workingDirectories admit it",
             path: canonical)
-    }
-
-    /// `path` is `directory` or lies beneath it (both canonical).
-    static func isWithin(_ path: String, _ directory: String) -> Bool {
-        directory == "/" || path == directory || path.hasPrefix(directory + "/")
-    }
-
-    /// realpath(3), or nil with errno set.
-    static func realPath(_ path: String) -> String? {
-        guard let resolved = realpath(path, nil) else { return nil }
-        defer { free(resolved) }
-        return String(cString: resolved)
     }
 
     /// Refuses a view that would show a path the executor protects (the service's
@@ -65,8 +54,8 @@ enum WorkingDirectoryCheck {
                                "policy '\(policy.name)' gives the command no filesystem view (isolation.filesystem, with Landlock) and it runs as this process's own uid, so it could read \(protected[0]), which must stay hidden; use a policy with a filesystem view")
         }
         for rule in rules {
-            guard let path = realPath(rule.path) else { continue }
-            if let hidden = protected.first(where: { isWithin($0, path) }) {
+            guard let path = SystemCalls.realPath(rule.path) else { continue }
+            if let hidden = protected.first(where: { WorkingDirectoryRules.isWithin($0, path) }) {
                 throw ConfineError(.workingDirectoryNotAdmitted,
                                    "the command's view would include \(PythonRepr.string(rule.path)), which holds \(hidden), a file this executor keeps hidden (the service's configuration or audit store); run the command from another folder, or move the service's files out of the view",
                                    path: rule.path)

@@ -14,10 +14,7 @@ enum Server {
     /// `confine-server` next to the running `confine`, or `$CONFINE_SERVER`.
     static func path() -> String? {
         if let named = ProcessInfo.processInfo.environment["CONFINE_SERVER"], !named.isEmpty { return named }
-        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-        guard n > 0 else { return nil }
-        let executable = String(decoding: buffer.prefix(n).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        guard let executable = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") else { return nil }
         let candidate = (executable as NSString).deletingLastPathComponent + "/confine-server"
         return access(candidate, X_OK) == 0 ? candidate : nil
     }
@@ -27,10 +24,9 @@ enum Server {
         guard let server = path() else {
             fail("\(reason), and confine-server is not installed beside confine (build it: swift build --product confine-server, or set CONFINE_SERVER)", status: 2)
         }
-        var arguments = ["confine-server"] + CommandLine.arguments.dropFirst()
-        var argv: [UnsafeMutablePointer<CChar>?] = arguments.indices.map { strdup(arguments[$0]) } + [nil]
+        // execv(2) returns only on failure; the copies it was given need no freeing then either.
+        var argv: [UnsafeMutablePointer<CChar>?] = (["confine-server"] + CommandLine.arguments.dropFirst()).map { strdup($0) } + [nil]
         execv(server, &argv)
-        arguments.removeAll()
         fail("cannot start \(server): \(String(cString: strerror(errno)))", status: 2)
     }
 }

@@ -64,15 +64,8 @@ public struct PolicyDiff: Sendable {
             }
             note(size(after) > size(before), "rlimits", "\(name) \(before?.description ?? "unset") -> \(after?.description ?? "unset")")
         }
-        if a.timeout != b.timeout {
-            let widens = b.timeout.map { t in a.timeout.map { t > $0 } ?? false } ?? true
-            note(widens, "timeout", "\(a.timeout.map(Quantity.format) ?? "none") -> \(b.timeout.map(Quantity.format) ?? "none")")
-        }
-        if a.outputLimit != b.outputLimit {
-            let widens = b.outputLimit.map { o in a.outputLimit.map { o > $0 } ?? false } ?? true
-            func text(_ v: Int?) -> String { v.map { Quantity.format(bytes: UInt64($0)) } ?? "none" }
-            note(widens, "outputLimit", "\(text(a.outputLimit)) -> \(text(b.outputLimit))")
-        }
+        Self.cap(a.timeout, b.timeout, "timeout", note: note) { Quantity.format($0) }
+        Self.cap(a.outputLimit, b.outputLimit, "outputLimit", note: note) { Quantity.format(bytes: UInt64($0)) }
         if a.commands.allow.isEmpty != b.commands.allow.isEmpty {
             note(b.commands.allow.isEmpty, "commands", b.commands.allow.isEmpty ? "allow-list removed: any executable may run" : "allow-list added")
         }
@@ -109,12 +102,19 @@ public struct PolicyDiff: Sendable {
         self.changes = changes.sorted { ($0.widens ? 0 : 1, $0.area, $0.text) < ($1.widens ? 0 : 1, $1.area, $1.text) }
     }
 
+    /// A limit that B raises or lifts (nil: none) widens; one it lowers or adds narrows.
+    static func cap<T: Comparable>(_ before: T?, _ after: T?, _ area: String, note: (Bool, String, String) -> Void, _ format: (T) -> String) {
+        guard before != after else { return }
+        let widens = after.map { x in before.map { x > $0 } ?? false } ?? true
+        note(widens, area, "\(before.map(format) ?? "none") -> \(after.map(format) ?? "none")")
+    }
+
     /// Whether a command rule admits a deny-list entry (a path or a bare name): an empty
     /// allow-list admits everything; otherwise an allow entry of the same path or name does.
     static func admits(_ rule: CommandRule, _ entry: String) -> Bool {
         if rule.allow.isEmpty { return true }
-        func name(_ s: String) -> Substring { s.split(separator: "/").last ?? Substring(s) }
-        return rule.allow.contains { $0 == entry || name($0) == name(entry) }
+        let name = PolicyAuditor.baseName(of: entry)
+        return rule.allow.contains { $0 == entry || PolicyAuditor.baseName(of: $0) == name }
     }
 
     /// Every part of `isolation`: a part B drops or loosens widens; one it adds or tightens narrows.
@@ -123,9 +123,7 @@ public struct PolicyDiff: Sendable {
             if before && !after { note(true, area, off) } else if !before && after { note(false, area, on) }
         }
         func cap<T: Comparable>(_ before: T?, _ after: T?, _ area: String, _ format: (T) -> String) {
-            guard before != after else { return }
-            let widens = after.map { x in before.map { x > $0 } ?? false } ?? true
-            note(widens, area, "\(before.map(format) ?? "none") -> \(after.map(format) ?? "none")")
+            Self.cap(before, after, area, note: note, format)
         }
         flag(a.required, b.required, "isolation", on: "required: a part the machine lacks is an error",
              off: "no longer required: parts the machine lacks are skipped with a warning")
@@ -151,7 +149,7 @@ public struct PolicyDiff: Sendable {
     static func compare(_ a: Isolation.Filesystem, _ b: Isolation.Filesystem, note: (Bool, String, String) -> Void) {
         let area = "isolation.filesystem"
         func covered(_ path: String, by paths: [String]) -> Bool {
-            paths.contains { $0 == "/" || path == $0 || path.hasPrefix($0.hasSuffix("/") ? $0 : $0 + "/") }
+            paths.contains { WorkingDirectoryRules.isWithin(path, $0) }
         }
         for path in b.readWrite where !covered(path, by: a.readWrite) { note(true, area, "\(path) writable") }
         for path in b.readOnly where !covered(path, by: a.readOnly + a.readWrite) { note(true, area, "\(path) visible") }

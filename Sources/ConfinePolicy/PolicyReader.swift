@@ -57,11 +57,9 @@ public struct PolicyReader: Sendable {
             if nameOrPath.hasPrefix("/") || includingFile == nil { return nameOrPath }
             return URL(fileURLWithPath: includingFile!).deletingLastPathComponent().appendingPathComponent(nameOrPath).path
         }
-        let shipped = ShippedPolicies.folder + "/" + nameOrPath + ".json"
+        let shipped = ShippedPolicies.path(of: nameOrPath)
         // A shipped policy includes the shipped ones, whatever the search path holds.
-        if let includingFile, includingFile.hasPrefix(ShippedPolicies.folder + "/"), ShippedPolicies.text[nameOrPath] != nil {
-            return shipped
-        }
+        if let includingFile, ShippedPolicies.text(at: includingFile) != nil, let shipped { return shipped }
         var directories = searchPaths
         if let includingFile { directories.insert(URL(fileURLWithPath: includingFile).deletingLastPathComponent().path, at: 0) }
         for directory in directories {
@@ -69,7 +67,7 @@ public struct PolicyReader: Sendable {
             if FileManager.default.fileExists(atPath: candidate) { return candidate }
         }
         // Built into the library: a program that depends on Confine has no policies/ folder.
-        if ShippedPolicies.text[nameOrPath] != nil { return shipped }
+        if let shipped { return shipped }
         let known = Set(directories.flatMap { (try? FileManager.default.contentsOfDirectory(atPath: $0)) ?? [] }
             .filter { $0.hasSuffix(".json") }.map { String($0.dropLast(5)) }).sorted()
         throw PolicyError(
@@ -80,9 +78,7 @@ public struct PolicyReader: Sendable {
     }
 
     private func loadFile(_ path: String, chain: [String]) throws -> Policy {
-        if path.hasPrefix(ShippedPolicies.folder + "/"), let text = ShippedPolicies.text[String(path.dropFirst(ShippedPolicies.folder.count + 1).dropLast(5))] {
-            return try parse(Array(text.utf8), file: path, chain: chain)
-        }
+        if let text = ShippedPolicies.text(at: path) { return try parse(Array(text.utf8), file: path, chain: chain) }
         guard let data = FileManager.default.contents(atPath: path) else {
             let reason = FileManager.default.fileExists(atPath: path) ? "cannot be read" : "does not exist"
             throw PolicyError(file: path, path: "", message: "the policy file \(reason)")

@@ -27,6 +27,13 @@ public enum WorkingDirectoryRules {
         "!/tmp/confine-*",
     ]
 
+    /// `path` is `directory` or lies beneath it, as strings (a trailing `/` on `directory` is
+    /// ignored; `/` holds everything). Give canonical paths where symlinks matter.
+    public static func isWithin(_ path: String, _ directory: String) -> Bool {
+        let directory = directory.count > 1 && directory.hasSuffix("/") ? String(directory.dropLast()) : directory
+        return directory == "/" || path == directory || path.hasPrefix(directory + "/")
+    }
+
     /// A rule's problem, or nil when it is well formed.
     public static func problem(_ rule: String) -> String? {
         let path = rule.hasPrefix("!") ? String(rule.dropFirst()) : rule

@@ -171,10 +171,7 @@ public struct ServiceConfiguration: Sendable {
         }
 
         // Secrets in a file others can read are secrets no more (OpenSSH's StrictModes).
-        let literal = rawKeys.keys.sorted().filter { id in
-            if case .object(let k)? = rawKeys[id], k["secret"] != nil { return true } else { return false }
-        }
-        if let first = literal.first {
+        if let first = rawKeys.keys.sorted().first(where: { if case .object(let k)? = rawKeys[$0] { k["secret"] != nil } else { false } }) {
             try PrivateFile.check(path, holding: "access key secrets (keys.\(first).secret)")
         }
         if let functions, case .fixed = functions.credentials {

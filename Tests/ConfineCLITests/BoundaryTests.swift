@@ -26,20 +26,10 @@ import Testing
     }
 
     @Test func theCallersOwnDirectoryIsCheckedToo() throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: CLITests.binary)
-        process.arguments = ["run", "--policy", "strict", "--", "cat", "etc/hostname"]
-        process.currentDirectoryURL = URL(fileURLWithPath: "/")
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 126)
-        #expect(stdout.isEmpty)
-        #expect(stderr.contains("the working directory '/' is not admitted by policy 'strict'"))
+        let result = try cli.execute(CLITests.binary, ["run", "--policy", "strict", "--", "cat", "etc/hostname"], directory: "/")
+        #expect(result.status == 126)
+        #expect(result.stdout.isEmpty)
+        #expect(result.stderr.contains("the working directory '/' is not admitted by policy 'strict'"))
     }
 
     @Test func aSymlinkToTheRootIsResolvedBeforeTheCheck() throws {
@@ -171,25 +161,7 @@ import Testing
         try FileManager.default.copyItem(atPath: CLITests.fixtures + "/../../../policies", toPath: bin + "/policies")
         defer { try? FileManager.default.removeItem(atPath: bin) }
         let quoted = arguments.map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }.joined(separator: " ")
-        return try run("/bin/su", [user, "-s", "/bin/sh", "-c", "cd '\(directory)' && CONFINE_POLICY_PATH=\(bin)/policies \(bin)/confine \(quoted)"])
-    }
-
-    func run(_ path: String, _ arguments: [String]) throws -> CLITests.Output {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        nonisolated(unsafe) var stdout = Data()
-        let group = DispatchGroup()
-        group.enter()
-        DispatchQueue.global().async { stdout = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        group.wait()
-        process.waitUntilExit()
-        return CLITests.Output(status: process.terminationStatus, stdout: stdout, stderr: String(decoding: stderr, as: UTF8.self))
+        return try cli.execute("/bin/su", [user, "-s", "/bin/sh", "-c", "cd '\(directory)' && CONFINE_POLICY_PATH=\(bin)/policies \(bin)/confine \(quoted)"])
     }
 
     @Test func anOrdinaryUserCannotWidenTheViewEither() throws {

@@ -19,9 +19,15 @@ import Testing
 
     /// Runs the CLI with `arguments`, draining both pipes at once.
     func confine(_ arguments: [String], input: Data? = nil) throws -> Output {
+        try execute(Self.binary, arguments, input: input)
+    }
+
+    /// Runs `executable` (from `directory`, if given), draining both pipes at once.
+    func execute(_ executable: String, _ arguments: [String], input: Data? = nil, directory: String? = nil) throws -> Output {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.binary)
+        process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
         let out = Pipe(), err = Pipe(), inp = Pipe()
         process.standardOutput = out
         process.standardError = err
