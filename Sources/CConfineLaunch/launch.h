@@ -41,6 +41,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,6 +71,8 @@
 #define SPARES 2                           /* monitors forked ahead of requests */
 
 _Static_assert(INLINE_BUF_SIZE >= CFL_MAX_INLINE_REQUEST, "a whole inline request fits");
+_Static_assert(offsetof(struct cfl_refusal, kind) == offsetof(struct cfl_report, kind),
+               "a refusal is told from a report by its first field");
 
 /* ---- state ------------------------------------------------------------------------------- */
 

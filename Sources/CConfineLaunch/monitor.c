@@ -11,6 +11,13 @@ void send_report(int fd, const struct cfl_report *r, int flags)
         ;
 }
 
+/* Sends a REFUSED record; never blocks (a full socket drops it). */
+static void send_refusal(int fd, const struct cfl_refusal *r)
+{
+    while (send(fd, r, sizeof *r, MSG_NOSIGNAL | MSG_DONTWAIT) < 0 && errno == EINTR)
+        ;
+}
+
 /* Sends a FAILED report; `resource` goes in `pid` (meaningful for CFL_STAGE_RLIMIT). */
 void report_failed(int fd, int stage, int err, int resource, int flags)
 {
@@ -139,13 +146,12 @@ static void report_refused(struct monitor *m, const struct seccomp_notif *req)
         m->seen[m->reported % 32] = key;
     }
     m->reported++;
-    struct cfl_report r = {
-        .kind = CFL_REPORT_REFUSED, .pid = (int32_t)req->pid, .status = req->data.nr,
-        .stage = (int32_t)req->data.arch, .err = m->learn ? 0 : m->notify_errno,
-        .utime_us = (int64_t)req->data.args[0], .stime_us = (int64_t)req->data.args[1],
-        .maxrss_kb = (int64_t)req->data.args[2],
+    struct cfl_refusal r = {
+        .kind = CFL_REPORT_REFUSED, .pid = (int32_t)req->pid, .nr = req->data.nr,
+        .arch = req->data.arch, .err = m->learn ? 0 : m->notify_errno,
+        .args = { req->data.args[0], req->data.args[1], req->data.args[2] },
     };
-    send_report(m->status_fd, &r, MSG_DONTWAIT);
+    send_refusal(m->status_fd, &r);
 }
 
 /* ioctl(2) SECCOMP_IOCTL_NOTIF_RECV one notification, answer it (the policy's errno, or

@@ -16,7 +16,7 @@ struct ConfineCommand: ParsableCommand {
         subcommands: [Run.self, Check.self, Audit.self, PolicyCommand.self, Invoke.self, Serve.self, Log.self]
     )
 
-    /// Parses and runs, with usage errors ending in status 2 (as DESIGN.md §4 has it) rather
+    /// Parses and runs, with usage errors ending in status 2 (the README's exit statuses) rather
     /// than ArgumentParser's 64.
     static func main() {
         if CommandLine.arguments.count > 1, Server.commands.contains(CommandLine.arguments[1]) {

@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 
 /// How `confine` and `confine-server` end on an error from ArgumentParser: a usage error is one
-/// `confine:` line and status 2 (as DESIGN.md §4 has it, not ArgumentParser's 64); help,
+/// `confine:` line and status 2 (the README's exit statuses, not ArgumentParser's 64); help,
 /// versions and other errors as ArgumentParser ends them.
 public enum CommandLineExit {
     public static func exit(for error: any Error, of command: any ParsableCommand.Type) -> Never {

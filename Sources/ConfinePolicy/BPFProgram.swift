@@ -58,6 +58,7 @@ public struct BPFProgram: Sendable {
     public static let auditArchI386: UInt32 = 0x4000_0003
 
     /// Runs the program on one `struct seccomp_data`.
+    /// - Throws: `EvaluationError` when the program is malformed (a load out of bounds, running off its end).
     public func evaluate(nr: Int32, arch: UInt32 = auditArchX86_64, arguments: [UInt64] = []) throws -> Verdict {
         var data = [UInt8](repeating: 0, count: 64)
         func put32(_ v: UInt32, at offset: Int) { for i in 0..<4 { data[offset + i] = UInt8(truncatingIfNeeded: v >> (8 * UInt32(i))) } }

@@ -27,7 +27,7 @@ public struct Isolation: Sendable, Hashable {
         public var readOnly: [String] = []
         /// Readable, writable and executable.
         public var readWrite: [String] = []
-        /// Size of the private tmpfs on /tmp and /dev/shm; nil: no private /tmp (the host's is
+        /// Size of the private tmpfs on /tmp and /dev/shm, in bytes; nil: no private /tmp (the host's is
         /// then out of reach unless listed).
         public var tmp: UInt64?
         /// What the command may do in its working directory.
@@ -68,7 +68,7 @@ public struct Isolation: Sendable, Hashable {
     public var maxProcesses: Int?
     /// A SysV IPC / POSIX message queue namespace of its own.
     public var privateIPC = false
-    /// A cgroup memory limit for the whole tree (resident memory, not address space).
+    /// A cgroup memory limit for the whole tree, in bytes (resident memory, not address space).
     public var memory: UInt64?
     /// A CPU quota in cores (0.5 = half a core), for the whole tree.
     public var cpu: Double?

@@ -12,6 +12,7 @@ public enum LearnedPolicy {
     ///   - socketFamilies: the address families `socket` was called with (it is allowed for those only).
     ///   - keepIsolation: a standalone policy keeps the `isolation` of `limits` (with a base, the
     ///     base's applies anyway); false leaves it to the syscall filter and limits alone.
+    /// - Throws: the JSON encoder's error (none for the values a policy holds).
     public static func json(name: String, description: String, syscalls: [String], socketFamilies: [UInt64] = [],
                             base: String?, limits: Policy?, keepIsolation: Bool = true) throws -> String {
         var names = Set(syscalls)

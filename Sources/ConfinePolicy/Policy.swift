@@ -180,8 +180,11 @@ public struct ArgumentComparison: Sendable, Hashable {
         case maskedEqual = "SCMP_CMP_MASKED_EQ"
     }
 
+    /// Which argument of the call (0 to 5) is compared.
     public var index: Int
+    /// The value compared with, as the 64-bit register holds it.
     public var value: UInt64
+    /// The second operand: the value the masked argument must equal (`SCMP_CMP_MASKED_EQ`).
     public var valueTwo: UInt64
     public var op: Operator
 

@@ -2,6 +2,7 @@
 /// path (`seccomp.syscalls[2].names[0]`), what was wrong and what would be accepted.
 public struct PolicyError: Error, Sendable, Hashable, CustomStringConvertible {
     public var file: String
+    /// The line (1-based) of the field, where the text has one.
     public var line: Int?
     public var path: String
     public var message: String

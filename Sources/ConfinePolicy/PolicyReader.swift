@@ -47,11 +47,13 @@ public struct PolicyReader: Sendable {
     }
 
     /// Parses a policy from text, as if read from `file` (used for `include` resolution too).
+    /// - Throws: `PolicyError` naming the file, line and field of the first problem.
     public func parse(_ text: [UInt8], file: String) throws -> Policy {
         try parse(text, file: file, chain: [])
     }
 
     /// The path of a policy given by name or path.
+    /// - Throws: `PolicyError` when no search path holds the name and no policy of that name is shipped.
     public func resolve(_ nameOrPath: String, from includingFile: String?) throws -> String {
         if nameOrPath.contains("/") || nameOrPath.hasSuffix(".json") {
             if nameOrPath.hasPrefix("/") || includingFile == nil { return nameOrPath }

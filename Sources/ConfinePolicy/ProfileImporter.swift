@@ -25,6 +25,7 @@ public struct ProfileImporter: Sendable {
         /// The policy as JSON text, ready for `policies/`.
         public var json: String
         public var warnings: [String]
+        /// How many of the profile's rules the policy keeps, and how many it could not express.
         public var rulesKept: Int
         public var rulesSkipped: Int
     }

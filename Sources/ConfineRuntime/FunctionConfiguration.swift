@@ -28,7 +28,9 @@ public struct FunctionConfiguration: Sendable {
         /// Absolute path of the code (python3 and executable runtimes).
         public var codeDirectory: String?
         public var policy: Policy
+        /// Memory size in MB, as FC's `memorySize`.
         public var memory: Int
+        /// How long one invocation may run.
         public var timeout: Duration
         public var environment: [String: String]
     }

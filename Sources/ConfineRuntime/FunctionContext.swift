@@ -18,7 +18,9 @@ public struct Credentials: Sendable, Hashable {
 public struct FunctionMetadata: Sendable, Hashable {
     public var name: String
     public var handler: String
+    /// Memory size in MB (FC's `memory_limit_in_mb`).
     public var memory: Int
+    /// How long one invocation may run.
     public var timeout: Duration
 }
 

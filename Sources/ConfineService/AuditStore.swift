@@ -68,6 +68,7 @@ public struct AsyncTask: Sendable, Equatable {
     public var result: [UInt8]?
     /// FC's error JSON when the handler failed.
     public var error: String?
+    /// How many times a worker has started the task (more than 1 after a restart).
     public var attempts: Int
 
     public init(id: String, function: String, keyID: String, event: [UInt8], status: Status = .enqueued, created: Date = Date(),
@@ -138,11 +139,13 @@ public final class AuditStore: Sendable {
     // MARK: audit
 
     /// Writes a record; returns once it is durable.
+    /// - Throws: the database's error (GRDB `DatabaseError`) when it cannot be written.
     public func record(_ record: AuditRecord) async throws {
         try await batcher.write(record)
     }
 
-    /// Records, oldest first.
+    /// Records, oldest first: at most `limit`, the newest ones, since `since`, of `keyID`.
+    /// - Throws: the database's error when it cannot be read.
     public func records(since: Date? = nil, keyID: String? = nil, limit: Int = 10_000) async throws -> [AuditRecord] {
         try await pool.read { db in
             var sql = "SELECT * FROM audit WHERE 1=1"
@@ -156,6 +159,7 @@ public final class AuditStore: Sendable {
     }
 
     /// (key id, nonce, time) of signed requests since a time: the replay guard reloads them at start-up.
+    /// - Throws: the database's error when it cannot be read.
     public func nonces(since: Date) async throws -> [(String, String, Date)] {
         try await pool.read { db in
             try Row.fetchAll(db, sql: "SELECT key_id, nonce, time FROM audit WHERE nonce IS NOT NULL AND key_id IS NOT NULL AND time >= ?",
@@ -203,6 +207,7 @@ public final class AuditStore: Sendable {
 
     /// Takes the oldest enqueued task and marks it running. Tasks left running by a server that
     /// stopped are enqueued again first (`requeueInterrupted`).
+    /// - Throws: the database's error when it cannot be written.
     public func claim() async throws -> AsyncTask? {
         try await pool.write { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT * FROM async_tasks WHERE status = ? ORDER BY created LIMIT 1",
@@ -218,6 +223,8 @@ public final class AuditStore: Sendable {
     }
 
     /// At start-up: tasks a stopped server left running go back to the queue.
+    /// - Returns: how many went back.
+    /// - Throws: the database's error when it cannot be written.
     @discardableResult
     public func requeueInterrupted() async throws -> Int {
         try await pool.write { db in
@@ -227,6 +234,9 @@ public final class AuditStore: Sendable {
         }
     }
 
+    /// Marks a task succeeded or failed with its result or error, and writes its audit record in
+    /// the same transaction.
+    /// - Throws: the database's error when it cannot be written.
     public func finish(_ id: String, succeeded: Bool, result: [UInt8]?, error: String?, audit: AuditRecord) async throws {
         try await pool.write { db in
             try db.execute(sql: "UPDATE async_tasks SET status = ?, finished = ?, result = ?, error = ? WHERE id = ?",
@@ -236,12 +246,16 @@ public final class AuditStore: Sendable {
         }
     }
 
+    /// The task with this id, or nil.
+    /// - Throws: the database's error when it cannot be read.
     public func task(_ id: String) async throws -> AsyncTask? {
         try await pool.read { db in
             try Row.fetchOne(db, sql: "SELECT * FROM async_tasks WHERE id = ?", arguments: [id]).map(Self.task(from:))
         }
     }
 
+    /// How many tasks are queued or running.
+    /// - Throws: the database's error when it cannot be read.
     public func pendingCount() async throws -> Int {
         try await pool.read { db in
             try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM async_tasks WHERE status IN (?, ?)",

@@ -50,56 +50,73 @@ public final class ConfineService: Sendable {
         runtime = try configuration.functions.map { try FunctionRuntime(configuration: $0, registry: registry, protecting: protected) }
         admission = Admission(limit: configuration.concurrency, queueLimit: configuration.queueLimit)
         replay = ReplayGuard(window: configuration.clockSkew)
-        // Nonces of requests signed before a restart stay refused for the whole window.
-        let window = Double(configuration.clockSkew.components.seconds) * 2 + 1
-        replay.preload(try await store.nonces(since: Date().addingTimeInterval(-window)))
         worker = AsyncWorker(workers: max(1, configuration.concurrency / 2))
         worker.attach(self)
+    }
+
+    /// What a start does before the server takes requests: the nonces of requests signed before
+    /// a restart stay refused for the whole clock-skew window, and asynchronous invocations a stop
+    /// interrupted are queued again (the worker, a service of the application, then runs them).
+    /// - Throws: the store's error when it cannot be read or written.
+    func prepare() async throws {
+        let window = Double(configuration.clockSkew.components.seconds) * 2 + 1
+        replay.preload(try await store.nonces(since: Date().addingTimeInterval(-window)))
         let requeued = try await store.requeueInterrupted()
         if requeued > 0 { logger.notice("asynchronous invocations interrupted by a stop are queued again", metadata: ["count": "\(requeued)"]) }
     }
 
     // MARK: application
 
-    /// The router: every route of the service.
-    public func router() -> Router<BasicRequestContext> {
-        let router = Router(context: BasicRequestContext.self)
+    /// The router: every route of `ServiceRoute`, the signed ones behind `SignatureAuthenticator`.
+    public func router() -> Router<ServiceRequestContext> {
+        let router = Router(context: ServiceRequestContext.self)
         router.add(middleware: FCErrorMiddleware())
-        router.get("/healthz") { _, _ in
-            Self.response(.ok, json: ["status": "ok"])
-        }
-        router.get("/metrics") { [metrics, admission] _, _ in
-            metrics.queueDepth.set(Double(admission.queued))
-            var headers = HTTPFields()
-            headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
-            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: metrics.text())))
-        }
-        router.post("/2023-03-30/functions/:name/invocations") { request, context in
-            await self.invoke(request, name: context.parameters.get("name") ?? "")
-        }
-        router.get("/2023-03-30/functions/:name/async-tasks/:id") { request, context in
-            await self.asyncTask(request, name: context.parameters.get("name") ?? "", id: context.parameters.get("id") ?? "")
-        }
-        router.post("/v1/exec") { request, _ in
-            await self.exec(request, streaming: false)
-        }
-        router.post("/v1/exec/stream") { request, _ in
-            await self.exec(request, streaming: true)
+        for route in ServiceRoute.allCases {
+            let group = route.kind.map { router.group().add(middleware: SignatureAuthenticator(service: self, kind: $0)) } ?? router.group()
+            group.on(RouterPath(route.path), method: route.method) { request, context in
+                try await self.respond(to: route, request, context: context)
+            }
         }
         return router
     }
 
-    /// The Hummingbird application, apart from `@main` (tests drive it with `app.test`).
+    /// The handler of each route.
+    private func respond(to route: ServiceRoute, _ request: Request, context: ServiceRequestContext) async throws -> Response {
+        switch route {
+        case .health:
+            return Self.response(.ok, json: ["status": "ok"])
+        case .metrics:
+            metrics.queueDepth.set(Double(admission.queued))
+            var headers = HTTPFields()
+            headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: metrics.text())))
+        case .invoke:
+            return try await invoke(request, signed: context.verified(), name: context.parameters.get("name") ?? "")
+        case .asyncTask:
+            return try await asyncTask(signed: context.verified(), name: context.parameters.get("name") ?? "",
+                                       id: context.parameters.get("id") ?? "")
+        case .exec:
+            return try await exec(request, signed: context.verified(), streaming: false)
+        case .execStream:
+            return try await exec(request, signed: context.verified(), streaming: true)
+        }
+    }
+
+    /// The Hummingbird application, apart from `@main` (tests drive it with `app.test`): before
+    /// the server starts it runs `prepare()`; the asynchronous worker runs as its service.
     public func buildApplication(host: String = "127.0.0.1", port: Int = 9000) -> some ApplicationProtocol {
-        Application(
+        var app = Application(
             router: router(),
             configuration: .init(address: .hostname(host, port: port), serverName: "confine"),
             services: [worker],
             logger: logger)
+        app.beforeServerStarts { try await self.prepare() }
+        return app
     }
 
     /// Runs until SIGTERM or SIGINT: then new connections are refused, in-flight work gets
     /// `grace` to finish, and whatever still runs is killed (its whole process tree) and recorded.
+    /// - Throws: the error that stopped the server (an address in use, the store failing at start).
     public func run(host: String, port: Int) async throws {
         let app = buildApplication(host: host, port: port)
         let group = ServiceGroup(configuration: .init(
@@ -137,8 +154,8 @@ public final class ConfineService: Sendable {
     static let acsRetryAfter = HTTPField.Name("x-acs-retry-after")!
 
     /// Reads the body (bounded), verifies the signature, the clock, the nonce and the key's rate.
-    func authenticate(_ request: Request, requestID: String) async throws -> Signed {
-        let arrived = ContinuousClock.now
+    /// - Throws: `ServiceError` naming what is wrong (401, 403, 413, 429, 400).
+    func authenticate(_ request: Request, requestID: String, arrived: ContinuousClock.Instant) async throws -> Signed {
         if let length = request.headers[.contentLength].flatMap(Int.init), length > configuration.bodyLimit {
             throw ServiceError(.contentTooLarge, "EntityTooLarge", "the request body is \(length) bytes; the limit is \(configuration.bodyLimit)")
         }
@@ -219,32 +236,26 @@ public final class ConfineService: Sendable {
     }
 
     /// Answers a refused request: FC's error body, logged (never the secret), recorded, counted.
-    func refuse(_ error: ServiceError, request: Request, requestID: String, kind: String, keyID: String?,
-                arrived: ContinuousClock.Instant, function: String? = nil, bytesIn: Int = 0) async -> Response {
+    func refuse(_ error: ServiceError, request: Request, context: ServiceRequestContext, kind: String, function: String?) async -> Response {
+        let keyID = context.signed?.key.id ?? Self.claimedKey(request)
         logger.info("request refused", metadata: [
-            "requestID": "\(requestID)", "status": "\(error.status.code)", "code": "\(error.code)",
+            "requestID": "\(context.requestID)", "status": "\(error.status.code)", "code": "\(error.code)",
             "path": "\(Self.printable(request.head.path ?? ""))", "key": "\(keyID.map(Self.printable) ?? "-")", "message": "\(error.message)",
         ])
         metrics.rejected(reason: error.outcome)
-        let record = AuditRecord(requestID: requestID, keyID: keyID.map(Self.printable), kind: kind, function: function.map(Self.printable),
-                                 outcome: error.outcome, duration: arrived.duration(to: .now).seconds, bytesIn: bytesIn,
+        let record = AuditRecord(requestID: context.requestID, keyID: keyID.map(Self.printable), kind: kind, function: function.map(Self.printable),
+                                 outcome: error.outcome, duration: context.arrived.duration(to: .now).seconds,
+                                 bytesIn: context.signed?.body.count ?? 0,
                                  httpStatus: error.status.code, message: "\(error.code): \(error.message)")
         do { try await store.record(record) } catch {
-            logger.error("audit log write failed", metadata: ["requestID": "\(requestID)", "error": "\(error)"])
+            logger.error("audit log write failed", metadata: ["requestID": "\(context.requestID)", "error": "\(error)"])
         }
-        return Self.errorResponse(error, requestID: requestID)
+        return (try? error.response(from: request, context: context)) ?? Response(status: error.status)
     }
 
-    static func errorResponse(_ error: ServiceError, requestID: String) -> Response {
-        var headers = HTTPFields()
-        headers[.contentType] = "application/json"
-        headers[requestIDHeader] = requestID
-        if let retry = error.retryAfter {
-            // Retry-After for HTTP clients; x-acs-retry-after makes the Alibaba Cloud SDKs raise their throttling error.
-            headers[.retryAfter] = String(retry)
-            headers[acsRetryAfter] = String(retry)
-        }
-        return Response(status: error.status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: error.body(requestID: requestID))))
+    /// The key id a request claims (before verification): for the log of a refused request.
+    static func claimedKey(_ request: Request) -> String? {
+        request.headers[.authorization].flatMap(ACS3Signature.parseAuthorization)?.keyID
     }
 
     static func response(_ status: HTTPResponse.Status, json object: Any, requestID: String? = nil, extra: HTTPFields = [:]) -> Response {
@@ -265,43 +276,6 @@ public final class ConfineService: Sendable {
         } catch {
             logger.error("audit log write failed", metadata: ["requestID": "\(record.requestID)", "error": "\(error)"])
             return ServiceError(.internalServerError, "AuditLogUnavailable", "the request ran but its audit record could not be written")
-        }
-    }
-}
-
-/// Maps Hummingbird's own errors (no such route, wrong method) to FC's error body.
-struct FCErrorMiddleware: RouterMiddleware {
-    typealias Context = BasicRequestContext
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        do {
-            return try await next(request, context)
-        } catch let error as HTTPError where error.status == .notFound {
-            // A known route with another method: 405 and the methods it takes.
-            let path = request.uri.path
-            let parts = path.split(separator: "/", omittingEmptySubsequences: false)
-            var allowed: String?
-            switch path {
-            case "/healthz", "/metrics": allowed = "GET"
-            case "/v1/exec", "/v1/exec/stream": allowed = "POST"
-            default:
-                if parts.count == 5 && parts[1] == "2023-03-30" && parts[2] == "functions" && parts[4] == "invocations" { allowed = "POST" }
-                if parts.count == 6 && parts[1] == "2023-03-30" && parts[2] == "functions" && parts[4] == "async-tasks" { allowed = "GET" }
-            }
-            guard let allowed else {
-                return ConfineService.errorResponse(ServiceError(.notFound, "NotFound", "no such route: \(request.method.rawValue) \(ConfineService.printable(path))"),
-                                                    requestID: ConfineService.newRequestID())
-            }
-            var response = ConfineService.errorResponse(
-                ServiceError(.methodNotAllowed, "MethodNotAllowed", "\(ConfineService.printable(path)) takes \(allowed), not \(request.method.rawValue)"),
-                requestID: ConfineService.newRequestID())
-            response.headers[.allow] = allowed
-            return response
-        } catch let error as HTTPError {
-            let code = error.status == .notFound ? "NotFound" : error.status == .methodNotAllowed ? "MethodNotAllowed" : "InvalidArgument"
-            let message = error.status == .notFound
-                ? "no such route: \(request.method.rawValue) \(ConfineService.printable(request.uri.path))"
-                : error.body ?? error.status.reasonPhrase
-            return ConfineService.errorResponse(ServiceError(error.status, code, message), requestID: ConfineService.newRequestID())
         }
     }
 }

@@ -15,30 +15,6 @@ extension HTTPField.Name {
 }
 
 extension ConfineService {
-    /// The key id a request claims (before verification): for the log of a refused request.
-    static func claimedKey(_ request: Request) -> String? {
-        request.headers[.authorization].flatMap(ACS3Signature.parseAuthorization)?.keyID
-    }
-
-    /// Authenticates, then runs `body`; a `ServiceError` anywhere becomes FC's error answer, logged and recorded.
-    func signed(_ request: Request, kind: String, function: String? = nil,
-                _ body: (Signed) async throws -> Response) async -> Response {
-        let requestID = Self.newRequestID()
-        let arrived = ContinuousClock.now
-        var signed: Signed?
-        do {
-            let verified = try await authenticate(request, requestID: requestID)
-            signed = verified
-            return try await body(verified)
-        } catch {
-            let refusal = error as? ServiceError
-                ?? ServiceError(.internalServerError, "InternalError", "the request failed: \(error)")
-            return await refuse(refusal, request: request, requestID: requestID, kind: kind,
-                                keyID: signed?.key.id ?? Self.claimedKey(request), arrived: arrived, function: function,
-                                bytesIn: signed?.body.count ?? 0)
-        }
-    }
-
     /// Holds a concurrency slot around `body`, keeping the gauges current.
     func admitted<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
         try await admission.acquire()
@@ -53,53 +29,52 @@ extension ConfineService {
     // MARK: InvokeFunction
 
     /// `POST /2023-03-30/functions/{name}/invocations`: Function Compute 3.0's InvokeFunction.
-    func invoke(_ request: Request, name: String) async -> Response {
-        await signed(request, kind: "invoke", function: name) { signed in
-            guard let runtime, let function = runtime.configuration.functions[name] else {
-                throw ServiceError(.notFound, "FunctionNotFound", "function '\(Self.printable(name))' does not exist")
-            }
-            guard signed.key.mayInvoke(name) else {
-                throw ServiceError(.forbidden, "AccessDenied", "access key '\(signed.key.id)' may not invoke function '\(name)'")
-            }
-            let type = request.headers[.fcInvocationType] ?? "Sync"
-            guard type == "Sync" || type == "Async" else {
-                throw ServiceError(.badRequest, "InvalidArgument", "x-fc-invocation-type '\(Self.printable(type))' is not supported (accepted: Sync, Async)")
-            }
-            let logType = request.headers[.fcLogType] ?? "None"
-            guard logType == "Tail" || logType == "None" else {
-                throw ServiceError(.badRequest, "InvalidArgument", "x-fc-log-type '\(Self.printable(logType))' is not supported (accepted: Tail, None)")
-            }
-            if type == "Async" { return try await enqueue(request, signed: signed, function: name) }
-
-            let invocation = try await admitted { await runtime.invoke(name, event: signed.body, requestID: signed.requestID) }
-            var headers = HTTPFields()
-            headers[Self.requestIDHeader] = signed.requestID
-            if logType == "Tail" { headers[.fcLogResult] = Data(invocation.log.suffix(4096)).base64EncodedString() }
-            let body: [UInt8]
-            let outcome: String
-            switch invocation.result {
-            case .success(let result):
-                body = result
-                outcome = "ok"
-                headers[.contentType] = "application/octet-stream"
-            case .failure(let error):
-                body = error.json
-                outcome = error.errorType == "FunctionTimeout" ? "timeout" : "handler-error"
-                headers[.contentType] = "application/json"
-                headers[.fcErrorType] = "UnhandledInvocationError"
-            }
-            let process = invocation.process
-            let record = AuditRecord(
-                requestID: signed.requestID, keyID: signed.key.id, kind: "invoke", function: name, policy: function.policy.name,
-                outcome: outcome, exitStatus: process.map(\.returnCode), signal: process?.signal,
-                refusedSyscall: process?.refused.first?.description, duration: signed.arrived.duration(to: .now).seconds,
-                bytesIn: signed.body.count, bytesOut: body.count, httpStatus: 200, nonce: signed.nonce,
-                message: invocation.result.failureText)
-            for refusal in process?.refused ?? [] { metrics.refused(policy: function.policy.name, syscall: refusal.name) }
-            metrics.completed(route: "invoke", function: name, outcome: outcome, duration: signed.arrived.duration(to: .now))
-            if let failure = await persist(record) { throw failure }
-            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
+    /// - Throws: `ServiceError` (404 no such function, 403 not granted, 400 bad headers, 503 busy).
+    func invoke(_ request: Request, signed: Signed, name: String) async throws -> Response {
+        guard let runtime, let function = runtime.configuration.functions[name] else {
+            throw ServiceError(.notFound, "FunctionNotFound", "function '\(Self.printable(name))' does not exist")
         }
+        guard signed.key.mayInvoke(name) else {
+            throw ServiceError(.forbidden, "AccessDenied", "access key '\(signed.key.id)' may not invoke function '\(name)'")
+        }
+        let type = request.headers[.fcInvocationType] ?? "Sync"
+        guard type == "Sync" || type == "Async" else {
+            throw ServiceError(.badRequest, "InvalidArgument", "x-fc-invocation-type '\(Self.printable(type))' is not supported (accepted: Sync, Async)")
+        }
+        let logType = request.headers[.fcLogType] ?? "None"
+        guard logType == "Tail" || logType == "None" else {
+            throw ServiceError(.badRequest, "InvalidArgument", "x-fc-log-type '\(Self.printable(logType))' is not supported (accepted: Tail, None)")
+        }
+        if type == "Async" { return try await enqueue(request, signed: signed, function: name) }
+
+        let invocation = try await admitted { await runtime.invoke(name, event: signed.body, requestID: signed.requestID) }
+        var headers = HTTPFields()
+        headers[Self.requestIDHeader] = signed.requestID
+        if logType == "Tail" { headers[.fcLogResult] = Data(invocation.log.suffix(4096)).base64EncodedString() }
+        let body: [UInt8]
+        let outcome: String
+        switch invocation.result {
+        case .success(let result):
+            body = result
+            outcome = "ok"
+            headers[.contentType] = "application/octet-stream"
+        case .failure(let error):
+            body = error.json
+            outcome = error.errorType == "FunctionTimeout" ? "timeout" : "handler-error"
+            headers[.contentType] = "application/json"
+            headers[.fcErrorType] = "UnhandledInvocationError"
+        }
+        let process = invocation.process
+        let record = AuditRecord(
+            requestID: signed.requestID, keyID: signed.key.id, kind: "invoke", function: name, policy: function.policy.name,
+            outcome: outcome, exitStatus: process.map(\.returnCode), signal: process?.signal,
+            refusedSyscall: process?.refused.first?.description, duration: signed.arrived.duration(to: .now).seconds,
+            bytesIn: signed.body.count, bytesOut: body.count, httpStatus: 200, nonce: signed.nonce,
+            message: invocation.result.failureText)
+        for refusal in process?.refused ?? [] { metrics.refused(policy: function.policy.name, syscall: refusal.name) }
+        metrics.completed(route: "invoke", function: name, outcome: outcome, duration: signed.arrived.duration(to: .now))
+        if let failure = await persist(record) { throw failure }
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 
     /// An asynchronous invocation: persisted (durably) before the 202, run by the worker.
@@ -123,62 +98,60 @@ extension ConfineService {
     }
 
     /// `GET /2023-03-30/functions/{name}/async-tasks/{id}`: an asynchronous invocation's state and outcome.
-    func asyncTask(_ request: Request, name: String, id: String) async -> Response {
-        await signed(request, kind: "task", function: name) { signed in
-            guard signed.key.mayInvoke(name) else {
-                throw ServiceError(.forbidden, "AccessDenied", "access key '\(signed.key.id)' may not read tasks of function '\(Self.printable(name))'")
-            }
-            guard let task = try await store.task(id), task.function == name else {
-                throw ServiceError(.notFound, "AsyncTaskNotFound", "no asynchronous task '\(Self.printable(id))' of function '\(Self.printable(name))'")
-            }
-            var object: [String: Any] = [
-                "taskId": task.id, "functionName": task.function, "status": task.status.rawValue,
-                "taskPayload": String(decoding: task.event, as: UTF8.self), "attempts": task.attempts,
-                "createdTime": Int(task.created.timeIntervalSince1970 * 1000),
-            ]
-            if let started = task.started { object["startedTime"] = Int(started.timeIntervalSince1970 * 1000) }
-            if let finished = task.finished { object["endTime"] = Int(finished.timeIntervalSince1970 * 1000) }
-            if let result = task.result { object["returnPayload"] = String(decoding: result, as: UTF8.self) }
-            if let error = task.error { object["taskErrorMessage"] = error }
-            return Self.response(.ok, json: object, requestID: signed.requestID)
+    /// - Throws: `ServiceError` (403 not granted, 404 no such task).
+    func asyncTask(signed: Signed, name: String, id: String) async throws -> Response {
+        guard signed.key.mayInvoke(name) else {
+            throw ServiceError(.forbidden, "AccessDenied", "access key '\(signed.key.id)' may not read tasks of function '\(Self.printable(name))'")
         }
+        guard let task = try await store.task(id), task.function == name else {
+            throw ServiceError(.notFound, "AsyncTaskNotFound", "no asynchronous task '\(Self.printable(id))' of function '\(Self.printable(name))'")
+        }
+        var object: [String: Any] = [
+            "taskId": task.id, "functionName": task.function, "status": task.status.rawValue,
+            "taskPayload": String(decoding: task.event, as: UTF8.self), "attempts": task.attempts,
+            "createdTime": Int(task.created.timeIntervalSince1970 * 1000),
+        ]
+        if let started = task.started { object["startedTime"] = Int(started.timeIntervalSince1970 * 1000) }
+        if let finished = task.finished { object["endTime"] = Int(finished.timeIntervalSince1970 * 1000) }
+        if let result = task.result { object["returnPayload"] = String(decoding: result, as: UTF8.self) }
+        if let error = task.error { object["taskErrorMessage"] = error }
+        return Self.response(.ok, json: object, requestID: signed.requestID)
     }
 
     // MARK: /v1/exec
 
     /// `POST /v1/exec` and `/v1/exec/stream`: a command under a granted policy. The answer is
     /// the same record `confine run --json` prints; the stream sends output lines as they come.
-    func exec(_ request: Request, streaming: Bool) async -> Response {
+    /// - Throws: `ServiceError` (415, 400 a bad request body, 403 a policy or folder not granted, 503 busy).
+    func exec(_ request: Request, signed: Signed, streaming: Bool) async throws -> Response {
         let kind = streaming ? "exec-stream" : "exec"
-        return await signed(request, kind: kind) { signed in
-            let contentType = request.headers[.contentType] ?? ""
-            guard contentType.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased() == "application/json" else {
-                throw ServiceError(.unsupportedMediaType, "UnsupportedMediaType",
-                                   "Content-Type '\(Self.printable(contentType))' is not accepted (accepted: application/json)")
-            }
-            let spec = try ExecRequest.parse(signed.body, maxTimeout: configuration.maxTimeout)
-            let (policy, executor) = try catalog.grant(spec.policy, to: signed.key)
-            var environment = policy.environment
-            environment.merge(spec.environment) { $1 }
-            var request = Command(spec.argv, stdin: .bytes(spec.stdin), stdout: .pipe, stderr: .pipe,
-                                  environment: environment, workingDirectory: spec.workingDirectory, timeout: spec.timeout)
-            // Never the service's own directory: without a cwd, a fresh private folder per request.
-            request.privateWorkingDirectory = spec.workingDirectory == nil
-            do { try executor.checkWorkingDirectory(of: request) } catch let error as ConfineError {
-                switch error.code {
-                case .workingDirectoryNotAdmitted: throw ServiceError(.forbidden, "WorkingDirectoryNotAdmitted", "cwd: \(error.message)")
-                default: break  // a missing folder is the command's outcome: a record with status "error"
-                }
-            }
-            // Killed by shutdown or a client going away: still a record, with the output so far.
-            request.cancellationIsResult = true
-            let command = request
-            if streaming {
-                return try await stream(command, executor: executor, policy: policy, signed: signed)
-            }
-            let record = try await admitted { await Self.run(command, executor: executor, policy: policy) }
-            return try await answer(record, signed: signed, kind: kind)
+        let contentType = request.headers[.contentType] ?? ""
+        guard contentType.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased() == "application/json" else {
+            throw ServiceError(.unsupportedMediaType, "UnsupportedMediaType",
+                               "Content-Type '\(Self.printable(contentType))' is not accepted (accepted: application/json)")
         }
+        let spec = try ExecRequest.parse(signed.body, maxTimeout: configuration.maxTimeout)
+        let (policy, executor) = try catalog.grant(spec.policy, to: signed.key)
+        var environment = policy.environment
+        environment.merge(spec.environment) { $1 }
+        var request = Command(spec.argv, stdin: .bytes(spec.stdin), stdout: .pipe, stderr: .pipe,
+                              environment: environment, workingDirectory: spec.workingDirectory, timeout: spec.timeout)
+        // Never the service's own directory: without a cwd, a fresh private folder per request.
+        request.privateWorkingDirectory = spec.workingDirectory == nil
+        do { try executor.checkWorkingDirectory(of: request) } catch let error as ConfineError {
+            switch error.code {
+            case .workingDirectoryNotAdmitted: throw ServiceError(.forbidden, "WorkingDirectoryNotAdmitted", "cwd: \(error.message)")
+            default: break  // a missing folder is the command's outcome: a record with status "error"
+            }
+        }
+        // Killed by shutdown or a client going away: still a record, with the output so far.
+        request.cancellationIsResult = true
+        let command = request
+        if streaming {
+            return try await stream(command, executor: executor, policy: policy, signed: signed)
+        }
+        let record = try await admitted { await Self.run(command, executor: executor, policy: policy) }
+        return try await answer(record, signed: signed, kind: kind)
     }
 
     /// Runs a command; a failure to start is a record too (status "error" or "refused").

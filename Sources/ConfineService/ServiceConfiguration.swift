@@ -24,7 +24,7 @@ public struct ServiceConfiguration: Sendable {
         /// Policies this key may run commands under, the first being its default. A request may
         /// also name any policy that is nowhere laxer than one of these (`PolicyDiff`).
         public var policies: [String]
-        /// Sustained requests per second (token bucket), and the bucket's size.
+        /// Sustained requests per second (token bucket), and the bucket's size in requests.
         public var rateLimit: Double?
         public var burst: Int
 
@@ -63,8 +63,11 @@ public struct ServiceConfiguration: Sendable {
     public var policyPaths: [String]
     /// Commands and invocations running at once; requests beyond wait in a queue of `queueLimit`.
     public var concurrency: Int
+    /// Requests that may wait for a slot; beyond, 503 `ServerBusy`.
     public var queueLimit: Int
+    /// The largest request body accepted, in bytes; beyond, 413.
     public var bodyLimit: Int
+    /// How far `x-acs-date` may be from the server's clock (and how long a nonce is remembered).
     public var clockSkew: Duration
     /// How long in-flight work may go on after SIGTERM/SIGINT before it is killed.
     public var grace: Duration

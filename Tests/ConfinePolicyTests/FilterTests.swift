@@ -1,7 +1,7 @@
 import ConfinePolicy
 import Testing
 
-/// The compiled filter itself, run in a BPF interpreter: the pitfalls of DESIGN.md §3 are
+/// The compiled filter itself, run in a BPF interpreter: the pitfalls the shipped policies handle are
 /// checked against the exact bytes the launcher installs.
 @Suite struct FilterTests {
     let program: BPFProgram

@@ -3,7 +3,7 @@ import ConfinePolicy
 import Foundation
 import Testing
 
-/// Each pitfall of DESIGN.md §3, attempted for real by `confine-probe` under the shipped
+/// Each pitfall the shipped policies handle (README, "Policies"), attempted for real by `confine-probe` under the shipped
 /// `default` policy. The probe prints `refused errno=...` (exit 0) when the attempt failed,
 /// `allowed ...` (exit 3) when it got through; a SIGSYS death is a refusal too.
 @Suite struct AttackTests {

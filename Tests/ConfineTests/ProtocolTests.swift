@@ -33,6 +33,21 @@ import Testing
         #expect(bytes.count == limits + 24 + 10 + 5 + 5 + 2 + 4 + 4 + 5)
     }
 
+    @Test func aRefusalIsARecordOfItsOwn() async throws {
+        // REFUSED travels as struct cfl_refusal (number, arch, errno, three arguments in fields of
+        // their own), told from struct cfl_report by `kind`, the first field of both.
+        #expect(MemoryLayout.offset(of: \cfl_refusal.kind) == MemoryLayout.offset(of: \cfl_report.kind))
+        #expect(MemoryLayout.offset(of: \cfl_refusal.args) == 24)
+        #expect(MemoryLayout<cfl_refusal>.size == 48)
+        // End to end: a refused socket() arrives with its number, errno and arguments.
+        let result = try await Executors.default.run([probe, "socket-inet"], stdin: .null, captureOutput: true)
+        let call = try #require(result.refused.first)
+        #expect(call.number == 41 && call.errno == EPERM, "\(call)")
+        #expect(call.arguments.count == 3 && call.arguments[0] == UInt64(AF_INET) && call.arguments[2] == 0, "\(call.arguments)")
+        #expect(call.arguments[1] & 0xf == 1 /* SOCK_STREAM */ && call.arguments[1] & UInt64(SOCK_CLOEXEC.rawValue) != 0,
+                "the probe asks for SOCK_STREAM | SOCK_CLOEXEC: \(call.arguments)")
+    }
+
     /// Sends raw bytes to a real `confine-launch --serve` and reads the one report it answers with.
     func answer(to payload: [UInt8]) throws -> cfl_report {
         let launcher = try #require(SpawnHelper.locateLauncher())

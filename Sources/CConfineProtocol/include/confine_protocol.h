@@ -169,10 +169,7 @@ enum cfl_report_kind {
                                path; else 0 */
     CFL_REPORT_EXITED = 3,  /* status (with NEWPID, of the command, pid 2, not of init), flags,
                                rusage of the whole tree */
-    CFL_REPORT_REFUSED = 4  /* NOTIFY mode, each distinct call: pid (the caller), status (the
-                               syscall number), stage (the AUDIT_ARCH_* of the call), err (the
-                               errno answered; 0 when learning); utime_us, stime_us, maxrss_kb
-                               carry args 0, 1 and 2 (the rusage fields of EXITED, reused) */
+    CFL_REPORT_REFUSED = 4  /* NOTIFY mode, each distinct call: a struct cfl_refusal */
 };
 
 #define CFL_REPORT_FLAG_KILLED 0x1u       /* the tree was killed on the parent's request */
@@ -188,6 +185,19 @@ struct cfl_report {
     int64_t utime_us; /* user CPU of the tree */
     int64_t stime_us; /* system CPU of the tree */
     int64_t maxrss_kb;
+};
+
+/* A call the seccomp filter refused (CFL_REPORT_REFUSED), reported by the monitor in NOTIFY mode
+ * once per distinct call (number and first argument), as a datagram of its own on the status
+ * socket. The receiver tells it from a struct cfl_report by `kind`, the first field of both. */
+struct cfl_refusal {
+    uint32_t kind;    /* CFL_REPORT_REFUSED */
+    int32_t pid;      /* the calling process, as the helper sees it */
+    int32_t nr;       /* the syscall number */
+    uint32_t arch;    /* the AUDIT_ARCH_* of the call */
+    int32_t err;      /* the errno the call was answered with; 0 when learning (allowed) */
+    uint32_t reserved;
+    uint64_t args[3]; /* the call's arguments 0, 1 and 2 */
 };
 
 #endif

@@ -119,13 +119,16 @@ final class Execution: @unchecked Sendable {
             outcome.userTime = .microseconds(report.utime_us)
             outcome.systemTime = .microseconds(report.stime_us)
             outcome.maxRSS = Int(report.maxrss_kb) * 1024
-        case UInt32(CFL_REPORT_REFUSED.rawValue):
-            outcome.refused.append(RefusedCall(
-                pid: report.pid, number: report.status, errno: report.err,
-                arguments: [UInt64(bitPattern: report.utime_us), UInt64(bitPattern: report.stime_us), UInt64(bitPattern: report.maxrss_kb)]))
         default:
             break
         }
+    }
+
+    /// A call the policy refused (or, learning, allowed and recorded).
+    func receive(_ refusal: cfl_refusal) {
+        outcome.refused.append(RefusedCall(
+            pid: refusal.pid, number: refusal.nr, errno: refusal.err,
+            arguments: [refusal.args.0, refusal.args.1, refusal.args.2]))
     }
 
     /// When to stop waiting for the pipes after the monitor vanished.

@@ -38,15 +38,18 @@ public struct CompletedProcess: Sendable {
     public var policy: String
     /// The timeout in force, if any.
     public var timeout: Duration?
+    /// From the start to the end of the whole tree, wall clock.
     public var wallTime: Duration
+    /// CPU time in user mode of the command and all its descendants (getrusage(2) `ru_utime`).
     public var userTime: Duration
+    /// CPU time in the kernel of the command and all its descendants (`ru_stime`).
     public var systemTime: Duration
     /// Largest resident set of the command or any descendant, in bytes.
     public var maxRSS: Int
     /// The calls the policy refused, as the supervisor saw them (the first of each kind).
     public var refused: [RefusedCall] = []
-    /// Peak memory of the whole tree from its memory cgroup (resident and page cache), when the
-    /// policy sets `isolation.memory`.
+    /// Peak memory of the whole tree from its memory cgroup (resident and page cache), in bytes,
+    /// when the policy sets `isolation.memory`.
     public var memoryPeak: Int?
     /// The tree went over `isolation.memory` and the kernel's OOM killer ended a process of it.
     public var oomKilled = false
@@ -54,7 +57,9 @@ public struct CompletedProcess: Sendable {
     /// The signal that ended the command, if a signal did.
     public var signal: Int32? { returnCode < 0 ? -returnCode : nil }
 
-    /// Throws `CalledProcessError` when the return code is non-zero (Python's `check_returncode()`).
+    /// Python's `check_returncode()`.
+    /// - Throws: `CalledProcessError` when the return code is non-zero; `TimeoutExpired` when the
+    ///   command timed out.
     public func checkReturnCode() throws {
         if status == .timeout {
             throw TimeoutExpired(cmd: args, timeout: timeout?.seconds ?? 0, output: stdout, stderr: stderr, completed: self)

@@ -22,24 +22,30 @@ public struct ResultRecord: Codable, Sendable {
     public var policy: String
     /// ok | nonzero | signal | timeout | output-limit | memory-limit | killed | refused | error
     public var status: String
+    /// The exit status (0 to 255); nil when a signal ended the command or it never started.
     public var exitCode: Int32?
+    /// The number of the signal that ended the command.
     public var signal: Int32?
     public var signalName: String?
     public var stdout: String
     public var stderr: String
+    /// Bytes the command wrote to stdout and stderr, kept or not.
     public var stdoutBytes: Int
     public var stderrBytes: Int
     public var stdoutTruncated: Bool
     public var stderrTruncated: Bool
     public var descendantsKilled: Bool
+    /// Wall-clock, user and system CPU time of the whole tree, in seconds.
     public var wallTime: Double
     public var userTime: Double
     public var systemTime: Double
+    /// Largest resident set of the command or any descendant, in bytes.
     public var maxRSS: Int
-    /// Peak memory of the tree from its cgroup, with isolation.memory.
+    /// Peak memory of the tree from its cgroup, in bytes, with isolation.memory.
     public var memoryPeak: Int?
     public var oomKilled: Bool = false
     public var pid: Int32?
+    /// The timeout in force, in seconds.
     public var timeout: Double?
     /// The first call the policy refused, e.g. "socket(AF_INET, SOCK_STREAM, 0)".
     public var refusedSyscall: String?

@@ -177,10 +177,20 @@ final class Reactor: @unchecked Sendable {
             if done { finish(execution, .stdin, token: token) }
         case .status:
             guard let fd = execution.streams[.status] else { return }
-            var report = cfl_report()
+            // A datagram is a cfl_report or a cfl_refusal; `kind`, the first field of both, says which.
+            var buffer = StatusDatagram()
             while true {
-                let n = withUnsafeMutableBytes(of: &report) { SystemCalls.receive(fd, $0) }
-                if n == MemoryLayout<cfl_report>.size {
+                let n = withUnsafeMutableBytes(of: &buffer) { SystemCalls.receive(fd, $0) }
+                if n >= MemoryLayout<UInt32>.size {
+                    let kind = withUnsafeBytes(of: &buffer) { $0.load(as: UInt32.self) }
+                    if kind == UInt32(CFL_REPORT_REFUSED.rawValue) {
+                        if n == MemoryLayout<cfl_refusal>.size {
+                            execution.receive(withUnsafeBytes(of: &buffer) { $0.loadUnaligned(as: cfl_refusal.self) })
+                        }
+                        continue
+                    }
+                    guard n == MemoryLayout<cfl_report>.size else { continue }
+                    let report = withUnsafeBytes(of: &buffer) { $0.loadUnaligned(as: cfl_report.self) }
                     execution.receive(report)
                     // EXITED comes after the whole tree is reaped and FAILED is final: the
                     // monitor has nothing more to say, so don't wait for it to exit.
@@ -226,4 +236,10 @@ final class Reactor: @unchecked Sendable {
         running[ObjectIdentifier(execution)] = nil
         execution.complete()
     }
+}
+
+/// Room for one status datagram: the larger of `cfl_report` and `cfl_refusal`, and then some (a
+/// longer datagram is cut short and then ignored for its length).
+private struct StatusDatagram {
+    var words: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
 }

@@ -56,6 +56,7 @@ public final class Executor: Sendable {
     }
 
     /// An executor for the policy with this name or path (`default`, `./mine.json`).
+    /// - Throws: `ConfineError(.policy)` with the `PolicyError` (file, line, field), or as `init(policy:)`.
     public convenience init(policyNamed name: String, launcherPath: String? = nil) throws {
         let policy: Policy
         do { policy = try PolicyReader().load(name) } catch let error as PolicyError {
@@ -130,10 +131,8 @@ public final class Executor: Sendable {
         return try WorkingDirectoryCheck.resolve(requested, policy: policy, grants: command.filesystemGrants)
     }
 
-    private static let leafCounter = LeafCounter()
-    static func nextLeaf() -> Int { leafCounter.next() }
-
-    /// The executor of the top-level functions: the `default` policy.
+    /// The executor of the top-level functions: the `default` policy, made on first use.
+    /// - Throws: `ConfineError` as `init(policyNamed:)` does.
     public static func standard() throws -> Executor {
         try StandardExecutor.shared.get()
     }
@@ -157,6 +156,7 @@ public final class Executor: Sendable {
     }
 
     /// The blocking twin of `execute(_:)`, for callers outside Swift concurrency.
+    /// - Throws: `ConfineError` (not found, not executable, refused, bad arguments).
     public func execute(_ command: Command) throws -> CompletedProcess {
         let (_, shot, launch) = try start(command)
         return try finish(shot.waitBlocking(), launch)
@@ -170,177 +170,99 @@ public final class Executor: Sendable {
         var uid: UInt32?
     }
 
+    /// Prepares and sends one command: its folder and environment, its executable checked
+    /// against the policy, its lease (uid, home, cgroup), its isolation plan and descriptors.
+    /// Whatever fails before the request is sent gives the lease back; after, the execution
+    /// gives it back once the command's whole tree is gone.
     private func start(_ command: Command) throws -> (Execution, OneShot<Execution.Outcome>, Launch) {
         let policy = command.policy ?? self.policy
         try Self.validate(command)
-        let baseEnvironment = command.environment ?? policy.environment
-        let privateTmp = IsolationSupport.isRoot && policy.isolation.filesystem?.tmp != nil
-        // The folder the command starts in, resolved and admitted by the policy (nil: a private
-        // folder made for it below).
-        var workingDirectory = try self.workingDirectory(of: command, policy: policy)
-        let privateWorkingDirectory = workingDirectory == nil
-        if let directory = workingDirectory, privateTmp,
-           directory == "/tmp" || directory.hasPrefix("/tmp/") || directory.hasPrefix("/dev/shm") {
-            throw ConfineError(.workingDirectory, "the working directory \(PythonRepr.string(directory)) is under /tmp or /dev/shm, which policy '\(policy.name)' replaces with a private tmpfs (isolation.filesystem.tmp): the command cannot see it", path: directory)
-        } else if privateWorkingDirectory && privateTmp {
-            workingDirectory = "/tmp"  // the command's own tmpfs
-        }
-        var environment = baseEnvironment
-        let searchPath = environment["PATH"] ?? "/usr/bin:/bin"
-        if privateWorkingDirectory, !command.arguments[0].hasPrefix("/"), command.arguments[0].contains("/") {
-            throw ConfineError(.invalidArgument, "the program \(PythonRepr.string(command.arguments[0])) is a relative path, but the command runs in a fresh private folder: give a name found in PATH or an absolute path", path: command.arguments[0])
-        }
-        let found = try CommandResolver.resolve(command.arguments[0], searchPath: searchPath, workingDirectory: workingDirectory)
+        var environment = try CommandEnvironment(command: command, policy: policy,
+                                                 workingDirectory: try workingDirectory(of: command, policy: policy))
+        let found = try CommandResolver.resolve(command.arguments[0], searchPath: environment.searchPath,
+                                                workingDirectory: environment.workingDirectory)
         let executable = CommandResolver.canonical(found)
         let own = command.policy == nil
-        try (own ? prepared.commands : CommandMatcher(policy)).enforce(executable: executable, searchPath: searchPath)
-
-        var timeout = command.timeout
-        if let limit = policy.timeout, timeout.map({ limit < $0 }) ?? true { timeout = limit }
-        // A deadline further out than a century is no deadline (and would overflow the clock).
-        if let t = timeout, t > .seconds(3_153_600_000) { timeout = nil }
-
+        try (own ? prepared.commands : CommandMatcher(policy)).enforce(executable: executable, searchPath: environment.searchPath)
         if !own, !policy.isolation.isEmpty { _ = try IsolationSupport.check(policy) }
-        let identity = try Self.identity(for: policy.user)
-        let leased = identity.flatMap { policy.user == .automatic ? $0.uid : nil }
-        // With a private /tmp (a tmpfs of the command's own) HOME and TMPDIR are that /tmp.
-        if privateTmp {
-            if environment["HOME"] == nil { environment["HOME"] = "/tmp" }
-            if environment["TMPDIR"] == nil { environment["TMPDIR"] = "/tmp" }
-        }
-        // A private HOME (and TMPDIR) per command unless the environment names one: a shared
-        // HOME lets one command plant files (~/.local site-packages, shell rc files) that the
-        // next command, under any uid, would run.
-        // A private working directory is that home too: fresh, the command's own, emptied after.
-        let home: String?
-        if environment["HOME"] == nil || (privateWorkingDirectory && !privateTmp) {
-            do { home = try PrivateHome.acquire(owner: identity) } catch {
-                if let leased { IdentityPool.shared.release(leased) }
-                throw error
-            }
-            if environment["HOME"] == nil { environment["HOME"] = home }
-            if environment["TMPDIR"] == nil { environment["TMPDIR"] = home }
-            if workingDirectory == nil { workingDirectory = home.map(CommandResolver.canonical) }
-        } else {
-            home = nil
-        }
+        let timeout = Self.timeout(of: command, policy: policy)
+
+        let lease = try CommandLease(user: policy.user)
+        var sent = false
+        defer { if !sent { lease.release() } }
+        if environment.needsHome { environment.adopt(home: try lease.acquireHome()) }
         var request = LaunchRequest(
             executable: executable,
             arguments: command.arguments,
-            environment: environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" },
-            workingDirectory: workingDirectory,
+            environment: environment.entries,
+            workingDirectory: environment.workingDirectory,
             filter: command.learning ? try filters.filter(for: policy, mode: .learn)
                 : own ? prepared.filter : try filters.filter(for: policy, mode: mode),
             rlimits: LaunchRequest.rlimits(of: policy.rlimits),
-            identity: identity)
-        var cgroup: Cgroups?
+            identity: lease.identity)
         let plan = policy.isolation.isEmpty ? nil
-            : IsolationPlan(policy.isolation, workingDirectory: workingDirectory, home: home, executable: executable, grants: command.filesystemGrants)
-        // A view that would show a protected file, or a cgroup that cannot be made: the uid and
-        // home go back.
-        do {
-            try WorkingDirectoryCheck.checkProtected(protectedPaths, rules: plan?.rules ?? [], hasView: (plan?.flags ?? 0) & UInt32(CFL_ISO_LANDLOCK) != 0,
-                                                     ownUID: identity == nil, policy: policy)
-            if plan != nil && policy.isolation.usesCgroups && Cgroups.available {
-                cgroup = try Cgroups(name: leased.map { "u\($0)" } ?? "c\(getpid())-\(Self.nextLeaf())", isolation: policy.isolation)
-            }
-        } catch {
-            if let home { PrivateHome.release(home, leased: leased != nil) {} }
-            if let leased { IdentityPool.shared.release(leased) }
-            throw error
-        }
+            : IsolationPlan(policy.isolation, workingDirectory: environment.workingDirectory, home: lease.home,
+                            executable: executable, grants: command.filesystemGrants)
+        try WorkingDirectoryCheck.checkProtected(protectedPaths, rules: plan?.rules ?? [], hasView: (plan?.flags ?? 0) & UInt32(CFL_ISO_LANDLOCK) != 0,
+                                                 ownUID: lease.identity == nil, policy: policy)
         if let plan {
             request.isolationFlags = plan.flags
             request.landlockScopes = plan.scopes
             request.filesystemRules = plan.rules
             request.tmpSize = plan.tmpSize
-            request.cgroups = cgroup?.procs ?? []
+            if policy.isolation.usesCgroups && Cgroups.available {
+                request.cgroups = try lease.acquireCgroup(for: policy.isolation)
+            }
         }
-        let perCommandLeaf = leased == nil
-        let leaf = cgroup
 
-        // Descriptors for the child, and the parent's ends.
-        var sent = false
-        var close: [Int32] = []
-        var parentEnds: [Int32] = []
-        defer { close.forEach(SystemCalls.close) }
+        let descriptors: CommandDescriptors
+        do { descriptors = try CommandDescriptors(for: command) } catch {
+            throw Self.startError(error, command)
+        }
+        defer { descriptors.closeChildEnds() }
+        let shot = OneShot<Execution.Outcome>()
+        let execution = Execution(
+            status: descriptors.status, stdin: descriptors.stdin, input: descriptors.input,
+            stdout: descriptors.stdout, stderr: descriptors.stderr,
+            outputLimit: policy.outputLimit,
+            deadline: timeout.map { ContinuousClock.now.advanced(by: $0) },
+            onComplete: { reported in
+                var outcome = reported
+                // Read the cgroup before its uid (and leaf) can serve the next command.
+                (outcome.memoryPeak, outcome.oomKilled) = lease.collectUsage()
+                // The lease goes back only when the whole tree is known to be gone; if the
+                // monitor died first, processes of that uid may live on.
+                if outcome.waitStatus != nil || outcome.failure != nil { lease.release() }
+                shot.fulfill(outcome)
+            })
+        execution.onOutput = command.onOutput
         do {
-            let (statusParent, statusChild) = try SystemCalls.seqpacketPair()
-            parentEnds.append(statusParent)
-            close.append(statusChild)
-
-            var stdinChild: Int32 = 0
-            var stdinParent: Int32?
-            var input: [UInt8] = []
-            switch command.stdin {
-            case .inherit where fcntl(0, F_GETFD) >= 0: stdinChild = 0
-            case .inherit: stdinChild = try SystemCalls.openNull(write: false); close.append(stdinChild)
-            case .fileDescriptor(let fd): stdinChild = fd
-            case .null: stdinChild = try SystemCalls.openNull(write: false); close.append(stdinChild)
-            case .bytes(let bytes):
-                let pipe = try SystemCalls.pipe()
-                stdinChild = pipe.read; close.append(pipe.read)
-                stdinParent = pipe.write; parentEnds.append(pipe.write)
-                input = bytes
-            }
-            func output(_ destination: OutputDestination, standard: Int32) throws -> (child: Int32, parent: Int32?) {
-                switch destination {
-                case .inherit where fcntl(standard, F_GETFD) >= 0: return (standard, nil)
-                case .inherit:
-                    let fd = try SystemCalls.openNull(write: true); close.append(fd); return (fd, nil)
-                case .fileDescriptor(let fd): return (fd, nil)
-                case .discard, .stdout:
-                    let fd = try SystemCalls.openNull(write: true); close.append(fd); return (fd, nil)
-                case .pipe:
-                    let pipe = try SystemCalls.pipe()
-                    SystemCalls.growPipe(pipe.read, to: 1 << 20)
-                    close.append(pipe.write); parentEnds.append(pipe.read)
-                    return (pipe.write, pipe.read)
-                }
-            }
-            let out = try output(command.stdout, standard: 1)
-            var err = try output(command.stderr == .stdout ? .discard : command.stderr, standard: 2)
-            if command.stderr == .stdout { err = (out.child, nil) }
-
-            let shot = OneShot<Execution.Outcome>()
-            let execution = Execution(
-                status: statusParent, stdin: stdinParent, input: input, stdout: out.parent, stderr: err.parent,
-                outputLimit: policy.outputLimit,
-                deadline: timeout.map { ContinuousClock.now.advanced(by: $0) },
-                onComplete: { reported in
-                    var outcome = reported
-                    // Read the cgroup before its uid (and leaf) can serve the next command.
-                    if let leaf {
-                        (outcome.memoryPeak, outcome.oomKilled) = leaf.usage()
-                        if perCommandLeaf { leaf.remove() }
-                    }
-                    // The uid (and its home) go back only when the whole tree is known to be
-                    // gone; if the monitor died first, processes of that uid may live on.
-                    if outcome.waitStatus != nil || outcome.failure != nil {
-                        if let home {
-                            PrivateHome.release(home, leased: leased != nil) { if let leased { IdentityPool.shared.release(leased) } }
-                        } else if let leased {
-                            IdentityPool.shared.release(leased)
-                        }
-                    }
-                    shot.fulfill(outcome)
-                })
-            execution.onOutput = command.onOutput
-            try helper.send(request.encode(), fds: [statusChild, stdinChild, out.child, err.child])
-            sent = true
-            parentEnds.removeAll()
-            Reactor.shared.add(execution)
-            return (execution, shot, Launch(command: command, policy: policy, timeout: timeout,
-                                              workingDirectory: workingDirectory, uid: identity?.uid))
+            try helper.send(request.encode(), fds: descriptors.child)
         } catch {
-            parentEnds.forEach(SystemCalls.close)
-            if !sent {
-                if let home { PrivateHome.release(home, leased: leased != nil) {} }
-                if let leased { IdentityPool.shared.release(leased) }
-            }
-            if let error = error as? ConfineError { throw error }
-            throw ConfineError(.launcherFailed, "cannot start \(PythonRepr.list(command.arguments)): \(error)")
+            descriptors.closeParentEnds()
+            throw Self.startError(error, command)
         }
+        sent = true
+        Reactor.shared.add(execution)
+        return (execution, shot, Launch(command: command, policy: policy, timeout: timeout,
+                                          workingDirectory: environment.workingDirectory, uid: lease.identity?.uid))
+    }
+
+    /// The command's own timeout, or its policy's when that is shorter; none past a century
+    /// (which would overflow the clock).
+    private static func timeout(of command: Command, policy: Policy) -> Duration? {
+        var timeout = command.timeout
+        if let limit = policy.timeout, timeout.map({ limit < $0 }) ?? true { timeout = limit }
+        if let t = timeout, t > .seconds(3_153_600_000) { return nil }
+        return timeout
+    }
+
+    /// A failure to open descriptors or reach the launcher, as the `ConfineError` callers get;
+    /// a system call's errno is kept.
+    private static func startError(_ error: Error, _ command: Command) -> ConfineError {
+        if let error = error as? ConfineError { return error }
+        return ConfineError(.launcherFailed, "cannot start \(PythonRepr.list(command.arguments)): \(error)",
+                            errno: (error as? SystemCallError)?.errno)
     }
 
     private func finish(_ outcome: Execution.Outcome, _ launch: Launch) throws -> CompletedProcess {
@@ -404,18 +326,6 @@ public final class Executor: Sendable {
         }
         if let timeout = command.timeout, timeout < .zero {
             throw ConfineError(.invalidArgument, "timeout \(timeout.seconds) is negative (accepted: zero or more seconds)")
-        }
-    }
-
-    /// The ids a command runs as: as root, a uid of its own from the pool (see `IdentityPool`).
-    static func identity(for user: UserSpec) throws -> (uid: UInt32, gid: UInt32)? {
-        switch user {
-        case .automatic:
-            guard geteuid() == 0 else { return nil }
-            let uid = try IdentityPool.shared.lease()
-            return (uid, uid)
-        case .inherit: return nil
-        case .ids(let uid, let gid): return (uid, gid)
         }
     }
 
@@ -506,22 +416,11 @@ extension Executor {
     /// would refuse by default allowed and recorded (seccomp user notification), so the
     /// command is *not* confined by the filter here, only by the rest of the policy.
     /// - Returns: the run, and the names of the syscalls the policy lacked, sorted.
+    /// - Throws: `ConfineError` when the command cannot start.
     public func learn(_ command: Command) async throws -> (result: CompletedProcess, syscalls: [String]) {
         var learning = command
         learning.learning = true
         let result = try await execute(learning)
         return (result, Set(result.refused.map(\.name)).sorted())
-    }
-}
-
-/// Numbers per-command cgroup leaves.
-final class LeafCounter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = 0
-    func next() -> Int {
-        lock.lock()
-        defer { lock.unlock() }
-        value += 1
-        return value
     }
 }

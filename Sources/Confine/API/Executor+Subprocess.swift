@@ -115,6 +115,7 @@ extension Executor {
     }
 
     /// The blocking form of `checkOutput`.
+    /// - Throws: `CalledProcessError`, `TimeoutExpired`, or `ConfineError` when the command cannot start.
     public func checkOutput(
         _ args: [String], input: [UInt8]? = nil, stdin: InputSource? = nil, stderr: OutputDestination = .inherit,
         timeout: Duration? = nil, environment: [String: String]? = nil, workingDirectory: String? = nil, policy: Policy? = nil
@@ -124,7 +125,9 @@ extension Executor {
     }
 }
 
-/// `checkOutput(["ls", "-l"])` under the `default` policy: stdout bytes, or `CalledProcessError`.
+/// `checkOutput(["ls", "-l"])` under the `default` policy: the command's stdout, bytes.
+/// - Throws: `CalledProcessError` for a non-zero exit or a signal, `TimeoutExpired` (the tree
+///   killed, the output so far kept), `ConfineError` when the command cannot start.
 public func checkOutput(
     _ args: [String], input: [UInt8]? = nil, stderr: OutputDestination = .inherit, timeout: Duration? = nil,
     environment: [String: String]? = nil, workingDirectory: String? = nil, policy: Policy? = nil

@@ -1,0 +1,117 @@
+import ConfinePolicy
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Per-command cgroups (v1 controllers): memory (a limit on resident memory, the peak and OOM
+/// kills read back), cpu (a CFS quota) and pids (a cap on the whole tree). Each leased uid has its
+/// own leaf under `confine/`, reused command after command; other identities get a leaf per command.
+final class Cgroups: @unchecked Sendable {
+    static let base = "/sys/fs/cgroup"
+    static let controllers = ["memory", "cpu", "pids"]
+
+    static let available: Bool = {
+        guard IsolationSupport.isRoot else { return false }
+        for controller in controllers {
+            let directory = "\(base)/\(controller)/confine"
+            if mkdir(directory, 0o755) != 0 && errno != EEXIST { return false }
+            if access("\(directory)/cgroup.procs", W_OK) != 0 { return false }
+        }
+        return true
+    }()
+
+    private static let leafCounter = LeafCounter()
+    /// A fresh number for a per-command leaf's name.
+    static func nextLeaf() -> Int { leafCounter.next() }
+
+    let name: String
+    let memory: UInt64?
+    let cpu: Double?
+    let maxProcesses: Int?
+    private var oomKillsBefore = 0
+
+    /// Creates (or reuses) the leaf and writes the limits.
+    /// - Throws: `ConfineError(.confinementFailed)` when a cgroup cannot be made or set.
+    init(name: String, isolation: Isolation) throws {
+        self.name = name
+        memory = isolation.memory
+        cpu = isolation.cpu
+        maxProcesses = isolation.maxProcesses
+        for controller in Self.controllers {
+            let directory = "\(Self.base)/\(controller)/confine/\(name)"
+            if mkdir(directory, 0o755) != 0 && errno != EEXIST {
+                throw ConfineError(.confinementFailed, "cannot create the cgroup \(directory): \(ConfineError.errnoText(errno))")
+            }
+        }
+        // memsw (memory + swap) must never be below the memory limit: lift it first, then set
+        // the limit, then bring memsw down to it (no swap beyond the limit), where the kernel
+        // accounts swap at all.
+        try? set("memory", "memory.memsw.limit_in_bytes", "-1")
+        try set("memory", "memory.limit_in_bytes", memory.map(String.init) ?? "-1")
+        if memory != nil {
+            try? set("memory", "memory.memsw.limit_in_bytes", memory.map(String.init) ?? "-1")
+            try set("memory", "memory.max_usage_in_bytes", "0")
+            oomKillsBefore = oomKills()
+        }
+        try set("cpu", "cpu.cfs_period_us", "100000")
+        try set("cpu", "cpu.cfs_quota_us", cpu.map { String(max(1000, Int($0 * 100_000))) } ?? "-1")
+        try set("pids", "pids.max", maxProcesses.map(String.init) ?? "max")
+    }
+
+    /// The cgroup.procs files the command joins.
+    var procs: [String] {
+        Self.controllers.map { "\(Self.base)/\($0)/confine/\(name)/cgroup.procs" }
+    }
+
+    /// After the command: the memory peak (bytes) and whether the OOM killer struck.
+    func usage() -> (peak: Int?, oomKilled: Bool) {
+        guard memory != nil else { return (nil, false) }
+        let peak = read("memory", "memory.max_usage_in_bytes").flatMap { Int($0.split(whereSeparator: \.isWhitespace).first ?? "") }
+        return (peak, oomKills() > oomKillsBefore)
+    }
+
+    /// Removes a per-command leaf (a uid's leaf stays for its next command).
+    func remove() {
+        for controller in Self.controllers { rmdir("\(Self.base)/\(controller)/confine/\(name)") }
+    }
+
+    private func oomKills() -> Int {
+        guard let text = read("memory", "memory.oom_control") else { return 0 }
+        for line in text.split(separator: "\n") where line.hasPrefix("oom_kill ") {
+            return Int(line.dropFirst(9)) ?? 0
+        }
+        return 0
+    }
+
+    private func set(_ controller: String, _ file: String, _ value: String) throws {
+        let path = "\(Self.base)/\(controller)/confine/\(name)/\(file)"
+        let fd = open(path, O_WRONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw ConfineError(.confinementFailed, "cannot open \(path): \(ConfineError.errnoText(errno))") }
+        defer { close(fd) }
+        let written = value.withCString { write(fd, $0, strlen($0)) }
+        guard written >= 0 else { throw ConfineError(.confinementFailed, "cannot write '\(value)' to \(path): \(ConfineError.errnoText(errno))") }
+    }
+
+    private func read(_ controller: String, _ file: String) -> String? {
+        let path = "\(Self.base)/\(controller)/confine/\(name)/\(file)"
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+        return n > 0 ? String(decoding: buffer.prefix(n), as: UTF8.self) : nil
+    }
+}
+
+/// Numbers per-command cgroup leaves.
+final class LeafCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = 0
+    func next() -> Int {
+        lock.lock()
+        defer { lock.unlock() }
+        value += 1
+        return value
+    }
+}
