@@ -124,10 +124,8 @@ let oneShot = try measure(quick ? 30 : 100) {
     let fresh = try Executor(policy: policy)
     _ = try fresh.checkOutput(["true"])
 }
-row("Confine, new Executor per call (Process path)", oneShot, floor: floor.median, note: "starts confine-launch each time")
+row("Confine, new Executor per call", oneShot, floor: floor.median, note: "starts confine-launch --serve each time")
 let cli = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent("confine").path
-let cliStats = Peers.available(cli) ? measure(quick ? 30 : 100) { _ = Peers.posixSpawn([cli, "run", "--", "true"]) } : nil
-row("confine run -- true (whole CLI)", cliStats, floor: floor.median)
 
 let lsFloor = measure(spawns / 2) { _ = Peers.posixSpawn(["/bin/ls", "-l", "/usr/bin"]) }
 row("posix_spawn  ls -l /usr/bin", lsFloor, floor: lsFloor.median)
@@ -188,7 +186,27 @@ let bwrapAll = ["/usr/bin/bwrap", "--unshare-all", "--ro-bind", "/", "/", "--dev
 let bwrapFull = Peers.available(bwrapAll[0]) ? measure(spawns / 4) { _ = Peers.posixSpawn(bwrapAll) } : nil
 row("bwrap --unshare-all --ro-bind / / --dev --proc --tmpfs", bwrapFull, floor: floor.median, note: "no seccomp, no cgroups")
 
-// 5. Verdict against DESIGN.md §7.
+// 5. The command line: one command per process, as `confine run` is used from a shell or a
+// script. Needs the release `confine` beside this benchmark (scripts/setup.sh builds it static).
+print("\n== confine, one command per process, \(quick ? 30 : 100) runs (ms) ==")
+print(pad("", 44) + pad("median", 9) + pad("p99", 9) + pad("vs floor", 8))
+let runs = quick ? 30 : 100
+let cliAvailable = Peers.available(cli)
+let helpStats = cliAvailable ? measure(runs) { _ = Peers.posixSpawn([cli, "--help"]) } : nil
+row("confine --help", helpStats, floor: floor.median)
+let bwrapPlainArgs = ["/usr/bin/bwrap", "--ro-bind", "/", "/", "/bin/true"]
+let bwrapPlain = Peers.available(bwrapPlainArgs[0]) ? measure(runs) { _ = Peers.posixSpawn(bwrapPlainArgs) } : nil
+row("bwrap --ro-bind / / /bin/true", bwrapPlain, floor: floor.median, note: "no seccomp, no namespaces but mount and user")
+let bwrapComparableArgs = ["/usr/bin/bwrap", "--unshare-all", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
+                           "--die-with-parent", "/bin/true"]
+let bwrapComparable = Peers.available(bwrapComparableArgs[0]) ? measure(runs) { _ = Peers.posixSpawn(bwrapComparableArgs) } : nil
+row("bwrap --unshare-all ... --die-with-parent", bwrapComparable, floor: floor.median, note: "comparable isolation, no seccomp")
+let cliTrue = cliAvailable ? measure(runs) { _ = Peers.posixSpawn([cli, "run", "--", "/bin/true"]) } : nil
+row("confine run -- /bin/true (shipped default)", cliTrue, floor: floor.median, note: "one-shot launcher, cached filter")
+let cliLs = cliAvailable ? measure(runs) { _ = Peers.posixSpawn([cli, "run", "--", "ls", "-l", "/usr/bin"]) } : nil
+row("confine run -- ls -l /usr/bin", cliLs, floor: lsFloor.median, note: "vs posix_spawn of ls")
+
+// 6. Verdicts against the issues' targets.
 print("\n== targets ==")
 func verdict(_ ok: Bool, _ text: String) { print((ok ? "PASS " : "MISS ") + text) }
 verdict(confinedAsync.median <= 2.0 * floor.median, String(format: "confined true <= 2.0x posix_spawn floor: %.2fx", confinedAsync.median / floor.median))
@@ -199,3 +217,13 @@ verdict(memoryOK, "capture memory <= cap + 16 MiB: +\(rssGrowth >> 20) MiB")
 verdict(fdGrowth <= 0, "no descriptor growth under 8 concurrent tasks: \(fdGrowth)")
 if let bwrapFull { verdict(full.median < bwrapFull.median, String(format: "full isolation ahead of bwrap --unshare-all: %.2f ms vs %.2f ms", full.median, bwrapFull.median)) }
 verdict(concurrent.percentile(1) < 100, String(format: "no stalls (max < 100 ms) under 8 concurrent tasks: %.2f ms", concurrent.percentile(1)))
+if let cliTrue, let bwrapPlain {
+    verdict(cliTrue.median <= 1.5 * bwrapPlain.median, String(format: "confine run -- /bin/true <= 1.5x bwrap --ro-bind / / (aim 1.0x): %.2fx", cliTrue.median / bwrapPlain.median))
+}
+if let cliTrue, let bwrapComparable {
+    verdict(cliTrue.median <= bwrapComparable.median, String(format: "confine run -- /bin/true <= 1.0x bwrap --unshare-all: %.2fx", cliTrue.median / bwrapComparable.median))
+}
+if let helpStats { verdict(helpStats.median <= 3, String(format: "confine --help <= 3 ms: %.2f ms", helpStats.median)) }
+if let cliLs, let pythonLs {
+    verdict(cliLs.median <= 1.5 * pythonLs.median, String(format: "confine run -- ls -l /usr/bin <= 1.5x Python check_output: %.2fx", cliLs.median / pythonLs.median))
+}

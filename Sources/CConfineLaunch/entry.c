@@ -10,11 +10,13 @@ int cfl_launch_main(int argc, char **argv)
 {
     if (argc == 2 && strcmp(argv[1], "--serve") == 0)
         return serve();
+    if (argc == 2 && strcmp(argv[1], "--once") == 0)
+        serve_once();
     if (argc == 2 && strcmp(argv[1], "--version") == 0) {
         dprintf(1, "confine-launch 1 (protocol CFL1)\n");
         return 0;
     }
-    dprintf(2, "usage: confine-launch --serve | --version\n");
+    dprintf(2, "usage: confine-launch --serve | --once | --version\n");
     return 2;
 }
 

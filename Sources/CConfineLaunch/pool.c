@@ -1,5 +1,6 @@
 /* The helper (`--serve`): start-up, then a pool of spare monitors blocked on the control
- * socket; the spare that receives a request becomes its monitor (monitor.c). */
+ * socket; the spare that receives a request becomes its monitor (monitor.c). With `--once` the
+ * helper itself takes one request and becomes its monitor: no pool, no fork before the command. */
 #include "launch.h"
 
 /* Prints "confine-launch: what: strerror" on stderr and exits 1 (helper start-up only). */
@@ -109,8 +110,8 @@ static _Noreturn void take_request(const struct launcher *l, const unsigned char
 
 /* A spare: a monitor forked ahead of time, blocked in recvmsg(2) on the shared control socket.
  * The kernel hands each datagram to exactly one reader; the spare that gets it tells the pool
- * (its pid on `taken`) and becomes that request's monitor, so the fork of a monitor is never
- * on the path of a request. */
+ * (its pid on `taken`, unless `taken` is -1: the one-shot helper) and becomes that request's
+ * monitor, so the fork of a monitor is never on the path of a request. */
 static _Noreturn void spare(const struct launcher *l, int taken)
 {
     int ctl = l->ctl;
@@ -140,9 +141,11 @@ static _Noreturn void spare(const struct launcher *l, int taken)
                 continue; /* an empty datagram */
             _exit(0);     /* the executor closed the control socket */
         }
-        pid_t self = getpid();
-        (void)!write(taken, &self, sizeof self);
-        close(taken);
+        if (taken >= 0) {
+            pid_t self = getpid();
+            (void)!write(taken, &self, sizeof self);
+            close(taken);
+        }
         take_request(l, buf, (size_t)n, msg.msg_flags, fds, nfds);
     }
 }
@@ -209,4 +212,13 @@ int serve(void)
                 if (waiting[i] == pid)
                     waiting[i] = 0;
     }
+}
+
+/* The one-shot helper (`--once`): takes the first request on the control socket and becomes its
+ * monitor; exits when the command's tree is gone (or, with no request, when the socket closes). */
+_Noreturn void serve_once(void)
+{
+    struct launcher l = { .ctl = -1 };
+    setup_helper(&l);
+    spare(&l, -1);
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ConfineCommandLine
+import ConfinePolicy
 import Foundation
 
 /// `confine`: run commands inside seccomp and rlimit policies, check and inspect policies.
@@ -13,6 +14,7 @@ struct ConfineCommand: ParsableCommand {
             124 on timeout; 126 when the policy refuses the command or it is not executable; \
             127 when it is not found; 2 for a bad policy or bad usage.
             """,
+        version: "confine \(ConfineVersion.string)",
         subcommands: [Run.self, Check.self, Audit.self, PolicyCommand.self, Invoke.self, Serve.self, Log.self]
     )
 

@@ -56,7 +56,7 @@ extension ConfineCommand {
             let directory = workingDirectory ?? policy.workingDirectory ?? FileManager.default.currentDirectoryPath
 
             let executor: Executor
-            do { executor = try Executor(policy: policy) } catch {
+            do { executor = try Executor(policy: policy, oneShot: true, cacheCompiledFilters: true) } catch {
                 fail("\(error)", status: (error as? ConfineError)?.exitStatus ?? 2)
             }
             for warning in executor.warnings { warn(warning) }

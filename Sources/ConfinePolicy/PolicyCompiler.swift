@@ -12,6 +12,13 @@ public struct CompiledFilter: Sendable, Hashable {
     /// In `.report` mode, the errno the supervisor answers refused calls with.
     public var notifyErrno: UInt16 = 1
     public var instructionCount: Int { bytes.count / 8 }
+
+    /// A program as `compile` made it (`struct sock_filter` bytes), e.g. read back from a cache.
+    public init(bytes: [UInt8], mode: FilterMode = .enforce, notifyErrno: UInt16 = 1) {
+        self.bytes = bytes
+        self.mode = mode
+        self.notifyErrno = notifyErrno
+    }
 }
 
 /// What the filter does with a call the policy refuses by its default action.
@@ -118,6 +125,32 @@ public enum PolicyCompiler {
             throw CompileError(message: "the filter has \(bytes.count / 8) instructions; the kernel accepts at most 4096")
         }
         return CompiledFilter(bytes: bytes, mode: mode, notifyErrno: notifyErrno)
+    }
+
+    /// Bumped whenever `compile` would turn the same profile into a different program, so that
+    /// filters compiled (and kept) by an earlier Confine are not reused.
+    static let formatVersion = 1
+
+    /// What determines the program `compile(profile, mode:)` makes, as text: Confine's version,
+    /// the compiler's format, libseccomp's version, the machine, the mode and every part of the
+    /// profile that reaches the filter (not the rules' origins). Equal keys, equal programs: a
+    /// compiled-filter cache is keyed by it (and compares it whole).
+    public static func cacheKey(_ profile: SeccompProfile, mode: FilterMode) -> String {
+        var machine = utsname()
+        uname(&machine)
+        func field<T>(_ value: T) -> String {
+            withUnsafeBytes(of: value) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        }
+        let library = seccomp_version().map { "\($0.pointee.major).\($0.pointee.minor).\($0.pointee.micro)" } ?? "?"
+        var key = "confine \(ConfineVersion.string) format \(formatVersion) libseccomp \(library)"
+        key += " \(field(machine.machine)) \(field(machine.release))\n"
+        key += "mode \(mode) default \(profile.defaultAction) arch \(profile.architectures.map(\.rawValue).joined(separator: ","))\n"
+        for rule in profile.syscalls {
+            key += "\(rule.names.joined(separator: ",")) \(rule.action)"
+            for a in rule.args { key += " \(a.index)\(a.op.rawValue)\(a.value)/\(a.valueTwo)" }
+            key += "\n"
+        }
+        return key
     }
 
     /// The libseccomp action token of an action.

@@ -23,10 +23,12 @@ import Testing
     }
 
     /// Runs `executable` (from `directory`, if given), draining both pipes at once.
-    func execute(_ executable: String, _ arguments: [String], input: Data? = nil, directory: String? = nil) throws -> Output {
+    func execute(_ executable: String, _ arguments: [String], input: Data? = nil, directory: String? = nil,
+                 environment: [String: String] = [:]) throws -> Output {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
+        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
         let out = Pipe(), err = Pipe(), inp = Pipe()
         process.standardOutput = out

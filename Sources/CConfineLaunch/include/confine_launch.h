@@ -8,7 +8,8 @@
 
 #define CFL_EMBEDDED_MARKER "--confine-embedded-launch"
 
-/* confine-launch's main: `--serve` serves requests on fd 0; `--version`. Returns the exit status. */
+/* confine-launch's main: `--serve` serves requests on fd 0 (a pool of monitors); `--once` takes
+ * one request on fd 0 and becomes its monitor; `--version`. Returns the exit status. */
 int cfl_launch_main(int argc, char **argv);
 
 /* 1: the embedded launcher (and its constructor) is linked into this program. */

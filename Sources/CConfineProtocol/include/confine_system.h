@@ -1,10 +1,14 @@
-/* System calls Swift's Glibc module does not expose: epoll(7), eventfd(2), pipe2(2), memfd_create(2). */
+/* System calls Swift's Glibc module does not expose: epoll(7), eventfd(2), pipe2(2), memfd_create(2),
+ * and posix_spawn(2) with closefrom. */
 #ifndef CONFINE_SYSTEM_H
 #define CONFINE_SYSTEM_H
 #include <sys/epoll.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <sys/eventfd.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
 
 #include "confine_kernel.h"
 
@@ -23,6 +27,40 @@ static inline long cfl_landlock_abi(void) {
     long version = syscall(SYS_landlock_create_ruleset, (void *)0, 0UL,
                            (unsigned long)LL_CREATE_RULESET_VERSION);
     return version < 0 ? 0 : version;
+}
+
+/* Starts the spawn helper with posix_spawn(2) (a vfork and an exec, none of Foundation's
+ * Process machinery): `control` becomes its stdin, /dev/null its stdout, stderr is shared,
+ * every other descriptor is closed, the signal mask is empty and every signal is at its
+ * default. Returns 0 and the pid, or an errno. */
+static inline int CConfine_spawn_helper(const char *path, char *const argv[], int control, int *pid) {
+    extern int posix_spawn_file_actions_addclosefrom_np(posix_spawn_file_actions_t *, int);
+    posix_spawn_file_actions_t actions;
+    posix_spawnattr_t attributes;
+    int err = posix_spawn_file_actions_init(&actions);
+    if (err != 0)
+        return err;
+    if ((err = posix_spawnattr_init(&attributes)) != 0) {
+        posix_spawn_file_actions_destroy(&actions);
+        return err;
+    }
+    sigset_t none, all;
+    sigemptyset(&none);
+    sigfillset(&all);
+    char *const env[] = { "PATH=/usr/bin:/bin", NULL };
+    pid_t child = -1;
+    if ((err = posix_spawn_file_actions_adddup2(&actions, control, 0)) == 0 &&
+        (err = posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)) == 0 &&
+        (err = posix_spawn_file_actions_addclosefrom_np(&actions, 3)) == 0 &&
+        (err = posix_spawnattr_setsigmask(&attributes, &none)) == 0 &&
+        (err = posix_spawnattr_setsigdefault(&attributes, &all)) == 0 &&
+        (err = posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)) == 0)
+        err = posix_spawn(&child, path, &actions, &attributes, argv, env);
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attributes);
+    if (err == 0)
+        *pid = child;
+    return err;
 }
 
 #endif

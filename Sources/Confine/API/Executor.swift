@@ -6,9 +6,9 @@ import Glibc
 #endif
 
 /// Runs commands confined by a policy. Every command goes through `confine-launch`: one
-/// helper process started through Foundation's `Process` and kept alive, which forks a
-/// monitor per command; the monitor applies the policy, execs, and kills the whole tree when
-/// the command ends or its time is up.
+/// helper process started with posix_spawn(2) and kept alive, which forks a monitor per
+/// command (or, `oneShot`, a launcher per command that is its monitor); the monitor applies the
+/// policy, execs, and kills the whole tree when the command ends or its time is up.
 ///
 /// The Python-shaped calls (`run`, `call`, `checkCall`, `checkOutput`) come in async and
 /// blocking forms; `execute` is the one they share and never throws for an outcome.
@@ -43,14 +43,24 @@ public final class Executor: Sendable {
     ///   - reportRefusals: name the syscalls a policy refuses in `CompletedProcess.refused`
     ///     (seccomp user notification; costs a few microseconds a command). Policies whose
     ///     default action is not ERRNO are enforced without it.
+    ///   - oneShot: start a launcher for each command that becomes the command's monitor itself,
+    ///     instead of one long-lived helper with spare monitors: the cheapest way for a program
+    ///     that runs one command and exits (`confine run`); slower per command when there are many.
+    ///   - cacheCompiledFilters: keep compiled filters across runs in a folder of the user's own
+    ///     (`$CONFINE_CACHE_DIR`, else `$XDG_CACHE_HOME/confine/filters`, else
+    ///     `~/.cache/confine/filters`): for programs that start often and run few commands. A
+    ///     folder or entry another user could write is refused (a warning in `warnings`), and a
+    ///     stale or corrupt entry is compiled again.
     /// - Throws: `ConfineError` when the launcher cannot be found or the policy cannot be compiled.
-    public convenience init(policy: Policy, launcherPath: String? = nil, reportRefusals: Bool = true) throws {
+    public convenience init(policy: Policy, launcherPath: String? = nil, reportRefusals: Bool = true, oneShot: Bool = false,
+                            cacheCompiledFilters: Bool = false) throws {
         // A confine-launch file (static, the fastest to start) if there is one, else the launcher
         // linked into this program, started by re-executing it.
-        guard let helper = (launcherPath ?? SpawnHelper.locateLauncher()).map(SpawnHelper.init(launcherPath:)) ?? SpawnHelper.embedded() else {
+        guard let helper = (launcherPath ?? SpawnHelper.locateLauncher()).map({ SpawnHelper(launcherPath: $0, oneShot: oneShot) })
+                ?? SpawnHelper.embedded(oneShot: oneShot) else {
             throw ConfineError(.launcherFailed, "cannot find confine-launch next to \(CommandLine.arguments.first ?? "the executable") nor read /proc/self/exe to run the built-in one; set CONFINE_LAUNCH to its path")
         }
-        try self.init(policy: policy, helper: helper, filters: FilterCache(),
+        try self.init(policy: policy, helper: helper, filters: FilterCache(keeping: cacheCompiledFilters),
                       mode: reportRefusals ? .report : .enforce)
         Self.ignoreSIGPIPE
     }
@@ -73,7 +83,7 @@ public final class Executor: Sendable {
         self.options = options
         try Reactor.shared.checkHealthy()
         prepared = (try filters.filter(for: policy, mode: mode), CommandMatcher(policy))
-        warnings = try IsolationSupport.check(policy)
+        warnings = try IsolationSupport.check(policy) + filters.warnings
     }
 
     /// An executor for another policy that shares this one's spawn helper and compiled
@@ -168,6 +178,8 @@ public final class Executor: Sendable {
         var timeout: Duration?
         var workingDirectory: String?
         var uid: UInt32?
+        /// A one-shot launcher (the command's monitor), to be waited for once it reported.
+        var launcher: pid_t?
     }
 
     /// Prepares and sends one command: its folder and environment, its executable checked
@@ -236,8 +248,9 @@ public final class Executor: Sendable {
                 shot.fulfill(outcome)
             })
         execution.onOutput = command.onOutput
+        let launcher: pid_t?
         do {
-            try helper.send(request.encode(), fds: descriptors.child)
+            launcher = try helper.send(request.encode(), fds: descriptors.child)
         } catch {
             descriptors.closeParentEnds()
             throw Self.startError(error, command)
@@ -245,7 +258,8 @@ public final class Executor: Sendable {
         sent = true
         Reactor.shared.add(execution)
         return (execution, shot, Launch(command: command, policy: policy, timeout: timeout,
-                                          workingDirectory: environment.workingDirectory, uid: lease.identity?.uid))
+                                          workingDirectory: environment.workingDirectory, uid: lease.identity?.uid,
+                                          launcher: launcher))
     }
 
     /// The command's own timeout, or its policy's when that is shorter; none past a century
@@ -266,6 +280,7 @@ public final class Executor: Sendable {
     }
 
     private func finish(_ outcome: Execution.Outcome, _ launch: Launch) throws -> CompletedProcess {
+        if let launcher = launch.launcher { SpawnHelper.reaper.wait(for: launcher) }
         let args = launch.command.arguments
         if let failure = outcome.failure {
             throw Self.launchError(stage: failure.stage, errno: failure.errno, detail: failure.detail, args: args, policy: launch.policy,
@@ -370,7 +385,8 @@ public final class Executor: Sendable {
     }
 }
 
-/// Compiled filters by profile: a policy is compiled once per executor.
+/// Compiled filters by profile: a policy is compiled once per executor (and, with a
+/// `CompiledFilterStore`, once per user across runs).
 final class FilterCache: @unchecked Sendable {
     private let lock = NSLock()
     private struct Key: Hashable {
@@ -378,15 +394,36 @@ final class FilterCache: @unchecked Sendable {
         var mode: FilterMode
     }
     private var filters: [Key: CompiledFilter] = [:]
+    private let store: CompiledFilterStore?
+    private let storeRefusal: String?
+
+    /// - Parameter keeping: use the user's `CompiledFilterStore` too.
+    init(keeping: Bool = false) {
+        store = keeping ? CompiledFilterStore.standard() : nil
+        storeRefusal = keeping && store == nil ? CompiledFilterStore.lastRefusal : nil
+    }
+
+    /// Why compiled filters are not kept across runs although they were to be.
+    var warnings: [String] {
+        lock.lock()
+        defer { lock.unlock() }
+        return [storeRefusal ?? store?.refusal].compactMap { $0 }.map { "not using the compiled-filter cache: \($0); compiling the policy instead" }
+    }
 
     func filter(for policy: Policy, mode: FilterMode) throws -> CompiledFilter {
         lock.lock()
         defer { lock.unlock() }
         let key = Key(profile: policy.seccomp, mode: mode)
         if let cached = filters[key] { return cached }
+        let storeKey = store.map { _ in PolicyCompiler.cacheKey(policy.seccomp, mode: mode) }
+        if let store, let storeKey, let kept = store.filter(for: storeKey) {
+            filters[key] = kept
+            return kept
+        }
         do {
             let compiled = try PolicyCompiler.compile(policy.seccomp, mode: mode)
             filters[key] = compiled
+            if let store, let storeKey { store.store(compiled, for: storeKey) }
             return compiled
         } catch {
             throw ConfineError(.policy, "policy '\(policy.name)'\(policy.source.map { " (\($0))" } ?? ""): \(error)",

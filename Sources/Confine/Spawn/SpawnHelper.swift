@@ -6,46 +6,59 @@ import Glibc
 #endif
 
 /// The long-lived `confine-launch --serve` process (a forkserver in the manner of Android's
-/// zygote): started once through Foundation's `Process`, it takes spawn requests over a
-/// SOCK_SEQPACKET socket and forks a monitor per command. If it dies it is started again on
-/// the next request; a request it had taken but not yet forked fails with a clear error.
+/// zygote): started once with posix_spawn(2), it takes spawn requests over a SOCK_SEQPACKET
+/// socket and forks a monitor per command. If it dies it is started again on the next request;
+/// a request it had taken but not yet forked fails with a clear error.
+///
+/// One-shot (`oneShot`): each request starts its own `confine-launch --once`, which takes it and
+/// becomes the command's monitor itself — no long-lived helper and no spare monitors, the
+/// cheapest way for a short-lived program (`confine run`) to run one command.
 final class SpawnHelper: @unchecked Sendable {
     /// The datagram that stands for a request sent in a memfd: the header's magic and flags.
     static let memfdStubSize = MemoryLayout.offset(of: \cfl_request_header.uid) ?? 8
     let launcherPath: String
     /// What the helper is started with: `--serve`, after the marker for the embedded launcher.
     let arguments: [String]
+    /// A launcher per request (`--once`) rather than one helper serving them all.
+    let oneShot: Bool
     private let lock = NSLock()
-    private var process: Process?
+    /// The running helper's pid, or 0.
+    private var pid: pid_t = 0
     private var control: Int32 = -1
 
-    init(launcherPath: String) {
+    init(launcherPath: String, oneShot: Bool = false) {
         self.launcherPath = launcherPath
-        arguments = ["--serve"]
+        self.oneShot = oneShot
+        arguments = [oneShot ? "--once" : "--serve"]
     }
 
     /// The launcher linked into this program (CConfineLaunch), run by re-executing the program
     /// itself: for programs that depend on Confine and have no confine-launch file beside them.
     /// nil when /proc/self/exe cannot be read.
-    static func embedded() -> SpawnHelper? {
-        guard cfl_embedded_launcher() == 1, let program = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") else {
+    static func embedded(oneShot: Bool = false) -> SpawnHelper? {
+        guard cfl_embedded_launcher() == 1, let program = SystemCalls.realPath("/proc/self/exe") else {
             return nil
         }
-        return SpawnHelper(launcherPath: program, arguments: [CFL_EMBEDDED_MARKER, "--serve"])
+        return SpawnHelper(launcherPath: program, arguments: [CFL_EMBEDDED_MARKER, oneShot ? "--once" : "--serve"], oneShot: oneShot)
     }
 
-    private init(launcherPath: String, arguments: [String]) {
+    private init(launcherPath: String, arguments: [String], oneShot: Bool) {
         self.launcherPath = launcherPath
         self.arguments = arguments
+        self.oneShot = oneShot
     }
 
     /// The helper exits when its control socket closes: when the last executor sharing it goes.
     deinit {
         SystemCalls.close(control)
+        if pid > 0 { Self.reaper.add(pid) }
     }
 
     /// Sends one request with its descriptors, starting (or restarting) the helper as needed.
-    func send(_ payload: [UInt8], fds: [Int32]) throws {
+    /// - Returns: in one-shot mode, the pid of the launcher that took the request (it exits once
+    ///   the command's tree is gone; see `Reaper.wait(for:)`); else nil.
+    @discardableResult
+    func send(_ payload: [UInt8], fds: [Int32]) throws -> pid_t? {
         var fds = fds
         var payload = payload
         var memfd: Int32 = -1
@@ -55,6 +68,18 @@ final class SpawnHelper: @unchecked Sendable {
             fds.append(memfd)
             payload = Array(payload.prefix(Self.memfdStubSize))
         }
+        if oneShot {
+            // A launcher of its own takes the request and becomes the command's monitor; the
+            // control socket has done its work once the request is queued on it.
+            let (socket, launcher) = try start()
+            defer { SystemCalls.close(socket) }
+            Self.reaper.add(launcher)
+            do { try SystemCalls.send(socket, payload, fds: fds) } catch {
+                throw ConfineError(.launcherFailed, "cannot hand the request to \(launcherPath) --once: \(error)",
+                                   errno: (error as? SystemCallError)?.errno)
+            }
+            return launcher
+        }
         for attempt in 0..<2 {
             // Sent under the lock, so a concurrent restart cannot close (and reuse) the fd mid-send.
             lock.lock()
@@ -62,7 +87,7 @@ final class SpawnHelper: @unchecked Sendable {
             let socket = try connection(restart: attempt > 0)
             do {
                 try SystemCalls.send(socket, payload, fds: fds)
-                return
+                return nil
             } catch let error as SystemCallError where error.errno == EPIPE || error.errno == ECONNRESET || error.errno == ENOTCONN {
                 continue
             }
@@ -72,38 +97,91 @@ final class SpawnHelper: @unchecked Sendable {
 
     /// The control socket of a running helper. The caller holds the lock.
     private func connection(restart: Bool) throws -> Int32 {
-        if restart || process?.isRunning == false {
+        if pid > 0 && !Self.isRunning(pid) { pid = 0 }  // exited, and now reaped
+        if restart || pid == 0 {
             SystemCalls.close(control)
             control = -1
-            process = nil
+            if pid > 0 { Self.reaper.add(pid) }  // still running: it exits on the socket's EOF
+            pid = 0
         }
         if control >= 0 { return control }
+        (control, pid) = try start()
+        return control
+    }
+
+    /// Starts the launcher with a fresh control socket on its stdin.
+    /// - Returns: this end of the socket, and the launcher's pid.
+    /// - Throws: `ConfineError(.launcherFailed)` with the errno when it cannot be started.
+    private func start() throws -> (control: Int32, pid: pid_t) {
+        Self.reaper.reapExited()
         let (parentEnd, childEnd) = try SystemCalls.seqpacketPair()
-        let helper = Process()
-        helper.executableURL = URL(fileURLWithPath: launcherPath)
-        helper.arguments = arguments
-        helper.environment = ["PATH": "/usr/bin:/bin"]
-        helper.standardInput = FileHandle(fileDescriptor: childEnd, closeOnDealloc: false)
-        helper.standardOutput = FileHandle.nullDevice
-        helper.terminationHandler = { _ in }
-        do {
-            try helper.run()
-        } catch {
+        defer { SystemCalls.close(childEnd) }
+        var argv: [UnsafeMutablePointer<CChar>?] = ([launcherPath] + arguments).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var child: Int32 = 0
+        let err = CConfine_spawn_helper(launcherPath, &argv, childEnd, &child)
+        guard err == 0 else {
             SystemCalls.close(parentEnd)
-            SystemCalls.close(childEnd)
-            throw ConfineError(.launcherFailed, "cannot start the spawn helper \(launcherPath): \(error.localizedDescription)")
+            throw ConfineError(.launcherFailed, "cannot start the spawn helper \(launcherPath): \(ConfineError.errnoText(err))", errno: err, path: launcherPath)
         }
-        SystemCalls.close(childEnd)
-        process = helper
-        control = parentEnd
-        return parentEnd
+        return (parentEnd, child)
+    }
+
+    /// Whether the helper still runs; reaps it if it has exited.
+    private static func isRunning(_ pid: pid_t) -> Bool {
+        var status: Int32 = 0
+        let reaped = waitpid(pid, &status, WNOHANG)
+        return reaped == 0 || (reaped < 0 && errno == EINTR)
+    }
+
+    /// Helpers and one-shot launchers that have been let go, waited for without blocking each
+    /// time another starts (a one-shot launcher exits once its command's tree is gone).
+    static let reaper = Reaper()
+
+    final class Reaper: @unchecked Sendable {
+        private let lock = NSLock()
+        private var pending: [pid_t] = []
+
+        func add(_ pid: pid_t) {
+            lock.lock()
+            pending.append(pid)
+            lock.unlock()
+        }
+
+        /// Waits for a launcher that is about to exit (its command's tree is gone), for up to
+        /// `limit`; one still running then is left to `reapExited`.
+        func wait(for pid: pid_t, upTo limit: Duration = .milliseconds(250)) {
+            let deadline = ContinuousClock.now.advanced(by: limit)
+            var status: Int32 = 0
+            while true {
+                let reaped = waitpid(pid, &status, WNOHANG)
+                if reaped != 0 && !(reaped < 0 && errno == EINTR) { break }
+                if ContinuousClock.now >= deadline { return }
+                usleep(200)
+            }
+            lock.lock()
+            pending.removeAll { $0 == pid }
+            lock.unlock()
+        }
+
+        /// Waits (WNOHANG) for each pending pid; keeps those still running. A pid someone else
+        /// reaped (ECHILD) is dropped.
+        func reapExited() {
+            lock.lock()
+            defer { lock.unlock() }
+            pending.removeAll { pid in
+                var status: Int32 = 0
+                return waitpid(pid, &status, WNOHANG) != 0
+            }
+        }
     }
 
     /// The helper's pid, while it runs.
     var processIdentifier: Int32? {
         lock.lock()
         defer { lock.unlock() }
-        return process?.isRunning == true ? process?.processIdentifier : nil
+        if pid > 0 && !Self.isRunning(pid) { pid = 0 }
+        return pid > 0 ? pid : nil
     }
 
     /// Where `confine-launch` is: `$CONFINE_LAUNCH`, next to the running executable, or in a

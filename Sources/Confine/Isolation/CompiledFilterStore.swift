@@ -1,0 +1,192 @@
+import ConfinePolicy
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Compiled seccomp filters kept across runs, so that a program that runs one command and exits
+/// (`confine run`) does not compile its policy every time: one file per filter in a folder of
+/// the user's own (`$CONFINE_CACHE_DIR`, else `$XDG_CACHE_HOME/confine/filters`, else
+/// `~/.cache/confine/filters`).
+///
+/// A cached filter decides what a command may do, so the store trusts nothing it cannot vouch
+/// for:
+/// - the folder must be a real directory (not a symbolic link) owned by this process's user and
+///   writable by no one else, and so must each entry; otherwise the store is refused (`refusal`
+///   says why) and policies are compiled as if there were no cache;
+/// - an entry holds its whole key (`PolicyCompiler.cacheKey`: Confine's and libseccomp's
+///   versions, the machine, the mode, the profile) and a checksum; an entry whose key differs
+///   (stale), whose checksum or length does not add up (corrupt) or that is not a whole BPF
+///   program is ignored, and the filter is compiled and written again;
+/// - entries are written to a temporary file and renamed into place, mode 0600.
+final class CompiledFilterStore: @unchecked Sendable {
+    /// The folder, as opened (a descriptor, so that no rename of the path can swap it later).
+    private let directory: Int32
+    let path: String
+
+    /// Why the folder (or an entry of it) was refused, for a warning; nil when it is in use.
+    private(set) var refusal: String?
+    /// Why `standard()` found no folder to use.
+    nonisolated(unsafe) private(set) static var lastRefusal: String?
+
+    private static let magic = Array("CFLBPF1\n".utf8)
+
+    /// The store in the default folder, made (0700) if missing; nil when there is none to use:
+    /// caching off (`CONFINE_CACHE_DIR` set empty), no home, or a folder refused (see `refusal`).
+    static func standard() -> CompiledFilterStore? {
+        let environment = ProcessInfo.processInfo.environment
+        let path: String
+        if let explicit = environment["CONFINE_CACHE_DIR"] {
+            guard !explicit.isEmpty else { return nil }
+            path = explicit
+        } else if let xdg = environment["XDG_CACHE_HOME"], xdg.hasPrefix("/") {
+            path = xdg + "/confine/filters"
+        } else if let home = environment["HOME"], home.hasPrefix("/") {
+            path = home + "/.cache/confine/filters"
+        } else {
+            return nil
+        }
+        return CompiledFilterStore(path: path)
+    }
+
+    /// Opens (making it if missing, 0700) and checks the folder; nil if it is refused.
+    init?(path: String) {
+        self.path = path
+        Self.makeFolders(path)
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0 else {
+            if errno == ELOOP || errno == ENOTDIR { Self.lastRefusal = "\(path) is not a directory of its own (a symbolic link?)" }
+            return nil
+        }
+        if let problem = Self.problem(with: fd, what: "the folder") {
+            close(fd)
+            Self.lastRefusal = "\(path): \(problem)"
+            return nil
+        }
+        directory = fd
+    }
+
+    deinit { close(directory) }
+
+    /// The filter kept under `key`, if there is a sound entry for it.
+    func filter(for key: String) -> CompiledFilter? {
+        let name = Self.fileName(for: key)
+        let fd = openat(directory, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        if let problem = Self.problem(with: fd, what: "the entry") {
+            refusal = "\(path)/\(name): \(problem)"
+            return nil
+        }
+        var info = stat()
+        guard fstat(fd, &info) == 0, info.st_size > 0, info.st_size <= 1 << 20 else { return nil }
+        var bytes = [UInt8](repeating: 0, count: Int(info.st_size))
+        let n = bytes.withUnsafeMutableBytes { SystemCalls.read(fd, $0) }
+        guard n == bytes.count else { return nil }
+        return Self.decode(bytes, key: Array(key.utf8))
+    }
+
+    /// Keeps `filter` under `key`; a failure to write is no error (the next run compiles again).
+    func store(_ filter: CompiledFilter, for key: String) {
+        let name = Self.fileName(for: key)
+        let temporary = ".\(name).\(getpid()).\(UInt32.random(in: 0...UInt32.max))"
+        let fd = openat(directory, temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { return }
+        let bytes = Self.encode(filter, key: Array(key.utf8))
+        let written = bytes.withUnsafeBytes { SystemCalls.write(fd, $0) }
+        close(fd)
+        if written != bytes.count || renameat(directory, temporary, directory, name) != 0 {
+            unlinkat(directory, temporary, 0)
+        }
+    }
+
+    // MARK: the entry format
+    //
+    //   "CFLBPF1\n"  key length (u32)  program length (u32)  mode (u8)  0  notify errno (u16)
+    //   checksum (u64, FNV-1a of key and program)  key  program (struct sock_filter, 8 bytes each)
+
+    static func encode(_ filter: CompiledFilter, key: [UInt8]) -> [UInt8] {
+        var out = magic
+        append(UInt32(key.count), to: &out)
+        append(UInt32(filter.bytes.count), to: &out)
+        out += [modeByte(filter.mode), 0]
+        append(filter.notifyErrno, to: &out)
+        append(checksum(key, filter.bytes), to: &out)
+        return out + key + filter.bytes
+    }
+
+    /// The filter in `bytes`, if they are a whole, sound entry for `key`.
+    static func decode(_ bytes: [UInt8], key: [UInt8]) -> CompiledFilter? {
+        let header = magic.count + 4 + 4 + 2 + 2 + 8
+        guard bytes.count >= header, Array(bytes.prefix(magic.count)) == magic else { return nil }
+        func load<T: FixedWidthInteger>(_ offset: Int, _: T.Type) -> T {
+            bytes[offset..<offset + MemoryLayout<T>.size].withUnsafeBytes { $0.loadUnaligned(as: T.self) }
+        }
+        let keyLength = Int(load(magic.count, UInt32.self))
+        let programLength = Int(load(magic.count + 4, UInt32.self))
+        guard bytes.count == header + keyLength + programLength, keyLength == key.count,
+              programLength > 0, programLength % 8 == 0, programLength / 8 <= 4096,
+              let mode = mode(of: bytes[magic.count + 8]) else { return nil }
+        let storedKey = Array(bytes[header..<header + keyLength])
+        let program = Array(bytes[(header + keyLength)...])
+        guard storedKey == key, load(magic.count + 12, UInt64.self) == checksum(storedKey, program) else { return nil }
+        return CompiledFilter(bytes: program, mode: mode, notifyErrno: load(magic.count + 10, UInt16.self))
+    }
+
+    static func fileName(for key: String) -> String {
+        String(checksum(Array(key.utf8), []), radix: 16) + ".bpf"
+    }
+
+    /// FNV-1a, 64 bits: finds corruption (the folder's ownership keeps others from forging).
+    static func checksum(_ parts: [UInt8]...) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for part in parts {
+            for byte in part { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        }
+        return hash
+    }
+
+    private static func append<T: FixedWidthInteger>(_ value: T, to out: inout [UInt8]) {
+        withUnsafeBytes(of: value.littleEndian) { out += $0 }
+    }
+
+    private static func modeByte(_ mode: FilterMode) -> UInt8 {
+        switch mode {
+        case .enforce: 0
+        case .report: 1
+        case .learn: 2
+        }
+    }
+
+    private static func mode(of byte: UInt8) -> FilterMode? {
+        switch byte {
+        case 0: .enforce
+        case 1: .report
+        case 2: .learn
+        default: nil
+        }
+    }
+
+    /// What makes an open folder or entry untrustworthy: another owner, or write access for
+    /// group or others.
+    private static func problem(with fd: Int32, what: String) -> String? {
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { return "cannot stat \(what): \(ConfineError.errnoText(errno))" }
+        if info.st_uid != geteuid() {
+            return "\(what) belongs to uid \(info.st_uid), not to uid \(geteuid()) that runs Confine: another user could swap a compiled filter"
+        }
+        if info.st_mode & 0o022 != 0 {
+            return "\(what) is writable by other users (mode \(String(info.st_mode & 0o7777, radix: 8))): another user could swap a compiled filter"
+        }
+        return nil
+    }
+
+    /// mkdir -p with 0700 for each folder made.
+    private static func makeFolders(_ path: String) {
+        var prefix = ""
+        for component in path.split(separator: "/") {
+            prefix += "/" + component
+            mkdir(prefix, 0o700)
+        }
+    }
+}

@@ -1,0 +1,115 @@
+@testable import Confine
+import ConfinePolicy
+import Foundation
+import Testing
+
+/// `confine run` keeps compiled filters across runs (`CompiledFilterStore`). A cached filter
+/// decides what a command may do, so each test plants a swapped one — a program that allows
+/// every call, under the exact key of the default policy — and shows when it is refused.
+@Suite(.serialized) struct FilterCacheTests {
+    let cli = CLITests()
+    static let probe = URL(fileURLWithPath: CLITests.binary).deletingLastPathComponent().appendingPathComponent("ConfineProbe").path
+
+    /// A fresh folder for the cache, under a root-owned 0755 folder.
+    func cacheFolder(mode: mode_t = 0o700) throws -> String {
+        let base = "/var/tmp/confine-cache-\(UUID().uuidString.prefix(8))"
+        #expect(mkdir(base, 0o755) == 0)
+        let folder = base + "/filters"
+        #expect(mkdir(folder, 0o700) == 0)
+        #expect(chmod(folder, mode) == 0)
+        return folder
+    }
+
+    /// The key `confine run` uses for the default policy (refusals reported).
+    func defaultKey() throws -> String {
+        PolicyCompiler.cacheKey(try PolicyReader().load("default").seccomp, mode: .report)
+    }
+
+    /// Writes, under the default policy's key, a filter that allows everything.
+    @discardableResult
+    func plantSwappedFilter(in folder: String) throws -> String {
+        let allowAll = try PolicyCompiler.compile(SeccompProfile(defaultAction: .allow), mode: .enforce)
+        let key = try defaultKey()
+        let path = folder + "/" + CompiledFilterStore.fileName(for: key)
+        try Data(CompiledFilterStore.encode(allowAll, key: Array(key.utf8))).write(to: URL(fileURLWithPath: path))
+        chmod(path, 0o600)
+        return path
+    }
+
+    /// Runs the probe's socket(AF_INET) attack through `confine run` with the cache in `folder`.
+    func attack(cache folder: String) throws -> CLITests.Output {
+        try cli.execute(CLITests.binary, ["run", "--", Self.probe, "socket-inet"], environment: ["CONFINE_CACHE_DIR": folder])
+    }
+
+    @Test func aSoundCacheIsUsedSoASwappedFilterWouldBeToo() throws {
+        let folder = try cacheFolder()
+        let first = try attack(cache: folder)
+        #expect(first.status == 0 && first.text.hasPrefix("refused"), "\(first.text) \(first.stderr)")
+        let entries = try FileManager.default.contentsOfDirectory(atPath: folder)
+        #expect(entries.contains(CompiledFilterStore.fileName(for: try defaultKey())), "the run kept its filter: \(entries)")
+        // The folder is the user's own and writable by no one else: what it holds is trusted.
+        // This is why the tests below matter: a swapped entry in such a folder is obeyed.
+        try plantSwappedFilter(in: folder)
+        let swapped = try attack(cache: folder)
+        #expect(swapped.status == 3 && swapped.text.hasPrefix("allowed"), "\(swapped.text) \(swapped.stderr)")
+    }
+
+    @Test func aCacheOtherUsersCanWriteIsRefused() throws {
+        let folder = try cacheFolder(mode: 0o777)
+        try plantSwappedFilter(in: folder)
+        let result = try attack(cache: folder)
+        #expect(result.status == 0 && result.text.hasPrefix("refused"), "the policy's own filter: \(result.text)")
+        #expect(result.stderr.contains("not using the compiled-filter cache") && result.stderr.contains("writable by other users"), "\(result.stderr)")
+    }
+
+    @Test func aCacheOfAnotherUserIsRefused() throws {
+        let folder = try cacheFolder()
+        try plantSwappedFilter(in: folder)
+        #expect(chown(folder, 65534, 65534) == 0)
+        let result = try attack(cache: folder)
+        #expect(result.status == 0 && result.text.hasPrefix("refused"), "\(result.text)")
+        #expect(result.stderr.contains("belongs to uid 65534"), "\(result.stderr)")
+    }
+
+    @Test func aSymbolicLinkForTheCacheIsRefused() throws {
+        let folder = try cacheFolder()
+        try plantSwappedFilter(in: folder)
+        let link = folder + "-link"
+        #expect(symlink(folder, link) == 0)
+        let result = try attack(cache: link)
+        #expect(result.status == 0 && result.text.hasPrefix("refused"), "\(result.text)")
+        #expect(result.stderr.contains("not a directory of its own"), "\(result.stderr)")
+    }
+
+    @Test func anEntryOfAnotherUserIsIgnoredAndReplaced() throws {
+        let folder = try cacheFolder()
+        let entry = try plantSwappedFilter(in: folder)
+        #expect(chown(entry, 65534, 65534) == 0)
+        let result = try attack(cache: folder)
+        #expect(result.status == 0 && result.text.hasPrefix("refused"), "\(result.text)")
+        #expect(result.stderr.contains("belongs to uid 65534"), "\(result.stderr)")
+        var info = stat()
+        #expect(stat(entry, &info) == 0 && info.st_uid == geteuid(), "the run wrote a sound entry in its place")
+    }
+
+    @Test func aStaleOrCorruptEntryIsCompiledAgain() throws {
+        let folder = try cacheFolder()
+        let entry = try plantSwappedFilter(in: folder)
+        // One byte of the program flipped: the checksum no longer adds up.
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: entry))
+        bytes[bytes.count - 3] ^= 0x40
+        try bytes.write(to: URL(fileURLWithPath: entry))
+        let corrupt = try attack(cache: folder)
+        #expect(corrupt.status == 0 && corrupt.text.hasPrefix("refused"), "\(corrupt.text)")
+        // Rewritten whole, with the policy's own filter.
+        let rewritten = try [UInt8](Data(contentsOf: URL(fileURLWithPath: entry)))
+        let filter = try #require(CompiledFilterStore.decode(rewritten, key: Array(try defaultKey().utf8)))
+        #expect(filter == (try PolicyCompiler.compile(try PolicyReader().load("default").seccomp, mode: .report)))
+        // An entry written under another key (a different Confine, libseccomp or policy) is not
+        // taken for this one even when its file name matches.
+        let allowAll = try PolicyCompiler.compile(SeccompProfile(defaultAction: .allow), mode: .enforce)
+        try Data(CompiledFilterStore.encode(allowAll, key: Array((try defaultKey() + " ").utf8))).write(to: URL(fileURLWithPath: entry))
+        let stale = try attack(cache: folder)
+        #expect(stale.status == 0 && stale.text.hasPrefix("refused"), "\(stale.text)")
+    }
+}
