@@ -76,6 +76,7 @@ public final class Executor: Sendable {
     }
 
     private init(policy: Policy, helper: SpawnHelper, filters: FilterCache, mode: FilterMode, options: Options = Options()) throws {
+        if helper.oneShot && policy.isolation.usesCgroups { Cgroups.prepareMove() }
         self.policy = policy
         self.helper = helper
         self.filters = filters
