@@ -13,23 +13,26 @@ package enum JSONValue: Sendable, Hashable, Decodable {
     case object([String: JSONValue])
 
     package init(from decoder: any Decoder) throws {
+        // Foundation's decoder says a value's type only by failing to decode another, and each
+        // failure builds an error: try the types in the order policies hold them most (strings,
+        // then objects and arrays, then booleans and numbers), so a syscall name costs none.
         let container = try decoder.singleValueContainer()
         if container.decodeNil() {
             self = .null
+        } else if let s = try? container.decode(String.self) {
+            self = .string(s)
+        } else if let o = try? container.decode([String: JSONValue].self) {
+            self = .object(o)
+        } else if let a = try? container.decode([JSONValue].self) {
+            self = .array(a)
         } else if let b = try? container.decode(Bool.self) {
             self = .bool(b)
         } else if let u = try? container.decode(UInt64.self) {
             self = .unsigned(u)
         } else if let i = try? container.decode(Int64.self) {
             self = .signed(i)
-        } else if let d = try? container.decode(Double.self) {
-            self = .double(d)
-        } else if let s = try? container.decode(String.self) {
-            self = .string(s)
-        } else if let a = try? container.decode([JSONValue].self) {
-            self = .array(a)
         } else {
-            self = .object(try container.decode([String: JSONValue].self))
+            self = .double(try container.decode(Double.self))
         }
     }
 
