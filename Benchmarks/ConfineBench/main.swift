@@ -196,7 +196,7 @@ let helpStats = cliAvailable ? measure(runs) { _ = Peers.posixSpawn([cli, "--hel
 row("confine --help", helpStats, floor: floor.median)
 let bwrapPlainArgs = ["/usr/bin/bwrap", "--ro-bind", "/", "/", "/bin/true"]
 let bwrapPlain = Peers.available(bwrapPlainArgs[0]) ? measure(runs) { _ = Peers.posixSpawn(bwrapPlainArgs) } : nil
-row("bwrap --ro-bind / / /bin/true", bwrapPlain, floor: floor.median, note: "no seccomp, no namespaces but mount and user")
+row("bwrap --ro-bind / / /bin/true", bwrapPlain, floor: floor.median, note: "no seccomp; a mount namespace only")
 let bwrapComparableArgs = ["/usr/bin/bwrap", "--unshare-all", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
                            "--die-with-parent", "/bin/true"]
 let bwrapComparable = Peers.available(bwrapComparableArgs[0]) ? measure(runs) { _ = Peers.posixSpawn(bwrapComparableArgs) } : nil
