@@ -77,6 +77,11 @@ extension ConfineCommand {
             } else if result.status == .timeout {
                 var message = "confine: timed out after \(result.timeout.map(Quantity.format) ?? "?"); the process tree was killed\n"
                 message.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
+            } else if result.status != .ok, let first = result.refused.first {
+                // A failure after a refused call: most likely the refusal's doing, so name it.
+                let more = result.refused.count > 1 ? " and \(result.refused.count - 1) more (--json lists them)" : ""
+                var message = "confine: policy '\(policy.name)' refused \(first)\(more)\n"
+                message.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
             }
             Foundation.exit(Self.exitStatus(of: result))
         }

@@ -68,6 +68,16 @@ import Testing
         #expect(result.text.contains("bin"))
     }
 
+    @Test func nothingACommandLeftInItsHomeOutlivesConfineRun() throws {
+        // The home is emptied before `confine run` exits, even a folder the command made unwritable.
+        let result = try confine(["run", "--", "sh", "-c", "mkdir $HOME/d; echo x > $HOME/d/f; chmod 500 $HOME/d; echo $HOME"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let home = result.text.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(home.hasPrefix("/tmp/confine-home"), "\(home)")
+        let left = (try? FileManager.default.contentsOfDirectory(atPath: home)) ?? []
+        #expect(left.isEmpty, "\(home) still holds \(left)")
+    }
+
     @Test func signalDeathIs128PlusTheSignal() throws {
         #expect(try confine(["run", "--", "sh", "-c", "kill -TERM $$"]).status == 143)
         #expect(try confine(["run", "--", "sh", "-c", "kill -KILL $$"]).status == 137)

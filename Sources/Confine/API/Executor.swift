@@ -281,7 +281,12 @@ public final class Executor: Sendable {
     }
 
     private func finish(_ outcome: Execution.Outcome, _ launch: Launch) throws -> CompletedProcess {
-        if let launcher = launch.launcher { SpawnHelper.reaper.wait(for: launcher) }
+        if let launcher = launch.launcher {
+            // One command and then, most likely, exit: wait for its launcher and for its home
+            // to be emptied, so that nothing of it is left behind.
+            SpawnHelper.reaper.wait(for: launcher)
+            PrivateHome.waitForReleases()
+        }
         let args = launch.command.arguments
         if let failure = outcome.failure {
             throw Self.launchError(stage: failure.stage, errno: failure.errno, detail: failure.detail, args: args, policy: launch.policy,
@@ -361,7 +366,7 @@ public final class Executor: Sendable {
             let code: ConfineError.Code = e == EACCES ? .permissionDenied : .workingDirectory
             let folder = workingDirectory.map { " \(PythonRepr.string($0))" } ?? ""
             let why = switch e {
-            case EACCES: uid.map { " (the command runs as uid \($0), its own: a folder on the path admits no other user)" } ?? ""
+            case EACCES: uid.map { " (the command runs as uid \($0), its own: a folder on the path admits no other user; run it from a folder every user may enter — each folder on the path needs o+x — or under a policy with \"user\": \"inherit\")" } ?? ""
             case ELOOP: " (a symbolic link appeared in the path after it was checked)"
             default: ""
             }

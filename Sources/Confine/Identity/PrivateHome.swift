@@ -24,6 +24,14 @@ enum PrivateHome {
             guard info.st_mode & S_IFMT == S_IFDIR, info.st_uid == owner.uid else {
                 throw ConfineError(.launcherFailed, "\(path) is not the directory of uid \(owner.uid); remove it")
             }
+            // Normally emptied when its last command ended; but a process that exited before
+            // its background cleanup ran (or was killed) leaves it as it was. The uid is ours now
+            // (its block is locked), so whatever is there is from an earlier command: remove it.
+            if !isEmpty(path) { removeContents(of: path) }
+            guard isEmpty(path) else {
+                throw ConfineError(.launcherFailed, "cannot empty \(path), left by an earlier command of uid \(owner.uid); remove it")
+            }
+            chmod(path, 0o700)
             return path
         }
         guard mkdir(path, 0o700) == 0 || errno == EEXIST else { throw failure("create \(path)") }
@@ -36,14 +44,33 @@ enum PrivateHome {
     static func release(_ path: String, leased: Bool, done: @escaping @Sendable () -> Void) {
         if leased && isEmpty(path) { done(); return }
         remover.async {
-            if leased {
-                for entry in (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? [] {
-                    try? FileManager.default.removeItem(atPath: path + "/" + entry)
-                }
-            } else {
-                try? FileManager.default.removeItem(atPath: path)
-            }
+            removeContents(of: path)
+            if !leased { rmdir(path) }
             done()
+        }
+    }
+
+    /// Waits for the removals `release` has queued: a program about to exit (`confine run`)
+    /// must not leave a command's files behind for the next one.
+    static func waitForReleases() {
+        remover.sync {}
+    }
+
+    /// Removes everything inside `path`, whatever the command did to the permissions of what it
+    /// made (a folder of mode 0500 cannot be emptied by its owner until it is writable again).
+    static func removeContents(of path: String) {
+        let fm = FileManager.default
+        for entry in (try? fm.contentsOfDirectory(atPath: path)) ?? [] {
+            let item = path + "/" + entry
+            var info = stat()
+            guard lstat(item, &info) == 0 else { continue }
+            if info.st_mode & S_IFMT == S_IFDIR {
+                chmod(item, 0o700)
+                removeContents(of: item)
+                rmdir(item)
+            } else {
+                unlink(item)
+            }
         }
     }
 

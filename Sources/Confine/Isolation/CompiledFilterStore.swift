@@ -38,6 +38,10 @@ final class CompiledFilterStore: @unchecked Sendable {
         let path: String
         if let explicit = environment["CONFINE_CACHE_DIR"] {
             guard !explicit.isEmpty else { return nil }
+            guard explicit.hasPrefix("/") else {
+                lastRefusal = "CONFINE_CACHE_DIR '\(explicit)' is not an absolute path (accepted: an absolute path, or empty to turn the cache off)"
+                return nil
+            }
             path = explicit
         } else if let xdg = environment["XDG_CACHE_HOME"], xdg.hasPrefix("/") {
             path = xdg + "/confine/filters"
@@ -46,8 +50,14 @@ final class CompiledFilterStore: @unchecked Sendable {
         } else {
             return nil
         }
-        return CompiledFilterStore(path: path)
+        let store = CompiledFilterStore(path: path)
+        // A folder that cannot be made or opened is said only when it was named explicitly: a
+        // home that cannot hold a cache (a system user's) is no reason to warn on every run.
+        if store == nil, environment["CONFINE_CACHE_DIR"] == nil, lastRefusal?.hasSuffix(Self.unusable) == true { lastRefusal = nil }
+        return store
     }
+
+    private static let unusable = "(cannot be made or opened)"
 
     /// Opens (making it if missing, 0700) and checks the folder; nil if it is refused.
     init?(path: String) {
@@ -55,7 +65,9 @@ final class CompiledFilterStore: @unchecked Sendable {
         Self.makeFolders(path)
         let fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
         guard fd >= 0 else {
-            if errno == ELOOP || errno == ENOTDIR { Self.lastRefusal = "\(path) is not a directory of its own (a symbolic link?)" }
+            Self.lastRefusal = errno == ELOOP || errno == ENOTDIR
+                ? "\(path) is not a directory of its own (a symbolic link?)"
+                : "\(path): \(ConfineError.errnoText(errno)) \(Self.unusable)"
             return nil
         }
         if let problem = Self.problem(with: fd, what: "the folder") {
@@ -134,7 +146,8 @@ final class CompiledFilterStore: @unchecked Sendable {
     }
 
     static func fileName(for key: String) -> String {
-        String(checksum(Array(key.utf8), []), radix: 16) + ".bpf"
+        let hex = String(checksum(Array(key.utf8), []), radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex + ".bpf"
     }
 
     /// FNV-1a, 64 bits: finds corruption (the folder's ownership keeps others from forging).

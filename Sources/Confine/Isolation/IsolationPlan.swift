@@ -23,10 +23,13 @@ public enum IsolationSupport {
         if isolation.filesystem != nil && landlockABI == 0 {
             missing.append("isolation.filesystem needs Landlock, which this kernel does not offer (enable CONFIG_SECURITY_LANDLOCK and lsm=landlock)")
         }
-        let namespaces = isolation.network == .none || isolation.pidNamespace || isolation.privateIPC || isolation.filesystem?.tmp != nil
-            || isolation.filesystem?.readOnlyRoot == true
-        if namespaces && !isRoot {
-            missing.append("namespaces (isolation.network none, processes.namespace, ipc private, filesystem.tmp, readOnlyRoot) need Confine to run as root")
+        let namespaces = [
+            (isolation.network == .none, "isolation.network none"), (isolation.pidNamespace, "isolation.processes.namespace"),
+            (isolation.privateIPC, "isolation.ipc private"), (isolation.filesystem?.tmp != nil, "isolation.filesystem.tmp"),
+            (isolation.filesystem?.readOnlyRoot == true, "isolation.filesystem.readOnlyRoot"),
+        ].filter(\.0).map(\.1)
+        if !namespaces.isEmpty && !isRoot {
+            missing.append("namespaces (\(namespaces.joined(separator: ", "))) need Confine to run as root")
         }
         if isolation.usesCgroups && !Cgroups.available {
             missing.append("isolation.memory/cpu/processes.max need writable cgroup v1 controllers at /sys/fs/cgroup/{memory,cpu,pids} (Confine as root)")
