@@ -74,7 +74,7 @@ let package = Package(
         // What both executables' mains share (usage errors end in status 2).
         .target(
             name: "ConfineCommandLine",
-            dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Confine", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/ConfineCommandLine"
         ),
         // `confine`: run, check, audit, policy, learn, invoke. Links no service: serve and log

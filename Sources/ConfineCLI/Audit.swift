@@ -1,6 +1,10 @@
 import ArgumentParser
+import Confine
 import ConfinePolicy
-import Foundation
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#endif
 
 extension ConfineCommand {
     struct Audit: ParsableCommand {
@@ -60,31 +64,31 @@ extension ConfineCommand {
             case .text: printText(reports, errors)
             case .json: printJSON(reports, errors)
             }
-            if !errors.isEmpty { Foundation.exit(2) }
-            if let threshold, reports.contains(where: { $0.label >= threshold }) { Foundation.exit(1) }
+            if !errors.isEmpty { Glibc.exit(2) }
+            if let threshold, reports.contains(where: { $0.label >= threshold }) { Glibc.exit(1) }
         }
 
         /// A directory's *.json files, sorted; anything else as given.
         static func expand(_ target: String) -> [String] {
-            var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: target, isDirectory: &isDirectory), isDirectory.boolValue else { return [target] }
+            var isDirectory = false
+            guard FileManager.default.fileExists(atPath: target, isDirectory: &isDirectory), isDirectory else { return [target] }
             let files = (try? FileManager.default.contentsOfDirectory(atPath: target)) ?? []
-            return files.filter { $0.hasSuffix(".json") }.sorted().map { (target as NSString).appendingPathComponent($0) }
+            return files.filter { $0.hasSuffix(".json") }.sorted().map { (target.hasSuffix("/") ? target : target + "/") + $0 }
         }
 
         func printText(_ reports: [AuditReport], _ errors: [PolicyError]) {
             for report in reports {
-                print("\(report.policy) (\(report.file ?? "-")): exposure \(String(format: "%.1f", report.exposure)) \(report.label.rawValue)")
+                print("\(report.policy) (\(report.file ?? "-")): exposure \(TextFormat.oneDecimal(report.exposure)) \(report.label.rawValue)")
                 if report.findings.isEmpty { print("  no findings") }
                 for finding in report.findings {
-                    let severity = finding.severity.rawValue.uppercased().padding(toLength: 8, withPad: " ", startingAt: 0)
-                    print("  \(severity) +\(String(format: "%.1f", finding.points / 10))  \(finding.title)" + (finding.origin.map { "  [\($0)]" } ?? ""))
+                    let severity = TextFormat.padded(finding.severity.rawValue.uppercased(), 8)
+                    print("  \(severity) +\(TextFormat.oneDecimal(finding.points / 10))  \(finding.title)" + (finding.origin.map { "  [\($0)]" } ?? ""))
                     print("           why: \(finding.why)")
                     print("           fix: \(finding.fix)")
                 }
                 print("")
             }
-            for error in errors { FileHandle.standardError.write(Data("confine: \(error)\n".utf8)) }
+            for error in errors { StandardStream.error.write("confine: \(error)\n") }
         }
 
         func printJSON(_ reports: [AuditReport], _ errors: [PolicyError]) {
@@ -92,21 +96,19 @@ extension ConfineCommand {
                 "schema": 1,
                 "policies": reports.map { report -> [String: Any] in
                     [
-                        "policy": report.policy, "file": report.file ?? NSNull(),
+                        "policy": report.policy, "file": report.file.map(JSONValue.string) ?? .null,
                         "exposure": report.exposure, "label": report.label.rawValue,
                         "findings": report.findings.map { f -> [String: Any] in
                             ["id": f.id, "severity": f.severity.rawValue, "points": f.points, "title": f.title,
-                             "origin": f.origin ?? NSNull(), "why": f.why, "fix": f.fix]
+                             "origin": f.origin.map(JSONValue.string) ?? .null, "why": f.why, "fix": f.fix]
                         },
                     ]
                 },
                 "errors": errors.map { e -> [String: Any] in
-                    ["file": e.file, "line": e.line ?? NSNull(), "field": e.path, "message": e.message]
+                    ["file": e.file, "line": e.line.map { JSONValue.unsigned(UInt64(max(0, $0))) } ?? .null, "field": e.path, "message": e.message]
                 },
             ]
-            if let data = try? JSONSerialization.data(withJSONObject: document, options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]) {
-                FileHandle.standardOutput.write(data + Data("\n".utf8))
-            }
+            StandardStream.output.write(JSONValue(any: document).text() + "\n")
         }
     }
 }

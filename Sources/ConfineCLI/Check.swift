@@ -1,7 +1,10 @@
 import ArgumentParser
 import Confine
 import ConfinePolicy
-import Foundation
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#endif
 
 extension ConfineCommand {
     struct Check: ParsableCommand {
@@ -51,7 +54,7 @@ extension ConfineCommand {
                     var arguments: [UInt64] = []
                     if parts.count > 1 {
                         for text in parts[1].split(separator: ",") {
-                            let trimmed = text.trimmingCharacters(in: .whitespaces)
+                            let trimmed = text.drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed().map(String.init).joined()
                             let value = trimmed.hasPrefix("0x") ? UInt64(trimmed.dropFirst(2), radix: 16) : UInt64(trimmed)
                             guard let value else { fail("--syscall '\(query)': '\(trimmed)' is not a number (decimal or 0x hex)", status: 2) }
                             arguments.append(value)
@@ -66,7 +69,7 @@ extension ConfineCommand {
                     print("\(name)(\(arguments.map { "0x" + String($0, radix: 16) }.joined(separator: ", "))): \(verdict) — \(rule)")
                 }
             }
-            Foundation.exit(status)
+            Glibc.exit(status)
         }
     }
 }

@@ -1,7 +1,7 @@
 import ArgumentParser
 import ConfineCommandLine
 import ConfinePolicy
-import Foundation
+import FoundationEssentials
 
 /// `confine`: run commands inside seccomp and rlimit policies, check and inspect policies.
 @main

@@ -1,6 +1,9 @@
 import ArgumentParser
 import ConfineRuntime
-import Foundation
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#endif
 
 extension ConfineCommand {
     struct Invoke: ParsableCommand {
@@ -21,7 +24,7 @@ extension ConfineCommand {
         func run() throws {
             let function = function, config = config, event = event
             switch try blocking({ await LocalInvocation.run(function, file: config, event: event, registry: HandlerRegistry()) }) {
-            case .exit(let status): Foundation.exit(status)
+            case .exit(let status): Glibc.exit(status)
             case .unregisteredSwiftHandler(let handler):
                 Server.handOver(because: "function '\(function)' has the Swift handler '\(handler)', which confine-server registers")
             }

@@ -1,7 +1,11 @@
+import Dispatch
 import ArgumentParser
 import Confine
 import ConfinePolicy
-import Foundation
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#endif
 
 extension ConfineCommand.PolicyCommand {
     struct Learn: ParsableCommand {
@@ -87,19 +91,19 @@ extension ConfineCommand.PolicyCommand {
             if let output {
                 do { try OutputFile.write(text, to: output) } catch { fail("-o \(error)", status: 2) }
             } else {
-                FileHandle.standardOutput.write(Data(text.utf8))
+                StandardStream.output.write(text)
             }
             let kept = base.map { "it includes \($0), whose isolation applies: \(limitsPolicy.isolation.summary)" }
                 ?? (withoutIsolation ? "no isolation (--without-isolation): only the syscall filter and limits confine it"
                     : "it keeps the isolation of base: \(limitsPolicy.isolation.summary) (--without-isolation leaves it out)")
-            FileHandle.standardError.write(Data("confine: \(kept)\n".utf8))
+            StandardStream.error.write("confine: \(kept)\n")
             let summary = "confine: learned \(learned.count) syscalls\(base.map { " beyond \($0)" } ?? ""): \(learned.sorted().joined(separator: " "))\n"
-            FileHandle.standardError.write(Data(summary.utf8))
+            StandardStream.error.write(summary)
             if verified {
-                FileHandle.standardError.write(Data("confine: verified: the command passes under the learned policy (exit \(firstStatus))\n".utf8))
+                StandardStream.error.write("confine: verified: the command passes under the learned policy (exit \(firstStatus))\n")
             } else {
-                FileHandle.standardError.write(Data("confine: not verified: under the learned policy it was still refused \(lastRefusals.map(\.description).joined(separator: ", "))\n".utf8))
-                Foundation.exit(1)
+                StandardStream.error.write("confine: not verified: under the learned policy it was still refused \(lastRefusals.map(\.description).joined(separator: ", "))\n")
+                Glibc.exit(1)
             }
         }
     }

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -48,7 +48,7 @@ enum OutputFile {
 
     /// A temporary file in the same folder, flushed, given the old file's mode and owner, renamed over.
     private static func replace(_ path: String, with bytes: [UInt8], like old: stat?) throws {
-        let directory = (path as NSString).deletingLastPathComponent
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
         var template = Array(((directory.isEmpty ? "." : directory) + "/.confine-XXXXXX").utf8CString)
         let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
         guard fd >= 0 else { throw Failure(description: "\(path) cannot be written: cannot create a file in \(directory.isEmpty ? "." : directory): \(errnoText())") }

@@ -1,6 +1,10 @@
 import ArgumentParser
+import Confine
 import ConfinePolicy
-import Foundation
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#endif
 
 extension ConfineCommand {
     struct PolicyCommand: ParsableCommand {
@@ -22,9 +26,9 @@ extension ConfineCommand {
                         let path = directory + "/" + file
                         do {
                             let policy = try reader.load(path)
-                            print("\(String(file.dropLast(5)).padding(toLength: 10, withPad: " ", startingAt: 0)) \(policy.description)")
+                            print("\(TextFormat.padded(String(file.dropLast(5)), 10)) \(policy.description)")
                         } catch {
-                            print("\(String(file.dropLast(5)).padding(toLength: 10, withPad: " ", startingAt: 0)) (invalid: \(error))")
+                            print("\(TextFormat.padded(String(file.dropLast(5)), 10)) (invalid: \(error))")
                         }
                     }
                 }
@@ -76,7 +80,7 @@ extension ConfineCommand {
                 let diff = PolicyDiff(from: loadPolicy(a), to: loadPolicy(b))
                 if diff.changes.isEmpty { print("no difference in what the policies permit") }
                 for change in diff.changes { print(change) }
-                if diff.widens { Foundation.exit(1) }
+                if diff.widens { Glibc.exit(1) }
             }
         }
 
@@ -103,16 +107,16 @@ extension ConfineCommand {
                 uname(&system)
                 let running = withUnsafeBytes(of: system.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
                 let importer = ProfileImporter(capabilities: Set(capabilities), architecture: arch, kernel: kernel ?? running, isolation: isolation)
-                let stem = ((profile as NSString).lastPathComponent as NSString).deletingPathExtension
+                let stem = URL(fileURLWithPath: profile).deletingPathExtension().lastPathComponent
                 let result: ProfileImporter.Result
                 do { result = try importer.convert([UInt8](data), file: profile, name: name ?? stem) } catch { fail("\(error)", status: 2) }
-                for warning in result.warnings { FileHandle.standardError.write(Data("confine: warning: \(warning)\n".utf8)) }
-                FileHandle.standardError.write(Data("confine: \(result.rulesKept) rules imported, \(result.rulesSkipped) not applicable or not expressible\n".utf8))
-                FileHandle.standardError.write(Data("confine: \(isolation.map { "it keeps the isolation of \(base): \($0.summary) (--without-isolation leaves it out)" } ?? "no isolation (--without-isolation): only the syscall filter confines it")\n".utf8))
+                for warning in result.warnings { StandardStream.error.write("confine: warning: \(warning)\n") }
+                StandardStream.error.write("confine: \(result.rulesKept) rules imported, \(result.rulesSkipped) not applicable or not expressible\n")
+                StandardStream.error.write("confine: \(isolation.map { "it keeps the isolation of \(base): \($0.summary) (--without-isolation leaves it out)" } ?? "no isolation (--without-isolation): only the syscall filter confines it")\n")
                 if let output {
                     do { try OutputFile.write(result.json, to: output) } catch { fail("-o \(error)", status: 2) }
                 } else {
-                    FileHandle.standardOutput.write(Data(result.json.utf8))
+                    StandardStream.output.write(result.json)
                 }
             }
         }

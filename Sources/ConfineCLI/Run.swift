@@ -1,7 +1,7 @@
 import ArgumentParser
 import Confine
 import ConfinePolicy
-import Foundation
+import FoundationEssentials
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -83,7 +83,7 @@ extension ConfineCommand {
                 var message = "confine: policy '\(policy.name)' refused \(first)\(more)\n"
                 message.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
             }
-            Foundation.exit(Self.exitStatus(of: result))
+            Glibc.exit(Self.exitStatus(of: result))
         }
 
         static func exitStatus(of result: CompletedProcess) -> Int32 {
@@ -98,7 +98,7 @@ extension ConfineCommand {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
             guard let data = try? encoder.encode(record) else { return }
-            FileHandle.standardOutput.write(data + Data("\n".utf8))
+            StandardStream.output.write([UInt8](data) + [0x0a])
         }
     }
 }

@@ -1,5 +1,5 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -15,7 +15,7 @@ enum Server {
     static func path() -> String? {
         if let named = ProcessInfo.processInfo.environment["CONFINE_SERVER"], !named.isEmpty { return named }
         guard let executable = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") else { return nil }
-        let candidate = (executable as NSString).deletingLastPathComponent + "/confine-server"
+        let candidate = URL(fileURLWithPath: executable).deletingLastPathComponent().path + "/confine-server"
         return access(candidate, X_OK) == 0 ? candidate : nil
     }
 

@@ -46,10 +46,11 @@ public struct BPFProgram: Sendable {
 
     public init(_ filter: CompiledFilter) {
         let b = filter.bytes
-        instructions = stride(from: 0, to: b.count - b.count % 8, by: 8).map { i in
-            Instruction(
-                code: UInt16(b[i]) | UInt16(b[i + 1]) << 8, jt: b[i + 2], jf: b[i + 3],
-                k: UInt32(b[i + 4]) | UInt32(b[i + 5]) << 8 | UInt32(b[i + 6]) << 16 | UInt32(b[i + 7]) << 24)
+        instructions = stride(from: 0, to: b.count - b.count % 8, by: 8).map { (i: Int) -> Instruction in
+            let code: UInt16 = UInt16(b[i]) | UInt16(b[i + 1]) << 8
+            let low: UInt32 = UInt32(b[i + 4]) | UInt32(b[i + 5]) << 8
+            let high: UInt32 = UInt32(b[i + 6]) << 16 | UInt32(b[i + 7]) << 24
+            return Instruction(code: code, jt: b[i + 2], jf: b[i + 3], k: low | high)
         }
     }
 

@@ -1,8 +1,8 @@
-import Foundation
+import FoundationEssentials
 
 /// A JSON document as decoded by Foundation's `JSONDecoder`, kept untyped so that the
 /// policy reader can name every unknown key and wrong type with its field path.
-package enum JSONValue: Sendable, Hashable, Decodable {
+package enum JSONValue: Sendable, Hashable, Codable {
     case null
     case bool(Bool)
     case unsigned(UInt64)
@@ -34,6 +34,54 @@ package enum JSONValue: Sendable, Hashable, Decodable {
         } else {
             self = .double(try container.decode(Double.self))
         }
+    }
+
+    package func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self {
+        case .null: try container.encodeNil()
+        case .bool(let b): try container.encode(b)
+        case .unsigned(let u): try container.encode(u)
+        case .signed(let i): try container.encode(i)
+        case .double(let d): try container.encode(d)
+        case .string(let s): try container.encode(s)
+        case .array(let a): try container.encode(a)
+        case .object(let o): try container.encode(o)
+        }
+    }
+
+    /// A document built of dictionaries, arrays, strings, integers, doubles, booleans and
+    /// optionals (nil is JSON's null), as JSON.
+    package init(any value: Any?) {
+        switch value {
+        case nil: self = .null
+        case let v as JSONValue: self = v
+        case let s as String: self = .string(s)
+        case let b as Bool: self = .bool(b)
+        case let i as Int: self = i < 0 ? .signed(Int64(i)) : .unsigned(UInt64(i))
+        case let i as Int64: self = i < 0 ? .signed(i) : .unsigned(UInt64(i))
+        case let i as Int32: self = i < 0 ? .signed(Int64(i)) : .unsigned(UInt64(i))
+        case let u as UInt64: self = .unsigned(u)
+        case let u as UInt32: self = .unsigned(UInt64(u))
+        case let u as UInt16: self = .unsigned(UInt64(u))
+        case let u as UInt: self = .unsigned(UInt64(u))
+        case let d as Double: self = .double(d)
+        case let a as [Any?]: self = .array(a.map { JSONValue(any: $0) })
+        case let a as [Any]: self = .array(a.map { JSONValue(any: $0) })
+        case let o as [String: Any?]: self = .object(o.mapValues { JSONValue(any: $0) })
+        case let o as [String: Any]: self = .object(o.mapValues { JSONValue(any: $0) })
+        case .some(let other):
+            if case Optional<Any>.none = other as Any? { self = .null } else { self = .string("\(other)") }
+        }
+    }
+
+    /// The document as JSON text: keys sorted, slashes unescaped, indented by two spaces when
+    /// `pretty` (Foundation's `JSONEncoder`).
+    package func text(pretty: Bool = true) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = pretty ? [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
+        let data = (try? encoder.encode(self)) ?? Data("null".utf8)
+        return String(decoding: data, as: UTF8.self)
     }
 
     /// Decodes a JSON text with Foundation's decoder.

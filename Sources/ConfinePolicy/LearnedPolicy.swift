@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Writes the smallest policy that admits the syscalls a learning run needed, with the
 /// pitfalls still handled: clone3 answers ENOSYS (and clone, without namespace flags, is allowed for the fallback),
@@ -70,7 +70,6 @@ public enum LearnedPolicy {
             }
             if keepIsolation, let isolation = limits?.isolation, !isolation.isEmpty { document["isolation"] = isolation.jsonObject }
         }
-        let data = try JSONSerialization.data(withJSONObject: document, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
-        return String(decoding: data, as: UTF8.self) + "\n"
+        return JSONValue(any: document).text() + "\n"
     }
 }

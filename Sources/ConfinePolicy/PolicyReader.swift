@@ -1,5 +1,8 @@
 import CSeccomp
-import Foundation
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Reads policy files: strict JSON (unknown keys are errors), `include` resolved relative to
 /// the including file, every error naming the file, the line and the field path.
@@ -25,11 +28,12 @@ public struct PolicyReader: Sendable {
     /// (`.build/debug/confine` → `policies/`), if there is one.
     public static func shippedPoliciesDirectory() -> String? {
         let executable = URL(fileURLWithPath: CommandLine.arguments.first ?? "").resolvingSymlinksInPath()
-        var directory = (Bundle.main.executableURL ?? executable).resolvingSymlinksInPath().deletingLastPathComponent()
+        let running = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")).map { URL(fileURLWithPath: $0) }
+        var directory = (running ?? executable).resolvingSymlinksInPath().deletingLastPathComponent()
         for _ in 0..<6 {
             let candidate = directory.appendingPathComponent("policies")
-            var isDirectory: ObjCBool = false
-            if FileManager.default.fileExists(atPath: candidate.path, isDirectory: &isDirectory), isDirectory.boolValue,
+            var isDirectory = false
+            if FileManager.default.fileExists(atPath: candidate.path, isDirectory: &isDirectory), isDirectory,
                FileManager.default.fileExists(atPath: directory.appendingPathComponent("Package.swift").path) {
                 return candidate.path
             }

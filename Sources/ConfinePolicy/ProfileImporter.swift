@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Converts an OCI / Docker seccomp profile into a Confine policy, resolving each rule's
 /// `includes` and `excludes` for the capabilities, architecture and kernel the user states.
@@ -165,7 +165,7 @@ public struct ProfileImporter: Sendable {
 
     /// Docker's and libseccomp's arch spellings onto one ("amd64" = "x86_64" = "SCMP_ARCH_X86_64").
     static func canonicalArch(_ name: String) -> String {
-        let lowered = name.lowercased().replacingOccurrences(of: "scmp_arch_", with: "")
+        let lowered = { let l = name.lowercased(); return l.hasPrefix("scmp_arch_") ? String(l.dropFirst(10)) : l }()
         switch lowered {
         case "amd64", "x86_64": return "x86_64"
         case "arm64", "aarch64": return "aarch64"
@@ -192,11 +192,10 @@ public struct ProfileImporter: Sendable {
         var document: [String: Any] = [
             "version": 1,
             "name": name,
-            "description": "Imported from \((file as NSString).lastPathComponent) for \(architecture), kernel \(kernel), \(caps).",
+            "description": "Imported from \((file.split(separator: "/").last.map(String.init) ?? file)) for \(architecture), kernel \(kernel), \(caps).",
             "seccomp": seccomp,
         ]
         if let isolation, !isolation.isEmpty { document["isolation"] = isolation.jsonObject }
-        let data = try JSONSerialization.data(withJSONObject: document, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
-        return String(decoding: data, as: UTF8.self) + "\n"
+        return JSONValue(any: document).text() + "\n"
     }
 }

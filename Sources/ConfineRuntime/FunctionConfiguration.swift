@@ -1,5 +1,5 @@
 import ConfinePolicy
-import Foundation
+import FoundationEssentials
 
 /// The functions a service runs: read from a JSON file, checked field by field, every error
 /// naming the file, the line and the field.
@@ -122,19 +122,19 @@ public struct FunctionConfiguration: Sendable {
             var code: String?
             if runtime != .swift {
                 let relative = try string(f["codeDirectory"], "\(base).codeDirectory")
-                let absolute = relative.hasPrefix("/") ? relative : (directory as NSString).appendingPathComponent(relative)
-                var isDirectory: ObjCBool = false
-                guard FileManager.default.fileExists(atPath: absolute, isDirectory: &isDirectory), isDirectory.boolValue else {
+                let absolute = relative.hasPrefix("/") ? relative : URL(fileURLWithPath: directory).appendingPathComponent(relative).path
+                var isDirectory = false
+                guard FileManager.default.fileExists(atPath: absolute, isDirectory: &isDirectory), isDirectory else {
                     throw error("\(base).codeDirectory", "'\(absolute)' is not a directory")
                 }
-                code = (absolute as NSString).standardizingPath
+                code = URL(fileURLWithPath: absolute).standardized.path
             }
             let policyName = try string(f["policy"], "\(base).policy", default: runtime == .python3 ? "python" : "default")
             let policy: Policy
             do {
                 // A file (with a / or .json) is relative to the configuration; a name is looked up.
                 let isFile = policyName.contains("/") || policyName.hasSuffix(".json")
-                let local = policyName.hasPrefix("/") ? policyName : (directory as NSString).appendingPathComponent(policyName)
+                let local = policyName.hasPrefix("/") ? policyName : URL(fileURLWithPath: directory).appendingPathComponent(policyName).path
                 policy = try policies.load(isFile ? local : policyName)
             } catch var problem as PolicyError {
                 if problem.path.isEmpty && problem.file == policyName { problem = error("\(base).policy", problem.message) }

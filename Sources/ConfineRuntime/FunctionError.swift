@@ -1,5 +1,5 @@
 import Confine
-import Foundation
+import FoundationEssentials
 
 /// A failed invocation, in Function Compute's shape: `{"errorMessage", "errorType", "stackTrace"}`.
 public struct FunctionError: Error, Sendable, Hashable, Codable, CustomStringConvertible {

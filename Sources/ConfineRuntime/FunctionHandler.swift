@@ -1,4 +1,5 @@
-import Foundation
+import Confine
+import FoundationEssentials
 
 /// A function written in Swift: event bytes in, result bytes out.
 public protocol FunctionHandler: Sendable {
@@ -15,7 +16,7 @@ public struct ClosureHandler: FunctionHandler {
 
 /// Swift handlers by handler name (`index.handler`), as a function's configuration names them.
 public final class HandlerRegistry: @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = Lock()
     private var handlers: [String: any FunctionHandler] = [:]
 
     public init() {}

@@ -1,7 +1,10 @@
 import Confine
 import ConfinePolicy
-import Foundation
+import FoundationEssentials
 import Logging
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// One invocation's outcome: the result bytes or an FC-style error, with the function's log.
 public struct Invocation: Sendable {
@@ -127,7 +130,7 @@ public final class FunctionRuntime: Sendable {
     {
         let scratch = try InvocationDirectory()
         defer { scratch.remove() }
-        let contextJSON: [String: Any] = [
+        let contextJSON: [String: Any?] = [
             "requestId": context.requestID,
             "credentials": ["accessKeyId": context.credentials.accessKeyID, "accessKeySecret": context.credentials.accessKeySecret,
                             "securityToken": context.credentials.securityToken],
@@ -136,7 +139,7 @@ public final class FunctionRuntime: Sendable {
             "region": configuration.region,
             "accountId": configuration.accountID,
         ]
-        let contextFile = try scratch.write("context.json", JSONSerialization.data(withJSONObject: contextJSON, options: [.sortedKeys]), mode: 0o644)
+        let contextFile = try scratch.write("context.json", Data(JSONValue(any: contextJSON).text(pretty: false).utf8), mode: 0o644)
         let errorFile = try scratch.write("error.json", Data(), mode: 0o666)
         var environment = function.policy.environment.merging(function.environment) { $1 }
         environment.merge([
@@ -154,7 +157,7 @@ public final class FunctionRuntime: Sendable {
         case .python3:
             argv = ["python3", try scratch.write("bootstrap.py", Data(PythonBootstrap.source.utf8), mode: 0o644)]
         default:
-            let executable = ((function.codeDirectory ?? "") as NSString).appendingPathComponent(function.handler)
+            let executable = URL(fileURLWithPath: function.codeDirectory ?? "").appendingPathComponent(function.handler).path
             guard FileManager.default.isExecutableFile(atPath: executable) else {
                 return (.failure(FunctionError("HandlerNotFound", "the handler '\(function.handler)' is not an executable file in \(function.codeDirectory ?? "-")")), [], nil)
             }
@@ -201,7 +204,7 @@ struct InvocationDirectory {
     let path: String
 
     init() throws {
-        var template = Array((NSTemporaryDirectory() + "confine-fc-XXXXXX").utf8CString)
+        var template = Array((FileManager.default.temporaryDirectory.path + "/confine-fc-XXXXXX").utf8CString)
         guard let made = mkdtemp(&template) else {
             throw FunctionError("InternalError", "cannot create an invocation directory: \(String(cString: strerror(errno)))")
         }
@@ -210,7 +213,7 @@ struct InvocationDirectory {
     }
 
     func write(_ name: String, _ data: Data, mode: mode_t) throws -> String {
-        let file = (path as NSString).appendingPathComponent(name)
+        let file = path + "/" + name
         guard FileManager.default.createFile(atPath: file, contents: data) else {
             throw FunctionError("InternalError", "cannot write \(file)")
         }

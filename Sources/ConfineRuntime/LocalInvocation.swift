@@ -1,4 +1,5 @@
-import Foundation
+import Confine
+import FoundationEssentials
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -25,7 +26,7 @@ public enum LocalInvocation {
     public static func run(_ function: String, file: String?, event: String?, registry: HandlerRegistry,
                            program: String = "confine") async -> Outcome {
         func fail(_ message: String) -> Outcome {
-            FileHandle.standardError.write(Data("\(program): \(message)\n".utf8))
+            StandardStream.error.write("\(program): \(message)\n")
             return .exit(2)
         }
         let path = file ?? ProcessInfo.processInfo.environment["CONFINE_FUNCTIONS"] ?? "functions.json"
@@ -37,7 +38,7 @@ public enum LocalInvocation {
         var bytes: [UInt8] = []
         if let event {
             if event == "-" {
-                bytes = [UInt8](FileHandle.standardInput.readDataToEndOfFile())
+                bytes = StandardStream.readInput()
             } else if event.hasPrefix("@") {
                 guard let data = FileManager.default.contents(atPath: String(event.dropFirst())) else {
                     return fail("--event \(event): the file cannot be read")
@@ -50,13 +51,13 @@ public enum LocalInvocation {
         let runtime: FunctionRuntime
         do { runtime = try FunctionRuntime(configuration: configuration, registry: registry) } catch { return fail("\(error)") }
         let invocation = await runtime.invoke(function, event: bytes)
-        FileHandle.standardError.write(Data(invocation.log))
+        StandardStream.error.write(invocation.log)
         switch invocation.result {
         case .success(let result):
-            FileHandle.standardOutput.write(Data(result))
+            StandardStream.output.write(result)
             return .exit(0)
         case .failure(let error):
-            FileHandle.standardOutput.write(Data(error.json + [0x0a]))
+            StandardStream.output.write(error.json + [0x0a])
             return .exit(1)
         }
     }

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <pthread.h>
 
 #include "confine_kernel.h"
 
@@ -27,6 +28,12 @@ static inline long cfl_landlock_abi(void) {
     long version = syscall(SYS_landlock_create_ruleset, (void *)0, 0UL,
                            (unsigned long)LL_CREATE_RULESET_VERSION);
     return version < 0 ? 0 : version;
+}
+
+/* pthread_setname_np(3), a GNU declaration the Glibc module leaves out. */
+static inline int CConfine_setThreadName(pthread_t thread, const char *name) {
+    extern int pthread_setname_np(pthread_t, const char *);
+    return pthread_setname_np(thread, name);
 }
 
 /* Starts the spawn helper with posix_spawn(2) (a vfork and an exec, none of Foundation's

@@ -1,6 +1,6 @@
 import CConfineProtocol
 import ConfinePolicy
-import Foundation
+import FoundationEssentials
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -394,7 +394,7 @@ public final class Executor: Sendable {
 /// Compiled filters by profile: a policy is compiled once per executor (and, with a
 /// `CompiledFilterStore`, once per user across runs).
 final class FilterCache: @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = Lock()
     private struct Key: Hashable {
         var profile: SeccompProfile
         var mode: FilterMode
@@ -441,7 +441,7 @@ final class FilterCache: @unchecked Sendable {
 /// The lazily built executor behind the top-level functions.
 final class StandardExecutor: @unchecked Sendable {
     static let shared = StandardExecutor()
-    private let lock = NSLock()
+    private let lock = Lock()
     private var executor: Executor?
 
     func get() throws -> Executor {

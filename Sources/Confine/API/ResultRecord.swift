@@ -1,5 +1,5 @@
 import ConfinePolicy
-import Foundation
+import FoundationEssentials
 
 /// The one-line JSON record of `confine run --json` (and of the service's exec endpoint):
 /// in the spirit of isolate's meta file and Piston's response.

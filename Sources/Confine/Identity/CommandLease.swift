@@ -1,5 +1,5 @@
 import ConfinePolicy
-import Foundation
+import FoundationEssentials
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -20,7 +20,7 @@ final class CommandLease: @unchecked Sendable {
     /// The command's cgroup leaf, once `acquireCgroup(for:)` made it.
     private(set) var cgroup: Cgroups?
 
-    private let lock = NSLock()
+    private let lock = Lock()
     private var released = false
 
     /// Leases the identity `user` asks for: as root under `automatic`, a uid of the pool.

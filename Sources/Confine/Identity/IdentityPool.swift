@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -17,7 +17,7 @@ final class IdentityPool: @unchecked Sendable {
     static let blockSize: UInt32 = 1024
     static let blocks: UInt32 = 256
 
-    private let lock = NSLock()
+    private let lock = Lock()
     private var block: UInt32?
     private var lockFD: Int32 = -1
     private var free: [UInt32] = []

@@ -1,4 +1,5 @@
-import Foundation
+import Dispatch
+import FoundationEssentials
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -75,7 +76,7 @@ enum PrivateHome {
     }
 
     private static let remover = DispatchQueue(label: "confine.home-cleanup", qos: .utility)
-    private static let rootReady = NSLock()
+    private static let rootReady = Lock()
     nonisolated(unsafe) private static var rootChecked = false
 
     /// Creates /tmp/confine-home (root, 0711) once, and refuses one that someone else made.

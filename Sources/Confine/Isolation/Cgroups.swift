@@ -1,5 +1,5 @@
 import ConfinePolicy
-import Foundation
+import FoundationEssentials
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -37,7 +37,7 @@ final class Cgroups: @unchecked Sendable {
               let path = line.split(separator: ":", maxSplits: 2).last else { return }
         let procs = "\(base)/pids\(path == "/" ? "" : String(path))/cgroup.procs"
         let pid = "\(getpid())"
-        Thread.detachNewThread {
+        startThread {
             let fd = open(procs, O_WRONLY | O_CLOEXEC)
             guard fd >= 0 else { return }
             _ = pid.withCString { write(fd, $0, strlen($0)) }
@@ -130,7 +130,7 @@ final class Cgroups: @unchecked Sendable {
 
 /// Numbers per-command cgroup leaves.
 final class LeafCounter: @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = Lock()
     private var value = 0
     func next() -> Int {
         lock.lock()

@@ -1,6 +1,6 @@
 import CConfineProtocol
 import ConfinePolicy
-import Foundation
+import FoundationEssentials
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,8 +1,9 @@
-import Foundation
+import Dispatch
+import FoundationEssentials
 
 /// A value delivered once, awaited by an async task or a blocked thread.
 final class OneShot<Value: Sendable>: @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = Lock()
     private var value: Value?
     private var continuation: CheckedContinuation<Value, Never>?
     private var semaphore: DispatchSemaphore?

@@ -1,5 +1,5 @@
 import CConfineProtocol
-import Foundation
+import FoundationEssentials
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -13,7 +13,7 @@ final class Reactor: @unchecked Sendable {
 
     private let epoll: Int32
     private let wakeup: Int32
-    private let lock = NSLock()
+    private let lock = Lock()
     private var pending: [Execution] = []
     private var cancelled: [Execution] = []
     // Owned by the reactor thread only.
@@ -37,10 +37,7 @@ final class Reactor: @unchecked Sendable {
         event.events = EPOLLIN.rawValue
         event.data.u64 = 0
         _ = epoll_ctl(epoll, EPOLL_CTL_ADD, wakeup, &event)
-        let thread = Thread { [unowned self] in self.loop() }
-        thread.name = "confine-reactor"
-        thread.stackSize = 1 << 20
-        thread.start()
+        startThread(name: "confine-reactor") { [unowned self] in self.loop() }
     }
 
     /// Starts driving `execution`; its completion runs on the reactor thread.

@@ -1,6 +1,6 @@
 import CConfineLaunch
 import CConfineProtocol
-import Foundation
+import FoundationEssentials
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -21,7 +21,7 @@ final class SpawnHelper: @unchecked Sendable {
     let arguments: [String]
     /// A launcher per request (`--once`) rather than one helper serving them all.
     let oneShot: Bool
-    private let lock = NSLock()
+    private let lock = Lock()
     /// The running helper's pid, or 0.
     private var pid: pid_t = 0
     private var control: Int32 = -1
@@ -139,7 +139,7 @@ final class SpawnHelper: @unchecked Sendable {
     static let reaper = Reaper()
 
     final class Reaper: @unchecked Sendable {
-        private let lock = NSLock()
+        private let lock = Lock()
         private var pending: [pid_t] = []
 
         func add(_ pid: pid_t) {
@@ -192,8 +192,8 @@ final class SpawnHelper: @unchecked Sendable {
             return explicit
         }
         var candidates: [URL] = []
-        if let main = Bundle.main.executableURL?.resolvingSymlinksInPath() {
-            candidates.append(main.deletingLastPathComponent().appendingPathComponent("confine-launch"))
+        if let main = SystemCalls.realPath("/proc/self/exe") {
+            candidates.append(URL(fileURLWithPath: main).deletingLastPathComponent().appendingPathComponent("confine-launch"))
         }
         if let argv0 = CommandLine.arguments.first, argv0.contains("/") {
             candidates.append(URL(fileURLWithPath: argv0).resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent("confine-launch"))

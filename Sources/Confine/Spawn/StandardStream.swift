@@ -1,0 +1,37 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// stdout and stderr as write(2) on descriptors 1 and 2, every byte written (EINTR and short
+/// writes retried). Foundation's FileHandle does the same but is not in FoundationEssentials.
+package enum StandardStream {
+    case output, error
+
+    package var descriptor: Int32 { self == .output ? 1 : 2 }
+
+    package func write(_ text: String) {
+        write(Array(text.utf8))
+    }
+
+    package func write(_ bytes: [UInt8]) {
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes[offset...].withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { return }
+            offset += n
+        }
+    }
+
+    /// Everything on stdin, to its end.
+    package static func readInput() -> [UInt8] {
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { Glibc.read(0, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { return bytes }
+            bytes += buffer[0..<n]
+        }
+    }
+}
