@@ -1,3 +1,4 @@
+import ConfineCommandLine
 import ArgumentParser
 import Confine
 import ConfinePolicy
@@ -105,7 +106,7 @@ extension ConfineCommand {
                     ]
                 },
                 "errors": errors.map { e -> [String: Any] in
-                    ["file": e.file, "line": e.line.map { JSONValue.unsigned(UInt64(max(0, $0))) } ?? .null, "field": e.path, "message": e.message]
+                    ["file": e.file, "line": e.line.map { JSONValue(any: $0) } ?? .null, "field": e.path, "message": e.message]
                 },
             ]
             StandardStream.output.write(JSONValue(any: document).text() + "\n")

@@ -1,3 +1,4 @@
+import ConfineCommandLine
 import ArgumentParser
 import Confine
 import ConfinePolicy
@@ -54,7 +55,7 @@ extension ConfineCommand {
                     var arguments: [UInt64] = []
                     if parts.count > 1 {
                         for text in parts[1].split(separator: ",") {
-                            let trimmed = text.drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed().map(String.init).joined()
+                            let trimmed = text.trimmingSpaces
                             let value = trimmed.hasPrefix("0x") ? UInt64(trimmed.dropFirst(2), radix: 16) : UInt64(trimmed)
                             guard let value else { fail("--syscall '\(query)': '\(trimmed)' is not a number (decimal or 0x hex)", status: 2) }
                             arguments.append(value)

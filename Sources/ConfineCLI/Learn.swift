@@ -1,3 +1,4 @@
+import ConfineCommandLine
 import Dispatch
 import ArgumentParser
 import Confine

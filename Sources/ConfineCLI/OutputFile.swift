@@ -1,3 +1,4 @@
+import Confine
 import FoundationEssentials
 #if canImport(Glibc)
 import Glibc
@@ -73,15 +74,7 @@ enum OutputFile {
     }
 
     private static func writeAll(_ fd: Int32, _ bytes: [UInt8], _ path: String) throws {
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes[offset...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw Failure(description: "\(path) cannot be written: \(errnoText())")
-            }
-            offset += n
-        }
+        guard SystemCalls.writeAll(fd, bytes) else { throw Failure(description: "\(path) cannot be written: \(errnoText())") }
     }
 
     private static func errnoText() -> String { String(cString: strerror(errno)) }

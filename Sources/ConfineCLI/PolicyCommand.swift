@@ -1,3 +1,4 @@
+import ConfineCommandLine
 import ArgumentParser
 import Confine
 import ConfinePolicy

@@ -1,3 +1,4 @@
+import ConfineCommandLine
 import ArgumentParser
 import Confine
 import ConfinePolicy
@@ -75,13 +76,13 @@ extension ConfineCommand {
             if json {
                 printRecord(ResultRecord(result))
             } else if result.status == .timeout {
-                var message = "confine: timed out after \(result.timeout.map(Quantity.format) ?? "?"); the process tree was killed\n"
-                message.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
+                let message = "confine: timed out after \(result.timeout.map(Quantity.format) ?? "?"); the process tree was killed\n"
+                StandardStream.error.write(message)
             } else if result.status != .ok, let first = result.refused.first {
                 // A failure after a refused call: most likely the refusal's doing, so name it.
                 let more = result.refused.count > 1 ? " and \(result.refused.count - 1) more (--json lists them)" : ""
-                var message = "confine: policy '\(policy.name)' refused \(first)\(more)\n"
-                message.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
+                let message = "confine: policy '\(policy.name)' refused \(first)\(more)\n"
+                StandardStream.error.write(message)
             }
             Glibc.exit(Self.exitStatus(of: result))
         }

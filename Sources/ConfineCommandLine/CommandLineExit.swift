@@ -18,3 +18,14 @@ public enum CommandLineExit {
         command.exit(withError: error)
     }
 }
+
+/// Ends the program with one `confine:` line on stderr and the given status.
+public func fail(_ message: String, status: Int32) -> Never {
+    StandardStream.error.write("confine: \(message)\n")
+    Glibc.exit(status)
+}
+
+/// One `confine: warning:` line on stderr.
+public func warn(_ message: String) {
+    StandardStream.error.write("confine: warning: \(message)\n")
+}

@@ -67,11 +67,8 @@ package enum JSONValue: Sendable, Hashable, Codable {
         case let u as UInt: self = .unsigned(UInt64(u))
         case let d as Double: self = .double(d)
         case let a as [Any?]: self = .array(a.map { JSONValue(any: $0) })
-        case let a as [Any]: self = .array(a.map { JSONValue(any: $0) })
         case let o as [String: Any?]: self = .object(o.mapValues { JSONValue(any: $0) })
-        case let o as [String: Any]: self = .object(o.mapValues { JSONValue(any: $0) })
-        case .some(let other):
-            if case Optional<Any>.none = other as Any? { self = .null } else { self = .string("\(other)") }
+        case .some(let other): self = .string("\(other)")
         }
     }
 

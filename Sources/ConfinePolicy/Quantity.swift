@@ -79,10 +79,11 @@ extension Duration {
 }
 
 extension StringProtocol {
-    var trimmingSpaces: String {
+    /// The text without the spaces and tabs around it.
+    package var trimmingSpaces: String {
         var slice = Substring(self)
-        while let first = slice.first, first == " " { slice = slice.dropFirst() }
-        while let last = slice.last, last == " " { slice = slice.dropLast() }
+        while let first = slice.first, first == " " || first == "\t" { slice = slice.dropFirst() }
+        while let last = slice.last, last == " " || last == "\t" { slice = slice.dropLast() }
         return String(slice)
     }
 }

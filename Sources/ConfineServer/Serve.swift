@@ -1,4 +1,5 @@
 import ArgumentParser
+import ConfineCommandLine
 import ConfineExamples
 import ConfinePolicy
 import ConfineRuntime

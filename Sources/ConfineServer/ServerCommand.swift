@@ -48,8 +48,3 @@ struct ServerCommand: AsyncParsableCommand {
     }
 }
 
-/// Ends with one `confine:` line on stderr and the given status.
-func fail(_ message: String, status: Int32) -> Never {
-    FileHandle.standardError.write(Data("confine: \(message)\n".utf8))
-    exit(status)
-}

@@ -39,7 +39,9 @@ static inline int CConfine_setThreadName(pthread_t thread, const char *name) {
 /* Starts the spawn helper with posix_spawn(2) (a vfork and an exec, none of Foundation's
  * Process machinery): `control` becomes its stdin, /dev/null its stdout, stderr is shared,
  * every other descriptor is closed, the signal mask is empty and every signal is at its
- * default. Returns 0 and the pid, or an errno. */
+ * default. It gets a process group of its own (as Process gave it), so that a terminal's ^C to
+ * the caller's group does not kill the monitors: they see the caller's end of the status
+ * socket close instead, and kill the command's tree. Returns 0 and the pid, or an errno. */
 static inline int CConfine_spawn_helper(const char *path, char *const argv[], int control, int *pid) {
     extern int posix_spawn_file_actions_addclosefrom_np(posix_spawn_file_actions_t *, int);
     posix_spawn_file_actions_t actions;
@@ -61,7 +63,8 @@ static inline int CConfine_spawn_helper(const char *path, char *const argv[], in
         (err = posix_spawn_file_actions_addclosefrom_np(&actions, 3)) == 0 &&
         (err = posix_spawnattr_setsigmask(&attributes, &none)) == 0 &&
         (err = posix_spawnattr_setsigdefault(&attributes, &all)) == 0 &&
-        (err = posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)) == 0)
+        (err = posix_spawnattr_setpgroup(&attributes, 0)) == 0 &&
+        (err = posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP)) == 0)
         err = posix_spawn(&child, path, &actions, &attributes, argv, env);
     posix_spawn_file_actions_destroy(&actions);
     posix_spawnattr_destroy(&attributes);

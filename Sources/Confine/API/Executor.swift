@@ -60,6 +60,7 @@ public final class Executor: Sendable {
                 ?? SpawnHelper.embedded(oneShot: oneShot) else {
             throw ConfineError(.launcherFailed, "cannot find confine-launch next to \(CommandLine.arguments.first ?? "the executable") nor read /proc/self/exe to run the built-in one; set CONFINE_LAUNCH to its path")
         }
+        if oneShot && policy.isolation.usesCgroups { Cgroups.prepareMove() }
         try self.init(policy: policy, helper: helper, filters: FilterCache(keeping: cacheCompiledFilters),
                       mode: reportRefusals ? .report : .enforce)
         Self.ignoreSIGPIPE
@@ -76,7 +77,6 @@ public final class Executor: Sendable {
     }
 
     private init(policy: Policy, helper: SpawnHelper, filters: FilterCache, mode: FilterMode, options: Options = Options()) throws {
-        if helper.oneShot && policy.isolation.usesCgroups { Cgroups.prepareMove() }
         self.policy = policy
         self.helper = helper
         self.filters = filters

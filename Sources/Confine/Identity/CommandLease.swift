@@ -59,13 +59,11 @@ final class CommandLease: @unchecked Sendable {
         return leaf.procs
     }
 
-    /// Reads the cgroup's memory peak (bytes) and OOM kills, then removes a per-command leaf (a
-    /// leased uid keeps its leaf for its next command). Call before `release()`: once the uid is
-    /// back, its leaf may serve another command.
+    /// Reads the cgroup's memory peak (bytes) and OOM kills. Call before `release()`: once the
+    /// uid is back, its leaf may serve another command.
     func collectUsage() -> (memoryPeak: Int?, oomKilled: Bool) {
         guard let cgroup else { return (nil, false) }
         let usage = cgroup.usage()
-        if leasedUID == nil { cgroup.remove() }
         return (usage.peak, usage.oomKilled)
     }
 

@@ -28,9 +28,11 @@ enum PrivateHome {
             // Normally emptied when its last command ended; but a process that exited before
             // its background cleanup ran (or was killed) leaves it as it was. The uid is ours now
             // (its block is locked), so whatever is there is from an earlier command: remove it.
-            if !isEmpty(path) { removeContents(of: path) }
-            guard isEmpty(path) else {
-                throw ConfineError(.launcherFailed, "cannot empty \(path), left by an earlier command of uid \(owner.uid); remove it")
+            if !isEmpty(path) {
+                removeContents(of: path)
+                guard isEmpty(path) else {
+                    throw ConfineError(.launcherFailed, "cannot empty \(path), left by an earlier command of uid \(owner.uid); remove it")
+                }
             }
             chmod(path, 0o700)
             return path
@@ -58,20 +60,31 @@ enum PrivateHome {
     }
 
     /// Removes everything inside `path`, whatever the command did to the permissions of what it
-    /// made (a folder of mode 0500 cannot be emptied by its owner until it is writable again).
+    /// made (a folder of mode 0500 cannot be emptied by its owner until it is writable again),
+    /// without following a symbolic link anywhere in it: each folder is opened with O_NOFOLLOW and
+    /// emptied through its descriptor (unlinkat(2)), so a process of the command's uid that swaps
+    /// a folder for a link cannot steer the removal, run as root, to other files.
     static func removeContents(of path: String) {
-        let fm = FileManager.default
-        for entry in (try? fm.contentsOfDirectory(atPath: path)) ?? [] {
-            let item = path + "/" + entry
-            var info = stat()
-            guard lstat(item, &info) == 0 else { continue }
-            if info.st_mode & S_IFMT == S_IFDIR {
-                chmod(item, 0o700)
-                removeContents(of: item)
-                rmdir(item)
-            } else {
-                unlink(item)
-            }
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        if fd >= 0 { removeContents(directory: fd) }
+    }
+
+    /// Empties the open folder `fd`, and closes it.
+    private static func removeContents(directory fd: Int32) {
+        guard let directory = fdopendir(fd) else { close(fd); return }
+        defer { closedir(directory) }
+        var names: [String] = []
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        for name in names where unlinkat(fd, name, 0) != 0 {
+            // A folder: empty it through a descriptor of its own, then remove it.
+            let child = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+            guard child >= 0 else { continue }
+            fchmod(child, 0o700)
+            removeContents(directory: child)
+            unlinkat(fd, name, AT_REMOVEDIR)
         }
     }
 

@@ -105,9 +105,9 @@ final class CompiledFilterStore: @unchecked Sendable {
         let fd = openat(directory, temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
         guard fd >= 0 else { return }
         let bytes = Self.encode(filter, key: Array(key.utf8))
-        let written = bytes.withUnsafeBytes { SystemCalls.write(fd, $0) }
+        let written = SystemCalls.writeAll(fd, bytes)
         close(fd)
-        if written != bytes.count || renameat(directory, temporary, directory, name) != 0 {
+        if !written || renameat(directory, temporary, directory, name) != 0 {
             unlinkat(directory, temporary, 0)
         }
     }

@@ -148,17 +148,11 @@ final class SpawnHelper: @unchecked Sendable {
             lock.unlock()
         }
 
-        /// Waits for a launcher that is about to exit (its command's tree is gone), for up to
-        /// `limit`; one still running then is left to `reapExited`.
-        func wait(for pid: pid_t, upTo limit: Duration = .milliseconds(250)) {
-            let deadline = ContinuousClock.now.advanced(by: limit)
+        /// Waits for a one-shot launcher that has reported its command's end: it exits right after
+        /// its last report (or is gone already, its status socket closed), so this does not block.
+        func wait(for pid: pid_t) {
             var status: Int32 = 0
-            while true {
-                let reaped = waitpid(pid, &status, WNOHANG)
-                if reaped != 0 && !(reaped < 0 && errno == EINTR) { break }
-                if ContinuousClock.now >= deadline { return }
-                usleep(200)
-            }
+            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
             lock.lock()
             pending.removeAll { $0 == pid }
             lock.unlock()

@@ -2,8 +2,8 @@
 import Glibc
 #endif
 
-/// stdout and stderr as write(2) on descriptors 1 and 2, every byte written (EINTR and short
-/// writes retried). Foundation's FileHandle does the same but is not in FoundationEssentials.
+/// stdout and stderr as write(2) on descriptors 1 and 2, every byte written
+/// (`SystemCalls.writeAll`). Foundation's FileHandle does the same but is not in FoundationEssentials.
 package enum StandardStream {
     case output, error
 
@@ -14,13 +14,7 @@ package enum StandardStream {
     }
 
     package func write(_ bytes: [UInt8]) {
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes[offset...].withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { return }
-            offset += n
-        }
+        _ = SystemCalls.writeAll(descriptor, bytes)
     }
 
     /// Everything on stdin, to its end.
@@ -28,8 +22,7 @@ package enum StandardStream {
         var bytes: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65536)
         while true {
-            let n = buffer.withUnsafeMutableBytes { Glibc.read(0, $0.baseAddress, $0.count) }
-            if n < 0 && errno == EINTR { continue }
+            let n = buffer.withUnsafeMutableBytes { SystemCalls.read(0, $0) }
             if n <= 0 { return bytes }
             bytes += buffer[0..<n]
         }

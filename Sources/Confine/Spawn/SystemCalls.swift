@@ -12,7 +12,7 @@ struct SystemCallError: Error, CustomStringConvertible {
 
 /// Every raw system call the executor makes passes through here; EINTR is retried here,
 /// once, for everyone.
-enum SystemCalls {
+package enum SystemCalls {
     /// realpath(3): the path with symlinks, `.` and `..` resolved, or nil (errno set).
     static func realPath(_ path: String) -> String? {
         guard let resolved = realpath(path, nil) else { return nil }
@@ -74,6 +74,18 @@ enum SystemCalls {
             if n < 0 && errno == EINTR { continue }
             return n
         }
+    }
+
+    /// Writes every byte of `bytes` (short writes continued, EINTR retried); false with errno set
+    /// when write(2) fails.
+    package static func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes[offset...].withUnsafeBytes { write(fd, $0) }
+            if n <= 0 { return false }
+            offset += n
+        }
+        return true
     }
 
     /// recv(2) of one datagram, EINTR retried.
