@@ -19,6 +19,11 @@ enum OutputFile {
         let bytes = Array(text.utf8)
         var target = path
         var info = stat()
+        // What the path ends at, links followed: `/dev/stdout` of a pipe is a link to `pipe:[N]`,
+        // which has no path to resolve but opens fine.
+        if stat(path, &info) == 0, [S_IFCHR, S_IFBLK, S_IFIFO].contains(info.st_mode & S_IFMT) {
+            return try writeInPlace(path, bytes)
+        }
         if lstat(path, &info) == 0, info.st_mode & S_IFMT == S_IFLNK {
             guard let resolved = realpath(path, nil) else {
                 throw Failure(description: "\(path) is a symbolic link to something that does not exist (\(errnoText())); give the file's own path")

@@ -132,6 +132,13 @@ import Testing
         #expect(directory.stderr.contains("is a directory"))
     }
 
+    @Test func dashOToStandardOutputWritesThroughAPipe() throws {
+        // The test's stdout is a pipe: /dev/stdout links to pipe:[N], which realpath cannot resolve.
+        let result = try cli.confine(["policy", "import", CLITests.fixtures + "/docker-default.json", "-o", "/dev/stdout"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.text.contains("\"seccomp\""))
+    }
+
     @Test func diffComparesIsolationAndCommandsBySemantics() throws {
         let narrower = try cli.confine(["policy", "diff", "default", "strict"])
         #expect(narrower.status == 0, "strict is narrower than default everywhere: \(narrower.text)")
