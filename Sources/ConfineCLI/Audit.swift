@@ -10,6 +10,7 @@ import Glibc
 extension ConfineCommand {
     struct Audit: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "audit",
             abstract: "Score policies from 0 (nothing exposed) to 10 and name every risky permission.",
             discussion: """
                 POLICY is a name, a file, or a directory (every *.json in it). Exit status: 0 when every \

@@ -10,6 +10,7 @@ import Glibc
 extension ConfineCommand {
     struct Check: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "check",
             abstract: "Say whether a policy would let a command start, and which rule decides; optionally ask its compiled filter about syscalls.",
             usage: "confine check --policy P [--syscall NAME[:ARG,ARG...]]... -- CMD [ARG...]"
         )

@@ -8,6 +8,7 @@ import Glibc
 extension ConfineCommand {
     struct Invoke: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "invoke",
             abstract: "Invoke a configured function locally: the result on stdout, or FC's error JSON and exit 1.",
             discussion: """
                 The function's log goes to stderr. Exit status: 0 with a result, 1 with a handler error, 2 for a bad \

@@ -11,6 +11,7 @@ import Glibc
 extension ConfineCommand.PolicyCommand {
     struct Learn: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "learn",
             abstract: "Run a command, record every syscall its policy would refuse, and write the smallest policy that lets it pass.",
             usage: "confine policy learn [--base POLICY] [--name NAME] [-o FILE] -- CMD [ARG...]",
             discussion: """

@@ -16,7 +16,7 @@ extension ConfineCommand {
         )
 
         struct List: ParsableCommand {
-            static let configuration = CommandConfiguration(abstract: "List the policies found in the search path.")
+            static let configuration = CommandConfiguration(commandName: "list", abstract: "List the policies found in the search path.")
 
             func run() throws {
                 let reader = PolicyReader()
@@ -37,7 +37,7 @@ extension ConfineCommand {
         }
 
         struct Show: ParsableCommand {
-            static let configuration = CommandConfiguration(abstract: "Show a policy with its includes applied and groups expanded.")
+            static let configuration = CommandConfiguration(commandName: "show", abstract: "Show a policy with its includes applied and groups expanded.")
 
             @Argument(help: "A policy name or file.")
             var name: String
@@ -70,6 +70,7 @@ extension ConfineCommand {
 
         struct Diff: ParsableCommand {
             static let configuration = CommandConfiguration(
+                commandName: "diff",
                 abstract: "What policy B permits that policy A does not (+), and what it takes away (-).",
                 discussion: "Exit status: 0 when B permits nothing more than A, 1 when it does, 2 when a policy cannot be read."
             )
@@ -87,6 +88,7 @@ extension ConfineCommand {
 
         struct Import: ParsableCommand {
             static let configuration = CommandConfiguration(
+                commandName: "import",
                 abstract: "Convert an OCI/Docker seccomp profile into a Confine policy.",
                 discussion: "Rules are selected for the capabilities, architecture and kernel given; what cannot be expressed is reported on stderr, one warning a line. Exit status: 0, or 2 when the profile cannot be read."
             )

@@ -10,6 +10,7 @@ import Glibc
 extension ConfineCommand {
     struct Run: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "run",
             abstract: "Run a command under a policy, passing its output through unchanged.",
             usage: "confine run [--policy NAME|FILE] [--timeout S] [--cwd DIR] [--env K=V]... [--json] -- CMD [ARG...]"
         )

@@ -36,6 +36,7 @@ extension ConfineCommand {
     /// `confine serve ...`: handed to confine-server (listed here for --help).
     struct Serve: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "serve",
             abstract: "Serve functions and command execution over HTTP (confine-server serve; see its --help).")
         @Argument(parsing: .captureForPassthrough) var arguments: [String] = []
         func run() throws { Server.handOver(because: "confine serve is confine-server's") }
@@ -44,6 +45,7 @@ extension ConfineCommand {
     /// `confine log ...`: handed to confine-server (listed here for --help).
     struct Log: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "log",
             abstract: "Show the service's audit log (confine-server log; see its --help).")
         @Argument(parsing: .captureForPassthrough) var arguments: [String] = []
         func run() throws { Server.handOver(because: "confine log is confine-server's") }

@@ -10,6 +10,7 @@ import Logging
 extension ServerCommand {
     struct Serve: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "serve",
             abstract: "Serve functions and command execution over HTTP: signed requests, per-key grants, an audit log, metrics.",
             discussion: """
                 Routes: POST /2023-03-30/functions/{name}/invocations (Function Compute's InvokeFunction, \
@@ -49,6 +50,7 @@ extension ServerCommand {
 
     struct Log: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "log",
             abstract: "Show the service's audit log: every invocation, execution and refused request.")
 
         @Option(help: "The service file whose audit log to read.") var config: String?

@@ -30,6 +30,7 @@ struct ServerCommand: AsyncParsableCommand {
 
     struct Invoke: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "invoke",
             abstract: "Invoke a configured function locally, Swift handlers (the examples) included; as `confine invoke`.")
 
         @Argument(help: "The function's name in the configuration.") var function: String

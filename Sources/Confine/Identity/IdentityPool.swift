@@ -46,9 +46,10 @@ final class IdentityPool: @unchecked Sendable {
     private func reserveBlock() throws {
         let directory = "/run/confine"
         mkdir(directory, 0o755)
-        // A random block first: processes that come and go (one `confine run` each) should not
-        // all lease the same uids.
-        for k in (0..<Self.blocks).shuffled() {
+        // From a random block on: processes that come and go (one `confine run` each) should not
+        // all lease the same uids. One random number, not a shuffle (a getrandom(2) per element).
+        let start = UInt32.random(in: 0..<Self.blocks)
+        for k in (0..<Self.blocks).map({ (start + $0) % Self.blocks }) {
             let fd = open("\(directory)/uids-\(k).lock", O_CREAT | O_RDWR | O_CLOEXEC, 0o600)
             guard fd >= 0 else { break }
             if flock(fd, LOCK_EX | LOCK_NB) == 0 {
