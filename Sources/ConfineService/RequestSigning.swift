@@ -1,3 +1,4 @@
+import ConfinePolicy
 import Crypto
 import Foundation
 import Synchronization
@@ -27,7 +28,7 @@ public enum ACS3Signature {
         guard value.hasPrefix(algorithm + " ") else { return nil }
         var fields: [String: String] = [:]
         for part in value.dropFirst(algorithm.count + 1).split(separator: ",") {
-            let trimmed = part.trimmingCharacters(in: .whitespaces)
+            let trimmed = part.trimmingSpaces
             guard let equals = trimmed.firstIndex(of: "=") else { return nil }
             fields[String(trimmed[..<equals])] = String(trimmed[trimmed.index(after: equals)...])
         }
@@ -86,7 +87,19 @@ public enum ACS3Signature {
     }
 
     public static func hexSHA256<D: DataProtocol>(_ data: D) -> String {
-        SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+        hex(SHA256.hash(data: data))
+    }
+
+    /// Lower-case hex of a digest (a table, not String(format:) per byte: this runs on every request).
+    static func hex<S: Sequence<UInt8>>(_ bytes: S) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(64)
+        for byte in bytes {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 0x0f)])
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// The canonical request. `headers` maps lower-cased names to their (possibly repeated) values.
@@ -94,7 +107,7 @@ public enum ACS3Signature {
                                         signedHeaders: [String], payloadHash: String) -> String {
         var text = "\(method)\n\(path.isEmpty ? "/" : path)\n\(canonicalQuery(rawQuery))\n"
         for name in signedHeaders {
-            let value = (headers[name] ?? []).map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: ",")
+            let value = (headers[name] ?? []).map { $0.trimmingSpaces }.joined(separator: ",")
             text += "\(name):\(value)\n"
         }
         text += "\n\(signedHeaders.joined(separator: ";"))\n\(payloadHash)"
@@ -104,7 +117,7 @@ public enum ACS3Signature {
     public static func signature(secret: String, canonicalRequest: String) -> String {
         let stringToSign = "\(algorithm)\n\(hexSHA256(Array(canonicalRequest.utf8)))"
         let mac = HMAC<SHA256>.authenticationCode(for: Array(stringToSign.utf8), using: SymmetricKey(data: Array(secret.utf8)))
-        return mac.map { String(format: "%02x", $0) }.joined()
+        return hex(mac)
     }
 
     /// Signs a request as a client would: returns the headers to add (date, nonce, content hash,
@@ -122,18 +135,16 @@ public enum ACS3Signature {
         return all
     }
 
-    static func iso8601(_ date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime]
-        return formatter.string(from: date)
+    /// RFC 3339 in UTC (`2026-11-30T02:20:00Z`), as x-acs-date carries it.
+    public static func iso8601(_ date: Date) -> String {
+        Date.ISO8601FormatStyle().format(date)
     }
 
-    static func parseDate(_ text: String) -> Date? {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime]
-        if let date = formatter.date(from: text) { return date }
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.date(from: text)
+    /// An x-acs-date: RFC 3339 with `Z` or a `±hh:mm` offset, with or without fractional
+    /// seconds. FoundationEssentials' ISO 8601 style: no ICU formatter built per request.
+    public static func parseDate(_ text: String) -> Date? {
+        if let date = try? Date.ISO8601FormatStyle().parse(text) { return date }
+        return try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text)
     }
 }
 

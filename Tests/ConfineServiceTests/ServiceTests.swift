@@ -245,6 +245,20 @@ struct SignatureTests {
         #expect(parsed?.keyID == "STS.testAKID" && parsed?.signedHeaders.count == 14)
         #expect(ACS3Signature.percentEncode("a b*/~") == "a%20b%2A%2F~")
     }
+
+    @Test func requestDatesParseAsRFC3339WithEveryOffsetAndFraction() {
+        // 2026-11-25T00:44:12Z is 1795567452 seconds after the epoch.
+        let instant = Date(timeIntervalSince1970: 1_795_567_452)
+        #expect(ACS3Signature.iso8601(instant) == "2026-11-25T00:44:12Z")
+        #expect(ACS3Signature.parseDate("2026-11-25T00:44:12Z") == instant)
+        #expect(ACS3Signature.parseDate("2026-11-25T08:44:12+08:00") == instant)
+        #expect(ACS3Signature.parseDate("2026-11-24T19:44:12-05:00") == instant)
+        let fractional = ACS3Signature.parseDate("2026-11-25T00:44:12.250Z")
+        #expect(fractional.map { abs($0.timeIntervalSince(instant) - 0.25) < 0.001 } == true)
+        for bad in ["", "yesterday", "2026-11-25", "2026-13-25T00:44:12Z", "2026-11-25T00:44:12", "2026-11-25T00:44"] {
+            #expect(ACS3Signature.parseDate(bad) == nil, "\(bad)")
+        }
+    }
 }
 
 @Suite("confine serve: functions")

@@ -146,6 +146,23 @@ import Glibc
         #expect(result.stderr?.text.lowercased().contains("fork") == true, "the 8th process could not be forked: \(result.stderr?.text ?? "")")
     }
 
+    @Test func aLeafReusedByTheNextCommandTakesThatCommandsOwnCap() async throws {
+        // A uid's leaf keeps the limits last written to it; each command must still get its own
+        // policy's cap, whichever policy ran there before.
+        let tight = variant(Policies.default) {
+            $0.isolation.maxProcesses = 8
+            $0.rlimits.nproc = .limited(4096)
+        }
+        let loose = variant(tight) { $0.isolation.maxProcesses = 64 }
+        let script = "n=0; for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do sleep 3 & n=$((n+1)); done; echo spawned $n"
+        for round in 1...2 {
+            let capped = try await sh(script, policy: tight)
+            #expect(capped.stderr?.text.lowercased().contains("fork") == true, "round \(round): the 8th process could not be forked")
+            let free = try await sh(script, policy: loose)
+            #expect(free.stdout?.text == "spawned 20\n" && free.stderr?.text == "", "round \(round): \(free.stderr?.text ?? "")")
+        }
+    }
+
     @Test func cpuQuotaSlowsASpinner() async throws {
         let policy = variant(Policies.default) { $0.isolation.cpu = 0.2 }
         let result = try await Executors.default.execute(Command(["timeout", "1", "sh", "-c", "while :; do :; done"], stdin: .null,

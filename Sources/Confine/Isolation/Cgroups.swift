@@ -62,26 +62,48 @@ final class Cgroups: @unchecked Sendable {
         memory = isolation.memory
         cpu = isolation.cpu
         maxProcesses = isolation.maxProcesses
+        let limits = Limits(memory: memory, cpu: cpu, maxProcesses: maxProcesses)
+        var made = false
         for controller in Self.controllers {
             let directory = "\(Self.base)/\(controller)/confine/\(name)"
-            if mkdir(directory, 0o755) != 0 && errno != EEXIST {
+            if mkdir(directory, 0o755) == 0 {
+                made = true
+            } else if errno != EEXIST {
                 throw ConfineError(.confinementFailed, "cannot create the cgroup \(directory): \(ConfineError.errnoText(errno))")
             }
         }
-        // memsw (memory + swap) must never be below the memory limit: lift it first, then set
-        // the limit, then bring memsw down to it (no swap beyond the limit), where the kernel
-        // accounts swap at all.
-        try? set("memory", "memory.memsw.limit_in_bytes", "-1")
-        try set("memory", "memory.limit_in_bytes", memory.map(String.init) ?? "-1")
+        // A uid's leaf serves command after command, mostly under one policy: limits this
+        // process wrote there last and that still stand are not written again (a CFS quota
+        // write walks the whole cpu hierarchy under a global lock). A leaf made just now, or
+        // one whose last writing failed part-way, gets every limit.
+        if made || Self.written.limits(of: name) != limits {
+            Self.written.set(nil, for: name)
+            // memsw (memory + swap) must never be below the memory limit: lift it first, then
+            // set the limit, then bring memsw down to it (no swap beyond the limit), where the
+            // kernel accounts swap at all.
+            try? set("memory", "memory.memsw.limit_in_bytes", "-1")
+            try set("memory", "memory.limit_in_bytes", memory.map(String.init) ?? "-1")
+            if memory != nil { try? set("memory", "memory.memsw.limit_in_bytes", memory.map(String.init) ?? "-1") }
+            try set("cpu", "cpu.cfs_period_us", "100000")
+            try set("cpu", "cpu.cfs_quota_us", cpu.map { String(max(1000, Int($0 * 100_000))) } ?? "-1")
+            try set("pids", "pids.max", maxProcesses.map(String.init) ?? "max")
+            Self.written.set(limits, for: name)
+        }
         if memory != nil {
-            try? set("memory", "memory.memsw.limit_in_bytes", memory.map(String.init) ?? "-1")
             try set("memory", "memory.max_usage_in_bytes", "0")
             oomKillsBefore = oomKills()
         }
-        try set("cpu", "cpu.cfs_period_us", "100000")
-        try set("cpu", "cpu.cfs_quota_us", cpu.map { String(max(1000, Int($0 * 100_000))) } ?? "-1")
-        try set("pids", "pids.max", maxProcesses.map(String.init) ?? "max")
     }
+
+    /// The limits a leaf holds.
+    struct Limits: Equatable {
+        var memory: UInt64?
+        var cpu: Double?
+        var maxProcesses: Int?
+    }
+
+    /// What this process last wrote to each leaf.
+    private static let written = WrittenLimits()
 
     /// The cgroup.procs files the command joins.
     var procs: [String] {
@@ -97,6 +119,7 @@ final class Cgroups: @unchecked Sendable {
 
     /// Removes a per-command leaf (a uid's leaf stays for its next command).
     func remove() {
+        Self.written.set(nil, for: name)
         for controller in Self.controllers { rmdir("\(Self.base)/\(controller)/confine/\(name)") }
     }
 
@@ -125,6 +148,22 @@ final class Cgroups: @unchecked Sendable {
         var buffer = [UInt8](repeating: 0, count: 4096)
         let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
         return n > 0 ? String(decoding: buffer.prefix(n), as: UTF8.self) : nil
+    }
+}
+
+/// The limits this process last wrote to each cgroup leaf, by leaf name.
+final class WrittenLimits: @unchecked Sendable {
+    private let lock = Lock()
+    private var byLeaf: [String: Cgroups.Limits] = [:]
+    func limits(of leaf: String) -> Cgroups.Limits? {
+        lock.lock()
+        defer { lock.unlock() }
+        return byLeaf[leaf]
+    }
+    func set(_ limits: Cgroups.Limits?, for leaf: String) {
+        lock.lock()
+        byLeaf[leaf] = limits
+        lock.unlock()
     }
 }
 
