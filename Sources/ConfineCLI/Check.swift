@@ -24,10 +24,7 @@ extension ConfineCommand {
         var command: [String] = []
 
         mutating func run() throws {
-            if let first = command.first, first.hasPrefix("-"), first != "--" {
-                fail("unknown option '\(first)' (see confine check --help; the command goes after --)", status: 2)
-            }
-            if command.first == "--" { command.removeFirst() }
+            command = passthroughCommand(command, of: Self.self, named: "check")
             let policy = loadPolicy(policyOption.policy)
             guard !command.isEmpty || !syscalls.isEmpty else {
                 fail("nothing to check: give a command after -- and/or --syscall NAME", status: 2)

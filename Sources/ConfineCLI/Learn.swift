@@ -31,26 +31,16 @@ extension ConfineCommand.PolicyCommand {
         @Option(name: .shortAndLong, help: "Write the policy here instead of to stdout (a regular file is replaced atomically; a device or FIFO is written in place).") var output: String?
         @Flag(help: "Leave the base's isolation (filesystem view, namespaces, cgroup caps) out of a standalone policy.")
         var withoutIsolation = false
-        @Option(help: "Timeout for each run (default: the base policy's).") var timeout: String?
+        @Option(parsing: .unconditional, help: "Timeout for each run (default: the base policy's).") var timeout: String?
         @Argument(parsing: .captureForPassthrough, help: "The command, after --.") var command: [String] = []
 
         func run() throws {
-            var argv = command
-            if let first = argv.first, first.hasPrefix("-"), first != "--" {
-                fail("unknown option '\(first)' (the command goes after --)", status: 2)
-            }
-            if argv.first == "--" { argv.removeFirst() }
+            let argv = passthroughCommand(command, of: Self.self, named: "policy learn")
             guard !argv.isEmpty else { fail("no command given (usage: confine policy learn [--base P] -- CMD [ARG...])", status: 2) }
             let limitsPolicy = loadPolicy(base ?? "base")
             var runPolicy = limitsPolicy
             if base == nil { runPolicy.seccomp = SeccompProfile() }  // nothing allowed: every call is learned
-            var limit: Duration?
-            if let timeout {
-                guard let parsed = Quantity.parseDuration(timeout) else {
-                    fail("--timeout '\(timeout)' is not a duration (accepted: \(Quantity.acceptedDurations))", status: 2)
-                }
-                limit = parsed
-            }
+            let limit = timeoutOption(timeout)
             let directory = FileManager.default.currentDirectoryPath
             let executor: Executor
             do { executor = try Executor(policy: runPolicy) } catch { fail("\(error)", status: 2) }

@@ -17,7 +17,7 @@ extension ConfineCommand {
 
         @OptionGroup var policyOption: PolicyOption
 
-        @Option(help: "Kill the command's whole process tree after this long (seconds, or 500ms, 2m). The policy's timeout still applies if shorter.")
+        @Option(parsing: .unconditional, help: "Kill the command's whole process tree after this long (seconds, or 500ms, 2m). The policy's timeout still applies if shorter.")
         var timeout: String?
 
         @Option(name: .customLong("cwd"), help: "The working directory (default: the current one, or the policy's).")
@@ -33,10 +33,7 @@ extension ConfineCommand {
         var command: [String] = []
 
         mutating func run() throws {
-            if let first = command.first, first.hasPrefix("-"), first != "--" {
-                fail("unknown option '\(first)' (see confine run --help; the command goes after --)", status: 2)
-            }
-            if command.first == "--" { command.removeFirst() }
+            command = passthroughCommand(command, of: Self.self, named: "run")
             guard !command.isEmpty else { fail("no command given (usage: confine run [OPTIONS] -- CMD [ARG...])", status: 2) }
             let policy = loadPolicy(policyOption.policy)
 
@@ -47,14 +44,7 @@ extension ConfineCommand {
                 }
                 environment[String(entry[..<equals])] = String(entry[entry.index(after: equals)...])
             }
-            var limit: Duration?
-            if let timeout {
-                if timeout.hasPrefix("-") { fail("--timeout '\(timeout)' is negative (accepted: \(Quantity.acceptedDurations))", status: 2) }
-                guard let parsed = Quantity.parseDuration(timeout) else {
-                    fail("--timeout '\(timeout)' is not a duration (accepted: \(Quantity.acceptedDurations))", status: 2)
-                }
-                limit = parsed
-            }
+            let limit = timeoutOption(timeout)
             let directory = workingDirectory ?? policy.workingDirectory ?? FileManager.default.currentDirectoryPath
 
             let executor: Executor
@@ -76,6 +66,9 @@ extension ConfineCommand {
             }
             if json {
                 printRecord(ResultRecord(result))
+            } else if result.status == .memoryLimit {
+                let cap = policy.isolation.memory.map { " (\(Quantity.format(bytes: $0)))" } ?? ""
+                StandardStream.error.write("confine: the command went over the memory limit of policy '\(policy.name)'\(cap); the kernel's OOM killer ended it\n")
             } else if result.status == .timeout {
                 let message = "confine: timed out after \(result.timeout.map(Quantity.format) ?? "?"); the process tree was killed\n"
                 StandardStream.error.write(message)
@@ -92,6 +85,7 @@ extension ConfineCommand {
             switch result.status {
             case .timeout: 124
             case .signal: 128 + (result.signal ?? 0)
+            case .memoryLimit: result.signal.map { 128 + $0 } ?? result.returnCode
             default: result.returnCode
             }
         }

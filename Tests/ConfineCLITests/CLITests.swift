@@ -136,6 +136,42 @@ import Testing
         #expect(try confine(["check", "--policy", "default", "--syscall", ""]).status == 2)
     }
 
+    @Test func timeoutsAreCheckedWhicheverWayTheyAreWritten() throws {
+        // `--timeout -1` (a separate word) used to read as a missing value; 0 used to run and time out.
+        for (arguments, words) in [(["--timeout", "-1"], "negative"), (["--timeout", "0"], "more than 0"), (["--timeout", "0ms"], "more than 0"),
+                                   (["--timeout", "soon"], "not a duration")] {
+            let result = try confine(["run"] + arguments + ["--", "true"])
+            #expect(result.status == 2 && result.stderr.contains(words), "\(arguments): \(result.stderr)")
+            #expect(result.stderr.split(separator: "\n").count == 1 && result.stderr.hasPrefix("confine: --timeout '"), "\(result.stderr)")
+        }
+        let learn = try confine(["policy", "learn", "--timeout", "-5", "--", "true"])
+        #expect(learn.status == 2 && learn.stderr.contains("negative"), "\(learn.stderr)")
+    }
+
+    @Test(arguments: [["run"], ["check"], ["policy", "learn"]])
+    func helpWorksOnEverySubcommandThatTakesACommand(_ subcommand: [String]) throws {
+        for flag in ["--help", "-h"] {
+            let help = try confine(subcommand + [flag])
+            #expect(help.status == 0, "\(subcommand) \(flag): \(help.stderr)")
+            #expect(help.text.hasPrefix("OVERVIEW: ") && help.text.contains("USAGE: confine \(subcommand.joined(separator: " "))"), "\(help.text)")
+        }
+        let unknown = try confine(subcommand + ["--no-such-option", "--", "true"])
+        #expect(unknown.status == 2 && unknown.stderr.contains("see confine \(subcommand.joined(separator: " ")) --help"), "\(unknown.stderr)")
+        // After --, --help is the command's own argument.
+        #expect(try confine(["run", "--", "sh", "-c", "echo \"$0\"", "--help"]).text == "--help\n")
+    }
+
+    @Test func aMemoryLimitKillIs128PlusTheSignalAndSaysSo() throws {
+        let directory = "/var/tmp/confine-cli-memory-\(getpid())"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let policy = directory + "/small.json"
+        try Data(#"{"version": 1, "include": "python", "isolation": {"memory": "64MiB"}}"#.utf8).write(to: URL(fileURLWithPath: policy))
+        let result = try confine(["run", "--policy", policy, "--", "python3", "-c", "b = bytearray(256 << 20)"])
+        #expect(result.status == 128 + SIGKILL, "was 247 (the raw -9): \(result.status)")
+        #expect(result.stderr.contains("confine: the command went over the memory limit of policy 'small' (64MiB)"), "\(result.stderr)")
+    }
+
     @Test func environmentAndDirectoryOptions() throws {
         let result = try confine(["run", "--env", "FRUIT=lime", "--cwd", "/opt", "--", "sh", "-c", "echo $FRUIT; pwd"])
         #expect(result.text == "lime\n/opt\n")
