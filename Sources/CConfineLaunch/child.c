@@ -109,6 +109,8 @@ static _Noreturn void command_child(const struct child_args *a)
     reset_signals();
     if (!a->isolated && (rq->ncgroups > 0 || h->iso_flags != 0))
         isolate(a, false);
+    /* folders shown to the command as their owner's: set-id modes refused below, whatever the policy */
+    bool idmapped = (h->iso_flags & CFL_ISO_NEWNS) && (h->flags & CFL_FLAG_SETUID) && idmap_writable(a);
     if ((h->flags & CFL_FLAG_SETSID) && setsid() < 0)
         child_fail(a, CFL_STAGE_SETSID, errno, 0);
     if (install_stdio(rq->stdio) < 0)
@@ -130,6 +132,8 @@ static _Noreturn void command_child(const struct child_args *a)
         child_fail(a, CFL_STAGE_FDS, errno, 0);
     if (ruleset >= 0)
         landlock_restrict(a, ruleset);
+    if (idmapped)
+        install_setid_guard(a);
     if (h->filter_len > 0)
         install_filter(a);
     execve(rq->path, a->argv, a->envp);

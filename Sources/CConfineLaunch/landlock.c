@@ -39,7 +39,7 @@ static uint64_t landlock_rule_rights(uint32_t access)
 
 /* open(path, O_PATH) refusing a symbolic link in any component: openat2(2) with
  * RESOLVE_NO_SYMLINKS (Linux 5.6); where openat2 is missing, O_NOFOLLOW guards the last one. */
-static int open_nofollow(const char *path)
+int open_nofollow(const char *path)
 {
     struct cfl_open_how how = { .flags = O_PATH | O_CLOEXEC, .mode = 0, .resolve = CFL_RESOLVE_NO_SYMLINKS };
     int fd = (int)syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof how);

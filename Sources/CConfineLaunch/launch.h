@@ -34,6 +34,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <net/if.h>
@@ -159,6 +160,12 @@ _Noreturn void serve_once(void);
 int load_request(const unsigned char *buf, size_t len, int msg_flags, const int *fds, int nfds,
                  unsigned char **big, struct request *rq);
 const char *next_rule(const unsigned char *rules, size_t *pos, uint32_t *access);
+/* an O_PATH descriptor of path, opened without following any symbolic link in it */
+int open_nofollow(const char *path);
+/* mounts each CFL_FS_IDMAP rule's directory idmapped (namespaces.c); true if it mounted one */
+bool idmap_writable(const struct child_args *a);
+/* the seccomp filter that comes with an idmapped folder: no set-id mode, no device (seccomp.c) */
+void install_setid_guard(const struct child_args *a);
 char **build_vectors(const struct request *rq, char ***envp);
 
 /* ---- monitor.c --------------------------------------------------------------------------- */

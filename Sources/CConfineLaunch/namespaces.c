@@ -27,6 +27,108 @@ static int mount_setattr_tree(const char *path, uint64_t set, uint64_t clear)
     return (int)syscall(SYS_mount_setattr, AT_FDCWD, path, AT_RECURSIVE, &attr, sizeof attr);
 }
 
+/* Writes text to an existing file (a /proc map); -1 with errno on failure. */
+static int write_text(const char *path, const char *text)
+{
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t n = write(fd, text, strlen(text));
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return n == (ssize_t)strlen(text) ? 0 : -1;
+}
+
+/* A user namespace in which the one uid and gid `from_*` are `to_*` outside: the idmapping of an
+ * idmapped mount. A child made in it waits while its maps are written (by us, root in the
+ * parent namespace, through this PID namespace's /proc), then goes. */
+static int idmap_userns(const struct child_args *a, int index, uid_t from_uid, gid_t from_gid, uid_t to_uid, gid_t to_gid)
+{
+    int hold[2];
+    if (pipe2(hold, O_CLOEXEC) < 0)
+        child_fail(a, CFL_STAGE_IDMAP, errno, index);
+    /* fork-like (no CLONE_VM, no new stack): a copy that only waits for the pipe's end */
+    pid_t pid = (pid_t)syscall(SYS_clone, CLONE_NEWUSER | SIGCHLD, NULL, NULL, NULL, 0);
+    if (pid < 0)
+        child_fail(a, CFL_STAGE_IDMAP, errno, index);
+    if (pid == 0) {
+        char c;
+        close(hold[1]);
+        while (read(hold[0], &c, 1) < 0 && errno == EINTR) {}
+        _exit(0);
+    }
+    close(hold[0]);
+    char path[64], map[64];
+    int err = 0, fd = -1;
+    snprintf(path, sizeof path, "/proc/%d/uid_map", (int)pid);
+    snprintf(map, sizeof map, "%u %u 1\n", (unsigned)from_uid, (unsigned)to_uid);
+    if (write_text(path, map) < 0)
+        err = errno;
+    snprintf(path, sizeof path, "/proc/%d/gid_map", (int)pid);
+    snprintf(map, sizeof map, "%u %u 1\n", (unsigned)from_gid, (unsigned)to_gid);
+    if (!err && write_text(path, map) < 0)
+        err = errno;
+    snprintf(path, sizeof path, "/proc/%d/ns/user", (int)pid);
+    if (!err && (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+        err = errno;
+    close(hold[1]);
+    while (waitpid(pid, NULL, __WALL) < 0 && errno == EINTR) {}
+    if (err)
+        child_fail(a, CFL_STAGE_IDMAP, err, index);
+    return fd;
+}
+
+/* Each CFL_FS_IDMAP rule's directory mounted onto itself with its owner's uid and gid mapped to
+ * the command's: the command writes there as if it were the owner, and what it makes is the
+ * owner's on disk. No set-uid or device file there takes effect (nosuid, nodev), and the command
+ * child then installs install_setid_guard before its policy's filter, so none can be made. A directory the
+ * command owns, or that others may write (o+w, such as /tmp: its owner could delete anyone's
+ * files there), is left as it is. Run by the command child itself, as root, in the command's
+ * mount namespace once it is set up: the waiting child then takes a pid after the command's
+ * (pid 2 in a PID namespace), and /proc is that namespace's own. */
+bool idmap_writable(const struct child_args *a)
+{
+    const struct request *rq = a->rq;
+    bool mounted = false;
+    size_t pos = 0;
+    for (uint32_t i = 0; i < rq->nfs_rules; i++) {
+        uint32_t access;
+        const char *path = next_rule(rq->fs_rules, &pos, &access);
+        if ((access & (CFL_FS_IDMAP | CFL_FS_WRITE)) != (CFL_FS_IDMAP | CFL_FS_WRITE))
+            continue;
+        int dir = (access & CFL_FS_NOFOLLOW) ? open_nofollow(path) : open(path, O_PATH | O_CLOEXEC);
+        if (dir < 0) {
+            if (errno == ENOENT)
+                continue; /* as with Landlock: nothing there to write to */
+            child_fail(a, CFL_STAGE_IDMAP, errno, (int)i);
+        }
+        struct stat st;
+        if (fstat(dir, &st) < 0)
+            child_fail(a, CFL_STAGE_IDMAP, errno, (int)i);
+        if (!S_ISDIR(st.st_mode) || (st.st_mode & S_IWOTH) || st.st_uid == rq->hdr.uid) {
+            close(dir);
+            continue;
+        }
+        int userns = idmap_userns(a, (int)i, st.st_uid, st.st_gid, rq->hdr.uid, rq->hdr.gid);
+        int tree = (int)syscall(SYS_open_tree, dir, "", CFL_OPEN_TREE_CLONE | CFL_OPEN_TREE_CLOEXEC | CFL_AT_EMPTY_PATH);
+        if (tree < 0)
+            child_fail(a, CFL_STAGE_IDMAP, errno, (int)i);
+        struct cfl_mount_attr attr = {
+            .attr_set = CFL_MOUNT_ATTR_IDMAP | CFL_MOUNT_ATTR_NOSUID | CFL_MOUNT_ATTR_NODEV,
+            .userns_fd = (uint64_t)userns,
+        };
+        if (syscall(SYS_mount_setattr, tree, "", CFL_AT_EMPTY_PATH, &attr, sizeof attr) < 0 ||
+            syscall(SYS_move_mount, tree, "", dir, "", CFL_MOVE_MOUNT_F_EMPTY_PATH | CFL_MOVE_MOUNT_T_EMPTY_PATH) < 0)
+            child_fail(a, CFL_STAGE_IDMAP, errno, (int)i);
+        close(tree);
+        close(userns);
+        close(dir);
+        mounted = true;
+    }
+    return mounted;
+}
+
 /* Sets up the new mount namespace: private propagation, then the read-only view with its
  * read-write binds, then the private tmpfs mounts (after, so they stay writable), then /proc. */
 static void setup_mounts(const struct child_args *a, bool proc)

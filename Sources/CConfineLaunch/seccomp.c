@@ -77,3 +77,74 @@ void install_filter(const struct child_args *a)
          * the filter notifies, which nobody can answer before execve */
     }
 }
+
+#if defined(__x86_64__)
+#define GUARD_ARCH AUDIT_ARCH_X86_64
+#define GUARD_FOREIGN_NR 0x40000000u /* x32 calls share the arch, with this bit set */
+#elif defined(__aarch64__)
+#define GUARD_ARCH AUDIT_ARCH_AARCH64
+#define GUARD_FOREIGN_NR 0xffffffffu
+#endif
+
+#define GUARD_EPERM (SECCOMP_RET_ERRNO | EPERM)
+#define GUARD_LOAD_NR BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr))
+/* the low 32 bits of argument n (little-endian): a mode_t is narrower */
+#define GUARD_LOAD_ARG(n) BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[n]))
+/* nr: the mode in argument n must have neither S_ISUID nor S_ISGID (5 instructions) */
+#define GUARD_MODE(nr, n)                                       \
+    GUARD_LOAD_NR, BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, nr, 0, 3), \
+    GUARD_LOAD_ARG(n), BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, S_ISUID | S_ISGID, 0, 1), \
+    BPF_STMT(BPF_RET | BPF_K, GUARD_EPERM)
+/* mknod-style nr: no set-id mode and no device node; FIFOs, sockets, plain files pass (8) */
+#define GUARD_NODE(nr, n)                                       \
+    GUARD_LOAD_NR, BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, nr, 0, 6), \
+    GUARD_LOAD_ARG(n), BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, S_ISUID | S_ISGID, 3, 0), \
+    BPF_STMT(BPF_ALU | BPF_AND | BPF_K, S_IFMT), BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, S_IFCHR, 1, 0), \
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, S_IFBLK, 0, 1), BPF_STMT(BPF_RET | BPF_K, GUARD_EPERM)
+/* nr refused outright with errno e (3) */
+#define GUARD_REFUSE(nr, e)                                     \
+    GUARD_LOAD_NR, BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, nr, 0, 1), BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (e))
+
+/*
+ * The filter an idmapped folder comes with, installed before the policy's own (the kernel runs
+ * both; the stricter answer wins): a file the command makes there is the folder owner's on disk,
+ * so whatever the policy allows, no call may give a file a set-uid or set-gid mode or make a
+ * device node. The calls that set a mode: chmod, fchmod, fchmodat, fchmodat2, creat, open,
+ * openat, mknod, mknodat; openat2 carries its mode in a struct seccomp cannot read, so it answers
+ * ENOSYS (callers fall back to openat); io_uring can open files with a mode, so it is refused;
+ * calls of another ABI (x32, a 32-bit arch) are refused. Failure fails the child.
+ */
+void install_setid_guard(const struct child_args *a)
+{
+    struct sock_filter guard[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, GUARD_ARCH, 1, 0),
+        BPF_STMT(BPF_RET | BPF_K, GUARD_EPERM),
+        GUARD_LOAD_NR,
+        BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, GUARD_FOREIGN_NR, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, GUARD_EPERM),
+#ifdef __NR_chmod
+        GUARD_MODE(__NR_chmod, 1),
+#endif
+#ifdef __NR_creat
+        GUARD_MODE(__NR_creat, 1),
+#endif
+#ifdef __NR_open
+        GUARD_MODE(__NR_open, 2),
+#endif
+#ifdef __NR_mknod
+        GUARD_NODE(__NR_mknod, 1),
+#endif
+        GUARD_MODE(__NR_fchmod, 1),
+        GUARD_MODE(__NR_fchmodat, 2),
+        GUARD_MODE(452 /* fchmodat2, Linux 6.6 */, 2),
+        GUARD_MODE(__NR_openat, 3),
+        GUARD_NODE(__NR_mknodat, 2),
+        GUARD_REFUSE(SYS_openat2, ENOSYS),
+        GUARD_REFUSE(__NR_io_uring_setup, EPERM),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    struct sock_fprog prog = { .len = (unsigned short)(sizeof guard / sizeof guard[0]), .filter = guard };
+    if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0)
+        child_fail(a, CFL_STAGE_SECCOMP, errno, 0);
+}

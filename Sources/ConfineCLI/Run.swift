@@ -51,7 +51,7 @@ extension ConfineCommand {
             do { executor = try Executor(policy: policy, oneShot: true, cacheCompiledFilters: true) } catch {
                 fail("\(error)", status: (error as? ConfineError)?.exitStatus ?? 2)
             }
-            for warning in executor.warnings { warn(warning) }
+            for warning in executor.warnings + executor.warnings(forWorkingDirectory: directory) { warn(warning) }
             let request = Command(
                 command, stdin: .inherit, stdout: json ? .pipe : .inherit, stderr: json ? .pipe : .inherit,
                 environment: environment, workingDirectory: directory, timeout: limit)

@@ -40,6 +40,22 @@ struct cfl_mount_attr {
     uint64_t attr_set, attr_clr, propagation, userns_fd;
 };
 
+/* idmapped mounts (Linux 5.12): open_tree(2), move_mount(2), mount_setattr's MOUNT_ATTR_IDMAP */
+#ifndef SYS_open_tree
+#define SYS_open_tree 428
+#endif
+#ifndef SYS_move_mount
+#define SYS_move_mount 429
+#endif
+#define CFL_OPEN_TREE_CLONE 1u
+#define CFL_OPEN_TREE_CLOEXEC 02000000u
+#define CFL_AT_EMPTY_PATH 0x1000u
+#define CFL_MOVE_MOUNT_F_EMPTY_PATH 0x4u
+#define CFL_MOVE_MOUNT_T_EMPTY_PATH 0x40u
+#define CFL_MOUNT_ATTR_NOSUID 0x2ull
+#define CFL_MOUNT_ATTR_NODEV 0x4ull
+#define CFL_MOUNT_ATTR_IDMAP 0x00100000ull
+
 #define LL_CREATE_RULESET_VERSION (1u << 0)
 #define LL_RULE_PATH_BENEATH 1
 #define LL_FS_EXECUTE (1ull << 0)

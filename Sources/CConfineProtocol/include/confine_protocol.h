@@ -105,7 +105,15 @@
  * for paths the executor resolved itself, such as the working directory, so that a link swapped
  * in after the check cannot widen the view */
 #define CFL_FS_NOFOLLOW 0x8u
-#define CFL_FS_ALL (CFL_FS_READ | CFL_FS_WRITE | CFL_FS_EXEC | CFL_FS_NOFOLLOW)
+/* with WRITE, in a mount namespace, for a command with its own uid: the rule's directory is
+ * mounted onto itself idmapped (open_tree, mount_setattr MOUNT_ATTR_IDMAP|NOSUID|NODEV,
+ * move_mount), its owner's uid and gid mapped to the command's, so that the command writes
+ * there and what it creates is owned by the directory's owner. Skipped for a directory the
+ * command already owns or that others may write (mode o+w, such as /tmp). A command with such a
+ * mount gets, before its policy's filter, one of the launcher's own that refuses set-uid/set-gid
+ * modes and device nodes (a file made there is the owner's on disk) */
+#define CFL_FS_IDMAP 0x10u
+#define CFL_FS_ALL (CFL_FS_READ | CFL_FS_WRITE | CFL_FS_EXEC | CFL_FS_NOFOLLOW | CFL_FS_IDMAP)
 
 /* Landlock scopes (landlock_scopes, Landlock ABI 6+; asking for one on an older kernel fails) */
 #define CFL_LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET 0x1u
@@ -158,13 +166,14 @@ enum cfl_stage {
     CFL_STAGE_MOUNT = 15,     /* propagation, read-only root, read-write binds, tmpfs, /proc */
     CFL_STAGE_LANDLOCK = 16,  /* no Landlock (err = ENOSYS/EOPNOTSUPP), scopes on ABI < 6, a rule */
     CFL_STAGE_CGROUP = 17,    /* joining a cgroup (writing "0" to its cgroup.procs) */
-    CFL_STAGE_NETWORK = 18    /* bringing up loopback in the new network namespace */
+    CFL_STAGE_NETWORK = 18,   /* bringing up loopback in the new network namespace */
+    CFL_STAGE_IDMAP = 19      /* mounting a CFL_FS_IDMAP rule's directory idmapped */
 };
 
 enum cfl_report_kind {
     CFL_REPORT_STARTED = 1, /* pid (with NEWPID: the namespace init's, as the helper sees it) */
     CFL_REPORT_FAILED = 2,  /* stage, err (errno); pid = for CFL_STAGE_RLIMIT the resource, for
-                               CFL_STAGE_MOUNT and CFL_STAGE_LANDLOCK the index of the filesystem
+                               CFL_STAGE_MOUNT, CFL_STAGE_IDMAP and CFL_STAGE_LANDLOCK the index of the filesystem
                                rule (-1: not a rule's), for CFL_STAGE_CGROUP the index of the
                                path; else 0 */
     CFL_REPORT_EXITED = 3,  /* status (with NEWPID, of the command, pid 2, not of init), flags,

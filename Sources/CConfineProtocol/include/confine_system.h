@@ -3,6 +3,7 @@
 #ifndef CONFINE_SYSTEM_H
 #define CONFINE_SYSTEM_H
 #include <sys/epoll.h>
+#include <sys/vfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <sys/eventfd.h>
@@ -24,6 +25,12 @@ static inline int CConfine_memfd(const char *name) {
 }
 /* Landlock's ABI version (0 when the kernel has none): landlock_create_ruleset(NULL, 0,
  * LANDLOCK_CREATE_RULESET_VERSION); Debian 12's headers have no wrapper. */
+/* The statfs(2) f_type of the filesystem holding path; -1 with errno when it cannot be read. */
+static inline long long CConfine_filesystemType(const char *path) {
+    struct statfs info;
+    return statfs(path, &info) == 0 ? (long long)info.f_type : -1;
+}
+
 static inline long cfl_landlock_abi(void) {
     long version = syscall(SYS_landlock_create_ruleset, (void *)0, 0UL,
                            (unsigned long)LL_CREATE_RULESET_VERSION);

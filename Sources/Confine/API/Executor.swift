@@ -84,7 +84,22 @@ public final class Executor: Sendable {
         self.options = options
         try Reactor.shared.checkHealthy()
         prepared = (try filters.filter(for: policy, mode: mode), CommandMatcher(policy))
-        warnings = try IsolationSupport.check(policy) + filters.warnings
+        warnings = try IsolationSupport.check(policy) + filters.warnings + Self.idmapWarnings(policy)
+    }
+
+    /// The `readWrite` paths of `policy` that a leased uid will not write as their owner: their
+    /// filesystem cannot be mounted idmapped (`IdmappedMounts`).
+    static func idmapWarnings(_ policy: Policy) -> [String] {
+        guard IsolationSupport.isRoot, policy.user == .automatic, let filesystem = policy.isolation.filesystem else { return [] }
+        return filesystem.readWrite.compactMap(IdmappedMounts.obstacle).map { "policy '\(policy.name)': \($0)" }
+    }
+
+    /// What a command in `directory` under this executor's policy will run without, said before
+    /// it runs: a working directory on a filesystem that cannot be mounted idmapped for the
+    /// command's leased uid. `confine run` prints these.
+    public func warnings(forWorkingDirectory directory: String) -> [String] {
+        guard policy.isolation.filesystem?.workingDirectory == .readWrite, IsolationSupport.isRoot, policy.user == .automatic else { return [] }
+        return IdmappedMounts.obstacle(directory).map { ["policy '\(policy.name)': \($0)"] } ?? []
     }
 
     /// An executor for another policy that shares this one's spawn helper and compiled
@@ -204,18 +219,21 @@ public final class Executor: Sendable {
         var sent = false
         defer { if !sent { lease.release() } }
         if environment.needsHome { environment.adopt(home: try lease.acquireHome()) }
+        let filter = command.learning ? try filters.filter(for: policy, mode: .learn)
+            : own ? prepared.filter : try filters.filter(for: policy, mode: mode)
         var request = LaunchRequest(
             executable: executable,
             arguments: command.arguments,
             environment: environment.entries,
             workingDirectory: environment.workingDirectory,
-            filter: command.learning ? try filters.filter(for: policy, mode: .learn)
-                : own ? prepared.filter : try filters.filter(for: policy, mode: mode),
+            filter: filter,
             rlimits: LaunchRequest.rlimits(of: policy.rlimits),
             identity: lease.identity)
+        // A leased uid writes in its writable folders as their owner (IdmappedMounts).
         let plan = policy.isolation.isEmpty ? nil
             : IsolationPlan(policy.isolation, workingDirectory: environment.workingDirectory, home: lease.home,
-                            executable: executable, grants: command.filesystemGrants)
+                            executable: executable, grants: command.filesystemGrants,
+                            idmapWritable: lease.leasedUID != nil)
         try WorkingDirectoryCheck.checkProtected(protectedPaths, rules: plan?.rules ?? [], hasView: (plan?.flags ?? 0) & UInt32(CFL_ISO_LANDLOCK) != 0,
                                                  ownUID: lease.identity == nil, policy: policy)
         if let plan {
@@ -385,6 +403,7 @@ public final class Executor: Sendable {
                 CFL_STAGE_NAMESPACE.rawValue: "creating the namespaces (isolation)", CFL_STAGE_MOUNT.rawValue: "setting up the mounts (isolation.filesystem\(detail >= 0 ? ", rule \(detail)" : ""))",
                 CFL_STAGE_LANDLOCK.rawValue: "applying Landlock (isolation.filesystem\(detail >= 0 ? ", rule \(detail)" : ""))",
                 CFL_STAGE_CGROUP.rawValue: "joining the cgroups (isolation.memory/cpu/processes)", CFL_STAGE_NETWORK.rawValue: "bringing up loopback (isolation.network)",
+                CFL_STAGE_IDMAP.rawValue: "mounting a writable folder idmapped for the command's uid (isolation.filesystem\(detail >= 0 ? ", rule \(detail)" : ""))",
             ]
             return ConfineError(.confinementFailed, "confinement failed while \(steps[UInt32(stage)] ?? "step \(stage)") for policy '\(policy.name)': \(ConfineError.errnoText(e))", errno: e)
         }

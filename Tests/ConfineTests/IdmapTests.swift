@@ -1,0 +1,177 @@
+import Confine
+import ConfinePolicy
+import Foundation
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A leased uid writing in a folder it does not own: the folder is shown to it as its owner's
+/// (an idmapped mount), and every way of leaving a set-uid, set-gid, device or capability file
+/// there is attacked — seen afterwards from the host. Root only: without root there is no
+/// leased uid (the command runs as the caller, who owns what it writes).
+@Suite(.enabled(if: geteuid() == 0)) struct IdmapTests {
+    /// A folder as an administrator makes one: root's, 0755.
+    func rootFolder(_ name: String, mode: mode_t = 0o755) throws -> String {
+        let path = "/var/tmp/confine-idmap-\(name)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        chown(path, 0, 0)
+        chmod(path, mode)
+        return path
+    }
+
+    func run(_ argv: [String], in folder: String, policy: Policy = Policies.python, executor: Executor = Executors.python) async throws -> CompletedProcess {
+        try await executor.execute(Command(argv, stdin: .null, stdout: .pipe, stderr: .pipe, workingDirectory: folder, policy: policy))
+    }
+
+    /// Every entry of `folder` (recursively) with its mode and whether it carries a file
+    /// capability (read on the host by Python's os.getxattr).
+    func entries(_ folder: String) throws -> [(path: String, mode: mode_t, uid: uid_t, capability: Bool)] {
+        let lister = Process()
+        lister.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        lister.arguments = ["-c", """
+            import os, sys
+            for top, dirs, files in os.walk(sys.argv[1]):
+                for name in dirs + files:
+                    path = os.path.join(top, name)
+                    try:
+                        os.getxattr(path, 'security.capability', follow_symlinks=False)
+                        print(path)
+                    except OSError:
+                        pass
+            """, folder]
+        let pipe = Pipe()
+        lister.standardOutput = pipe
+        try lister.run()
+        let withCapability = Set(String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: "\n").map(String.init))
+        lister.waitUntilExit()
+        var found: [(String, mode_t, uid_t, Bool)] = []
+        for name in (try? FileManager.default.subpathsOfDirectory(atPath: folder)) ?? [] {
+            let path = folder + "/" + name
+            var info = stat()
+            guard lstat(path, &info) == 0 else { continue }
+            found.append((path, info.st_mode, info.st_uid, withCapability.contains(path)))
+        }
+        return found
+    }
+
+    @Test func aRootOwnedFolderTakesWritesAndWhatIsMadeThereIsRoots() async throws {
+        let folder = try rootFolder("write")
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let result = try await run(["sh", "-c", "echo hi > out.txt && mkdir sub && echo there > sub/f && id -u"], in: folder, policy: Policies.default,
+                                   executor: Executors.default)
+        #expect(result.status == .ok, "\(result.stderr?.text ?? "")")
+        let uid = Int(result.stdout?.text.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? 0
+        #expect(uid >= 600_000, "the command ran as a leased uid, not as root: \(uid)")
+        #expect((try? String(contentsOfFile: folder + "/out.txt", encoding: .utf8)) == "hi\n")
+        for entry in try entries(folder) {
+            #expect(entry.uid == 0, "\(entry.path) is owned by the folder's owner, root, on disk: \(entry.uid)")
+        }
+    }
+
+    @Test func noSetIDDeviceOrCapabilityFileCanBeLeftInTheFolder() async throws {
+        let folder = try rootFolder("setid")
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let python = """
+            import os, stat
+            out = {}
+            def attempt(name, call):
+                try:
+                    call()
+                    out[name] = 'done'
+                except OSError as e:
+                    out[name] = e.errno
+            with open('plain', 'w') as f:
+                f.write('x')
+            attempt('chmod 4755', lambda: os.chmod('plain', 0o4755))
+            attempt('chmod 2755', lambda: os.chmod('plain', 0o2755))
+            fd = os.open('plain', os.O_RDONLY)
+            attempt('fchmod 6755', lambda: os.fchmod(fd, 0o6755))
+            attempt('open O_CREAT 04755', lambda: os.close(os.open('made-suid', os.O_CREAT | os.O_WRONLY, 0o4755)))
+            attempt('open O_CREAT 02755', lambda: os.close(os.open('made-sgid', os.O_CREAT | os.O_WRONLY, 0o2755)))
+            attempt('mknod S_IFREG|04755', lambda: os.mknod('node-suid', stat.S_IFREG | 0o4755))
+            attempt('mknod char device', lambda: os.mknod('node-dev', stat.S_IFCHR | 0o666, os.makedev(1, 3)))
+            attempt('setxattr security.capability', lambda: os.setxattr('plain', 'security.capability',
+                    bytes([0, 0, 0, 2, 0, 0x20, 0, 0]) + bytes(12)))
+            print(sorted(out.items()))
+            """
+        let attacks = try await run(["python3", "-c", python], in: folder)
+        #expect(attacks.status == .ok, "\(attacks.stderr?.text ?? "")")
+        let text = attacks.stdout?.text ?? ""
+        #expect(text.hasPrefix("[('chmod 2755', ") && !text.contains("'done'"), "every attempt refused: \(text)")
+        let shell = "cp /bin/true t1; chmod u+s t1; chmod g+s t1; chmod 6755 t1; install -m 4755 /bin/true t2; install -m 2755 /bin/true t3; "
+            + "cp -p /usr/bin/passwd t4; ls -l; true"
+        let tools = try await run(["sh", "-c", shell], in: folder, policy: Policies.default, executor: Executors.default)
+        #expect(tools.status == .ok, "\(tools.stderr?.text ?? "")")
+        let seen = try entries(folder)
+        #expect(seen.contains { $0.path.hasSuffix("/t1") }, "the command could write the folder at all: \(tools.stdout?.text ?? "") \(tools.stderr?.text ?? "")")
+        for entry in seen {
+            #expect(entry.mode & 0o6000 == 0, "\(entry.path) has set-id bits: \(String(entry.mode, radix: 8))")
+            #expect(entry.mode & S_IFMT != S_IFCHR && entry.mode & S_IFMT != S_IFBLK, "\(entry.path) is a device")
+            #expect(!entry.capability, "\(entry.path) carries a file capability")
+        }
+    }
+
+    @Test func anotherUsersFileInTheFolderStaysAsItsPermissionsSay() async throws {
+        let folder = try rootFolder("others")
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let theirs = folder + "/theirs.txt"
+        try Data("theirs\n".utf8).write(to: URL(fileURLWithPath: theirs))
+        chown(theirs, 1234, 1234)
+        chmod(theirs, 0o644)
+        let result = try await run(["sh", "-c", "cat theirs.txt; echo mine >> theirs.txt || echo refused; chmod 666 theirs.txt || echo kept"], in: folder,
+                                   policy: Policies.default, executor: Executors.default)
+        #expect(result.stdout?.text == "theirs\nrefused\nkept\n", "\(result.stdout?.text ?? "") \(result.stderr?.text ?? "")")
+        #expect((try? String(contentsOfFile: theirs, encoding: .utf8)) == "theirs\n")
+    }
+
+    @Test func aFolderEveryoneMayWriteIsNotMadeTheCommandsOwn() async throws {
+        // Mapping /tmp's owner (root) to the command would let it delete anyone's file there
+        // (the sticky bit spares the folder's owner): an o+w folder keeps its plain view.
+        let folder = try rootFolder("sticky", mode: 0o1777)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let rootsFile = folder + "/roots.txt"
+        try Data("root\n".utf8).write(to: URL(fileURLWithPath: rootsFile))
+        chmod(rootsFile, 0o644)
+        let result = try await run(["sh", "-c", "rm -f roots.txt || echo refused; echo new > mine.txt && echo wrote"], in: folder,
+                                   policy: Policies.default, executor: Executors.default)
+        #expect(result.stdout?.text == "refused\nwrote\n", "\(result.stdout?.text ?? "") \(result.stderr?.text ?? "")")
+        #expect(FileManager.default.fileExists(atPath: rootsFile))
+    }
+
+    @Test func aPolicyThatAllowsEveryModeCallStillCannotLeaveASetIDFileThere() async throws {
+        // The launcher's own filter comes with the idmapped folder, whatever the policy allows.
+        var lax = Policies.python
+        lax.name = "lax"
+        lax.seccomp.syscalls.append(SyscallRule(names: ["mknod", "mknodat", "openat2", "io_uring_setup", "chmod", "fchmodat", "openat"], action: .allow))
+        let executor = try Executor(policy: lax)
+        let folder = try rootFolder("lax")
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let python = """
+            import ctypes, os, stat
+            out = []
+            def attempt(name, call):
+                try:
+                    call()
+                    out.append((name, 'done'))
+                except OSError as e:
+                    out.append((name, e.errno))
+            attempt('write', lambda: open('plain', 'w').write('x'))
+            attempt('mkfifo', lambda: os.mkfifo('pipe'))
+            attempt('chmod 4755', lambda: os.chmod('plain', 0o4755))
+            attempt('mknod S_IFREG|02755', lambda: os.mknod('node', stat.S_IFREG | 0o2755))
+            attempt('mknod block device', lambda: os.mknod('disk', stat.S_IFBLK | 0o666, os.makedev(8, 0)))
+            libc = ctypes.CDLL(None, use_errno=True)
+            how = (ctypes.c_uint64 * 3)(os.O_CREAT | os.O_WRONLY, 0o4755, 0)
+            fd = libc.syscall(437, -100, b'via-openat2', ctypes.byref(how), 24)
+            out.append(('openat2', 'done' if fd >= 0 else ctypes.get_errno()))
+            print(out)
+            """
+        let result = try await run(["python3", "-c", python], in: folder, policy: lax, executor: executor)
+        #expect(result.stdout?.text == "[('write', 'done'), ('mkfifo', 'done'), ('chmod 4755', 1), ('mknod S_IFREG|02755', 1), ('mknod block device', 1), ('openat2', 38)]\n",
+                "\(result.stdout?.text ?? "") \(result.stderr?.text ?? "")")
+        for entry in try entries(folder) {
+            #expect(entry.mode & 0o6000 == 0 && entry.mode & S_IFMT != S_IFBLK, "\(entry.path): \(String(entry.mode, radix: 8))")
+        }
+    }
+}
