@@ -43,7 +43,9 @@ extension ConfineCommand.PolicyCommand {
             let limit = timeoutOption(timeout)
             let directory = FileManager.default.currentDirectoryPath
             let executor: Executor
-            do { executor = try Executor(policy: runPolicy) } catch { fail("\(error)", status: 2) }
+            // As confine run will run it: in the working directory as its owner (what the command
+            // sees there, and so the calls it makes, can differ).
+            do { executor = try Executor(policy: runPolicy).writingAsWorkingDirectoryOwner() } catch { fail("\(error)", status: 2) }
 
             let learning = Command(argv, stdin: .inherit, stdout: .inherit, stderr: .inherit, workingDirectory: directory, timeout: limit)
             var learned: Set<String> = []
@@ -70,7 +72,7 @@ extension ConfineCommand.PolicyCommand {
                                                   keepIsolation: !withoutIsolation)
                     let file = output ?? (directory + "/\(name).json")
                     let policy = try PolicyReader().parse(Array(text.utf8), file: file)
-                    let check = try Executor(policy: policy)
+                    let check = try Executor(policy: policy).writingAsWorkingDirectoryOwner()
                     let result = try check.execute(Command(argv, stdin: .null, stdout: .discard, stderr: .discard, workingDirectory: directory, timeout: limit))
                     lastRefusals = result.refused
                     if result.refused.isEmpty && result.returnCode == firstStatus { verified = true; break }

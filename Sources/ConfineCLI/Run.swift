@@ -48,7 +48,8 @@ extension ConfineCommand {
             let directory = workingDirectory ?? policy.workingDirectory ?? FileManager.default.currentDirectoryPath
 
             let executor: Executor
-            do { executor = try Executor(policy: policy, oneShot: true, cacheCompiledFilters: true) } catch {
+            // The caller's own folder: the command writes there as its owner (a leased uid, as root).
+            do { executor = try Executor(policy: policy, oneShot: true, cacheCompiledFilters: true).writingAsWorkingDirectoryOwner() } catch {
                 fail("\(error)", status: (error as? ConfineError)?.exitStatus ?? 2)
             }
             for warning in executor.warnings + executor.warnings(forWorkingDirectory: directory) { warn(warning) }

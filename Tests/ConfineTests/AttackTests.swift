@@ -40,12 +40,7 @@ import Testing
 
     @Test func probeDetectsAnAttackThatGetsThrough() async throws {
         // The control: with no filter the same probe reports success, so "refused" above means something.
-        // (A read-only working directory: a writable one would be idmapped, and the launcher's
-        // set-id guard that comes with it refuses io_uring whatever the policy says.)
-        let open = variant(Policies.default) {
-            $0.seccomp = SeccompProfile(defaultAction: .allow)
-            $0.isolation.filesystem?.workingDirectory = .readOnly
-        }
+        let open = variant(Policies.default) { $0.seccomp = SeccompProfile(defaultAction: .allow) }
         for attack in ["socket-inet", "process_vm_readv", "io_uring"] {
             let (code, line) = try await Self.attempt(attack, policy: open)
             #expect(code == 3 && line.hasPrefix("allowed"), "\(attack) unconfined: exit \(code), \(line)")

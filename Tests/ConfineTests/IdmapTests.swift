@@ -11,6 +11,10 @@ import Glibc
 /// there is attacked — seen afterwards from the host. Root only: without root there is no
 /// leased uid (the command runs as the caller, who owns what it writes).
 @Suite(.enabled(if: geteuid() == 0)) struct IdmapTests {
+    /// `confine run`'s executors: the working directory is the command's own.
+    static let asOwner = try? Executors.default.writingAsWorkingDirectoryOwner()
+    static let pythonAsOwner = try? Executors.python.writingAsWorkingDirectoryOwner()
+
     /// A folder as an administrator makes one: root's, 0755.
     func rootFolder(_ name: String, mode: mode_t = 0o755) throws -> String {
         let path = "/var/tmp/confine-idmap-\(name)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
@@ -20,8 +24,9 @@ import Glibc
         return path
     }
 
-    func run(_ argv: [String], in folder: String, policy: Policy = Policies.python, executor: Executor = Executors.python) async throws -> CompletedProcess {
-        try await executor.execute(Command(argv, stdin: .null, stdout: .pipe, stderr: .pipe, workingDirectory: folder, policy: policy))
+    func run(_ argv: [String], in folder: String, policy: Policy = Policies.python, executor: Executor? = nil) async throws -> CompletedProcess {
+        let chosen = try #require(executor ?? (policy.name == "default" ? Self.asOwner : Self.pythonAsOwner))
+        return try await chosen.execute(Command(argv, stdin: .null, stdout: .pipe, stderr: .pipe, workingDirectory: folder, policy: policy))
     }
 
     /// Every entry of `folder` (recursively) with its mode and whether it carries a file
@@ -58,8 +63,7 @@ import Glibc
     @Test func aRootOwnedFolderTakesWritesAndWhatIsMadeThereIsRoots() async throws {
         let folder = try rootFolder("write")
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let result = try await run(["sh", "-c", "echo hi > out.txt && mkdir sub && echo there > sub/f && id -u"], in: folder, policy: Policies.default,
-                                   executor: Executors.default)
+        let result = try await run(["sh", "-c", "echo hi > out.txt && mkdir sub && echo there > sub/f && id -u"], in: folder, policy: Policies.default)
         #expect(result.status == .ok, "\(result.stderr?.text ?? "")")
         let uid = Int(result.stdout?.text.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? 0
         #expect(uid >= 600_000, "the command ran as a leased uid, not as root: \(uid)")
@@ -101,7 +105,7 @@ import Glibc
         #expect(text.hasPrefix("[('chmod 2755', ") && !text.contains("'done'"), "every attempt refused: \(text)")
         let shell = "cp /bin/true t1; chmod u+s t1; chmod g+s t1; chmod 6755 t1; install -m 4755 /bin/true t2; install -m 2755 /bin/true t3; "
             + "cp -p /usr/bin/passwd t4; ls -l; true"
-        let tools = try await run(["sh", "-c", shell], in: folder, policy: Policies.default, executor: Executors.default)
+        let tools = try await run(["sh", "-c", shell], in: folder, policy: Policies.default)
         #expect(tools.status == .ok, "\(tools.stderr?.text ?? "")")
         let seen = try entries(folder)
         #expect(seen.contains { $0.path.hasSuffix("/t1") }, "the command could write the folder at all: \(tools.stdout?.text ?? "") \(tools.stderr?.text ?? "")")
@@ -120,7 +124,7 @@ import Glibc
         chown(theirs, 1234, 1234)
         chmod(theirs, 0o644)
         let result = try await run(["sh", "-c", "cat theirs.txt; echo mine >> theirs.txt || echo refused; chmod 666 theirs.txt || echo kept"], in: folder,
-                                   policy: Policies.default, executor: Executors.default)
+                                   policy: Policies.default)
         #expect(result.stdout?.text == "theirs\nrefused\nkept\n", "\(result.stdout?.text ?? "") \(result.stderr?.text ?? "")")
         #expect((try? String(contentsOfFile: theirs, encoding: .utf8)) == "theirs\n")
     }
@@ -134,7 +138,7 @@ import Glibc
         try Data("root\n".utf8).write(to: URL(fileURLWithPath: rootsFile))
         chmod(rootsFile, 0o644)
         let result = try await run(["sh", "-c", "rm -f roots.txt || echo refused; echo new > mine.txt && echo wrote"], in: folder,
-                                   policy: Policies.default, executor: Executors.default)
+                                   policy: Policies.default)
         #expect(result.stdout?.text == "refused\nwrote\n", "\(result.stdout?.text ?? "") \(result.stderr?.text ?? "")")
         #expect(FileManager.default.fileExists(atPath: rootsFile))
     }
@@ -144,7 +148,7 @@ import Glibc
         var lax = Policies.python
         lax.name = "lax"
         lax.seccomp.syscalls.append(SyscallRule(names: ["mknod", "mknodat", "openat2", "io_uring_setup", "chmod", "fchmodat", "openat"], action: .allow))
-        let executor = try Executor(policy: lax)
+        let executor = try Executor(policy: lax).writingAsWorkingDirectoryOwner()
         let folder = try rootFolder("lax")
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let python = """
@@ -173,5 +177,56 @@ import Glibc
         for entry in try entries(folder) {
             #expect(entry.mode & 0o6000 == 0 && entry.mode & S_IFMT != S_IFBLK, "\(entry.path): \(String(entry.mode, radix: 8))")
         }
+    }
+
+    @Test func withoutBeingAskedTheExecutorKeepsTheFoldersPermissions() async throws {
+        // A service's executor (or any that does not ask) runs commands in a root 0755 folder
+        // as before: the leased uid cannot write there.
+        let folder = try rootFolder("plain")
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let result = try await run(["sh", "-c", "echo hi > out.txt || echo refused"], in: folder, policy: Policies.default, executor: Executors.default)
+        #expect(result.stdout?.text == "refused\n", "\(result.stdout?.text ?? "") \(result.stderr?.text ?? "")")
+    }
+
+    @Test func aFolderHoldingItsOwnersSetUIDFileIsNotMappedSoAMappedRewriteCannotKeepTheBit() async throws {
+        // Rewriting a set-uid file through a shared mapping keeps the bit (a write(2) clears
+        // it): such a folder would hand its owner's identity to the command's code.
+        let folder = try rootFolder("suid")
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try FileManager.default.createDirectory(atPath: folder + "/bin", withIntermediateDirectories: true)
+        let helper = folder + "/bin/helper"
+        try FileManager.default.copyItem(atPath: "/usr/bin/true", toPath: helper)
+        chmod(helper, 0o4755)
+        let executor = try #require(Self.pythonAsOwner)
+        #expect(executor.warnings(forWorkingDirectory: folder).contains { $0.contains("bin/helper") && $0.contains("set-uid") },
+                "\(executor.warnings(forWorkingDirectory: folder))")
+        let rewrite = """
+            import mmap, os
+            try:
+                fd = os.open('bin/helper', os.O_RDWR)
+                m = mmap.mmap(fd, 0, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
+                m[0:4] = b'PWND'
+                m.flush()
+                print('rewrote')
+            except OSError as e:
+                print('refused', e.errno)
+            """
+        let result = try await run(["python3", "-c", rewrite], in: folder)
+        #expect(result.stdout?.text == "refused 13\n", "\(result.stdout?.text ?? "") \(result.stderr?.text ?? "")")
+        var info = stat()
+        #expect(stat(helper, &info) == 0 && info.st_mode & 0o4000 != 0)
+        let head = try FileHandle(forReadingFrom: URL(fileURLWithPath: helper)).readData(ofLength: 4)
+        #expect(head == Data([0x7f, 0x45, 0x4c, 0x46]), "the set-uid file is untouched")
+    }
+
+    @Test func aSetUIDFileOfAnotherOwnerDoesNotStopTheMapping() async throws {
+        let folder = try rootFolder("foreign-suid")
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let theirs = folder + "/theirs"
+        try FileManager.default.copyItem(atPath: "/usr/bin/true", toPath: theirs)
+        chown(theirs, 1234, 1234)
+        chmod(theirs, 0o4755)
+        let result = try await run(["sh", "-c", "echo hi > out.txt && echo wrote; echo x >> theirs || echo kept"], in: folder, policy: Policies.default)
+        #expect(result.stdout?.text == "wrote\nkept\n", "\(result.stdout?.text ?? "") \(result.stderr?.text ?? "")")
     }
 }

@@ -105,7 +105,8 @@
  * for paths the executor resolved itself, such as the working directory, so that a link swapped
  * in after the check cannot widen the view */
 #define CFL_FS_NOFOLLOW 0x8u
-/* with WRITE, in a mount namespace, for a command with its own uid: the rule's directory is
+/* with WRITE, in a mount namespace, for a command with its own uid (the executor sets it on the
+ * working directory's rule when asked, after checking the directory): the rule's directory is
  * mounted onto itself idmapped (open_tree, mount_setattr MOUNT_ATTR_IDMAP|NOSUID|NODEV,
  * move_mount), its owner's uid and gid mapped to the command's, so that the command writes
  * there and what it creates is owned by the directory's owner. Skipped for a directory the

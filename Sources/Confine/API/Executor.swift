@@ -34,6 +34,7 @@ public final class Executor: Sendable {
     struct Options {
         var protectedPaths: [String] = []
         var privateByDefault = false
+        var workingDirectoryAsOwner = false
     }
 
     /// - Parameters:
@@ -84,22 +85,16 @@ public final class Executor: Sendable {
         self.options = options
         try Reactor.shared.checkHealthy()
         prepared = (try filters.filter(for: policy, mode: mode), CommandMatcher(policy))
-        warnings = try IsolationSupport.check(policy) + filters.warnings + Self.idmapWarnings(policy)
-    }
-
-    /// The `readWrite` paths of `policy` that a leased uid will not write as their owner: their
-    /// filesystem cannot be mounted idmapped (`IdmappedMounts`).
-    static func idmapWarnings(_ policy: Policy) -> [String] {
-        guard IsolationSupport.isRoot, policy.user == .automatic, let filesystem = policy.isolation.filesystem else { return [] }
-        return filesystem.readWrite.compactMap(IdmappedMounts.obstacle).map { "policy '\(policy.name)': \($0)" }
+        warnings = try IsolationSupport.check(policy) + filters.warnings
     }
 
     /// What a command in `directory` under this executor's policy will run without, said before
-    /// it runs: a working directory on a filesystem that cannot be mounted idmapped for the
-    /// command's leased uid. `confine run` prints these.
+    /// it runs: with `writingAsWorkingDirectoryOwner()`, why the directory will not be the
+    /// command's own (`IdmappedMounts.obstacle`). `confine run` prints these.
     public func warnings(forWorkingDirectory directory: String) -> [String] {
-        guard policy.isolation.filesystem?.workingDirectory == .readWrite, IsolationSupport.isRoot, policy.user == .automatic else { return [] }
-        return IdmappedMounts.obstacle(directory).map { ["policy '\(policy.name)': \($0)"] } ?? []
+        guard options.workingDirectoryAsOwner, policy.isolation.filesystem?.workingDirectory == .readWrite,
+              IsolationSupport.isRoot, policy.user == .automatic else { return [] }
+        return IdmappedMounts.obstacle(directory).map { ["\($0); it is not mounted as the command's own, so the command writes there only as its permissions allow"] } ?? []
     }
 
     /// An executor for another policy that shares this one's spawn helper and compiled
@@ -119,6 +114,26 @@ public final class Executor: Sendable {
     public func protecting(_ paths: [String]) throws -> Executor {
         var options = self.options
         options.protectedPaths = Array(Set(protectedPaths + paths.compactMap(SystemCalls.realPath))).sorted()
+        return try Executor(policy: policy, helper: helper, filters: filters, mode: mode, options: options)
+    }
+
+    /// This executor, but a command running as a leased uid (Confine as root, `user: automatic`)
+    /// writes in its working directory as the directory's owner: the directory is mounted onto
+    /// itself in the command's mount namespace idmapped, the owner's uid and gid shown as the
+    /// command's (`IdmappedMounts`). What the command makes there is the owner's on disk.
+    ///
+    /// The command then has the owner's authority over everything the owner owns below the
+    /// directory: it can read the owner's 0600 files there, change them (build scripts, `.git`
+    /// hooks the owner will run later) and their modes. It cannot make set-uid or set-gid files
+    /// or devices (the launcher's own seccomp filter, whatever the policy allows), and a
+    /// directory that already holds a set-uid or set-gid file of its owner, that others may
+    /// write, or that sits on a filesystem that cannot be idmapped is not mapped (a warning, see
+    /// `warnings(forWorkingDirectory:)`). For a program that runs commands for the user who owns
+    /// the directory (`confine run`); not for a service that runs them on behalf of others.
+    /// - Throws: `ConfineError` as `init` does.
+    public func writingAsWorkingDirectoryOwner() throws -> Executor {
+        var options = self.options
+        options.workingDirectoryAsOwner = true
         return try Executor(policy: policy, helper: helper, filters: filters, mode: mode, options: options)
     }
 
@@ -229,11 +244,13 @@ public final class Executor: Sendable {
             filter: filter,
             rlimits: LaunchRequest.rlimits(of: policy.rlimits),
             identity: lease.identity)
-        // A leased uid writes in its writable folders as their owner (IdmappedMounts).
+        // A leased uid writes in its working directory as the directory's owner, when asked
+        // (writingAsWorkingDirectoryOwner) and safe (IdmappedMounts).
+        let asOwner = options.workingDirectoryAsOwner && lease.leasedUID != nil
+            && environment.workingDirectory.map { IdmappedMounts.obstacle($0) == nil } == true
         let plan = policy.isolation.isEmpty ? nil
             : IsolationPlan(policy.isolation, workingDirectory: environment.workingDirectory, home: lease.home,
-                            executable: executable, grants: command.filesystemGrants,
-                            idmapWritable: lease.leasedUID != nil)
+                            executable: executable, grants: command.filesystemGrants, workingDirectoryAsOwner: asOwner)
         try WorkingDirectoryCheck.checkProtected(protectedPaths, rules: plan?.rules ?? [], hasView: (plan?.flags ?? 0) & UInt32(CFL_ISO_LANDLOCK) != 0,
                                                  ownUID: lease.identity == nil, policy: policy)
         if let plan {

@@ -5,30 +5,85 @@ import FoundationEssentials
 import Glibc
 #endif
 
-/// Writable directories of a command that runs as a leased uid, mounted in its mount namespace
-/// with their owner mapped to that uid (idmapped mounts, mount_setattr(2) `MOUNT_ATTR_IDMAP`):
-/// the command writes in a root-owned project folder, and what it makes there is root's on disk.
+/// The working directory of a command that runs as a leased uid, mounted in its mount namespace
+/// with its owner mapped to that uid (idmapped mounts, mount_setattr(2) `MOUNT_ATTR_IDMAP`), when
+/// the executor is asked to (`Executor.writingAsWorkingDirectoryOwner()`): the command writes in
+/// a root-owned project folder, and what it makes there is root's on disk.
 ///
-/// That power has one danger: a file the command makes there is the owner's, so a set-uid or
-/// set-gid bit on it would hand the owner's identity to anyone on the host who runs it. The
-/// mounts are `nosuid` and `nodev`, and with them the launcher installs a seccomp filter of its
-/// own before the policy's (`install_setid_guard`): whatever the policy allows, no call may set
-/// a set-id mode or make a device node.
+/// The command then holds the owner's authority over what the owner owns below the directory.
+/// A set-uid or set-gid file of the owner there would hand that identity to anyone on the host:
+/// the mount is `nosuid` and `nodev`; the launcher installs a seccomp filter of its own before
+/// the policy's (`install_setid_guard`), so that whatever the policy allows no call sets a
+/// set-id mode or makes a device node; and a directory already holding such a file is not
+/// mapped (`obstacle`).
 enum IdmappedMounts {
     /// statfs(2) types whose filesystems can be mounted idmapped on any kernel Confine supports
     /// (FS_ALLOW_IDMAP since 5.12–5.19): ext2/3/4, XFS, Btrfs, F2FS, FAT. Others (tmpfs before
     /// 6.3, overlayfs, NFS, FUSE) keep the plain view, with a warning where one is asked for.
     static let supportedTypes: Set<Int64> = [0xEF53, 0x5846_5342, 0x9123_683E, 0xF2F5_2010, 0x4D44]
 
-    /// Whether the filesystem holding `path` can be mounted idmapped.
-    static func supports(_ path: String) -> Bool {
-        supportedTypes.contains(Int64(CConfine_filesystemType(path)))
+    /// Entries a directory may hold, all levels, for `obstacle` to check it.
+    static let scanLimit = 50_000
+
+    /// Why `directory` must not or cannot be mounted as a leased uid's own, or nil when it can
+    /// (or need not: the launcher leaves a directory others may write as it is).
+    ///
+    /// Refused: a filesystem that cannot be idmapped; a tree holding a mount point (what lies
+    /// under it would show through the mount); a tree holding a set-uid file of the directory's
+    /// owner or a set-gid file of its group — the command, as the owner, could rewrite it
+    /// through a shared mapping, which keeps the bit (a `write(2)` clears it, a page written
+    /// through `mmap(2)` does not), and anyone on the host could then run its code as that
+    /// owner; a tree of more than `scanLimit` entries (too large to check). Results are kept
+    /// for two seconds (`confine run` asks twice: to warn, then to launch).
+    static func obstacle(_ directory: String) -> String? {
+        let now = ContinuousClock.now
+        lock.lock()
+        if let kept = checked[directory], kept.at.duration(to: now) < .seconds(2) {
+            lock.unlock()
+            return kept.obstacle
+        }
+        lock.unlock()
+        let found = examine(directory)
+        lock.lock()
+        checked[directory] = (now, found)
+        lock.unlock()
+        return found
     }
 
-    /// Why `path` will not be mounted idmapped for a command, or nil when it will or need not be.
-    static func obstacle(_ path: String) -> String? {
-        let type = Int64(CConfine_filesystemType(path))
-        guard type >= 0, !supportedTypes.contains(type) else { return nil }
-        return "\(path) is on a filesystem (statfs type 0x\(String(type, radix: 16))) that cannot be mounted idmapped, so a command under a leased uid writes there only as the folder's permissions allow"
+    private static let lock = Lock()
+    nonisolated(unsafe) private static var checked: [String: (at: ContinuousClock.Instant, obstacle: String?)] = [:]
+
+    private static func examine(_ directory: String) -> String? {
+        let type = Int64(CConfine_filesystemType(directory))
+        var top = stat()
+        guard type >= 0, stat(directory, &top) == 0, top.st_mode & S_IFMT == S_IFDIR else { return nil }
+        guard supportedTypes.contains(type) else {
+            return "\(directory) is on a filesystem (statfs type 0x\(String(type, radix: 16))) that cannot be mounted idmapped"
+        }
+        guard top.st_mode & S_IWOTH == 0 else { return nil }
+        var pending = [directory]
+        var seen = 0
+        while let folder = pending.popLast() {
+            guard let stream = opendir(folder) else { continue }
+            defer { closedir(stream) }
+            while let entry = readdir(stream) {
+                let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+                if name == "." || name == ".." { continue }
+                seen += 1
+                if seen > scanLimit { return "\(directory) holds more than \(scanLimit) entries, too many to check for set-uid files" }
+                let path = folder + "/" + name
+                var info = stat()
+                guard lstat(path, &info) == 0 else { continue }
+                let kind = info.st_mode & S_IFMT
+                if kind == S_IFDIR {
+                    if info.st_dev != top.st_dev { return "\(directory) holds a mount point (\(path))" }
+                    pending.append(path)
+                } else if kind == S_IFREG,
+                          (info.st_mode & S_ISUID != 0 && info.st_uid == top.st_uid) || (info.st_mode & S_ISGID != 0 && info.st_gid == top.st_gid) {
+                    return "\(directory) holds \(path), a set-uid or set-gid file of the directory's owner, which the command could rewrite as the owner"
+                }
+            }
+        }
+        return nil
     }
 }

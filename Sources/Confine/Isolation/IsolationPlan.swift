@@ -56,11 +56,10 @@ struct IsolationPlan {
 
     /// What the policy asks for, less what the machine lacks (`IsolationSupport.check` has
     /// already refused a required part that is missing).
-    /// - Parameter idmapWritable: the command runs as a leased uid: its writable directories (the
-    ///   working directory, `readWrite` paths, grants) are mounted idmapped where their
-    ///   filesystem allows it (`IdmappedMounts`).
+    /// - Parameter workingDirectoryAsOwner: a `readWrite` working directory is mounted idmapped,
+    ///   its owner shown as the command's leased uid (`IdmappedMounts`; the caller has checked it).
     init(_ isolation: Isolation, workingDirectory: String?, home: String?, executable: String, grants: [String: Isolation.Access],
-         idmapWritable: Bool = false) {
+         workingDirectoryAsOwner: Bool = false) {
         let root = IsolationSupport.isRoot
         if root {
             if isolation.network == .none { flags |= UInt32(CFL_ISO_NEWNET) }
@@ -79,14 +78,8 @@ struct IsolationPlan {
             if IsolationSupport.landlockABI >= 6 { scopes = UInt32(CFL_LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET | CFL_LANDLOCK_SCOPE_SIGNAL) }
         }
         guard landlock || filesystem.readOnlyRoot else { return }
-        // Writable directories of the caller's choosing, mounted idmapped in the command's own
-        // mount namespace (one is made for it if the policy asks for none).
-        let idmap = idmapWritable && root
-        func writable(_ path: String) -> UInt32 {
-            Self.read | Self.write | Self.exec | (idmap && IdmappedMounts.supports(path) ? Self.idmap : 0)
-        }
         var rules: [(UInt32, String)] = filesystem.readOnly.map { (Self.read | Self.exec, $0) }
-        rules += filesystem.readWrite.map { (writable($0), $0) }
+        rules += filesystem.readWrite.map { (Self.read | Self.write | Self.exec, $0) }
         // What every command needs to start, and what it was given.
         rules.append((Self.read | Self.exec, executable))
         rules += [("/dev/null", Self.read | Self.write), ("/dev/full", Self.read | Self.write), ("/dev/zero", Self.read),
@@ -96,7 +89,9 @@ struct IsolationPlan {
             case .none: break
             // resolved by the executor: opened without following links, so none swapped in later widens the view
             case .readOnly: rules.append((Self.read | Self.exec | Self.noFollow, workingDirectory))
-            case .readWrite: rules.append((writable(workingDirectory) | Self.noFollow, workingDirectory))
+            // idmapped in the command's own mount namespace (one is made if the policy asks for none)
+            case .readWrite: rules.append((Self.read | Self.write | Self.exec | Self.noFollow | (workingDirectoryAsOwner && root ? Self.idmap : 0),
+                                           workingDirectory))
             }
         }
         if privateTmp {
@@ -109,7 +104,7 @@ struct IsolationPlan {
             switch access {
             case .none: break
             case .readOnly: rules.append((Self.read | Self.exec, path))
-            case .readWrite: rules.append((writable(path), path))
+            case .readWrite: rules.append((Self.read | Self.write | Self.exec, path))
             }
         }
         self.rules = rules.map { (access: $0.0, path: $0.1) }
