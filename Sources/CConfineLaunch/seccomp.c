@@ -90,11 +90,15 @@ void install_filter(const struct child_args *a)
 #define GUARD_LOAD_NR BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr))
 /* the low 32 bits of argument n (little-endian): a mode_t is narrower */
 #define GUARD_LOAD_ARG(n) BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[n]))
-/* nr: the mode in argument n must have neither S_ISUID nor S_ISGID (5 instructions) */
-#define GUARD_MODE(nr, n)                                       \
+/* nr: argument n must have none of `bits` (5 instructions) */
+#define GUARD_BITS(nr, n, bits)                                 \
     GUARD_LOAD_NR, BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, nr, 0, 3), \
-    GUARD_LOAD_ARG(n), BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, S_ISUID | S_ISGID, 0, 1), \
+    GUARD_LOAD_ARG(n), BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, bits, 0, 1), \
     BPF_STMT(BPF_RET | BPF_K, GUARD_EPERM)
+/* nr: the mode in argument n must have neither S_ISUID nor S_ISGID */
+#define GUARD_MODE(nr, n) GUARD_BITS(nr, n, S_ISUID | S_ISGID)
+/* CLONE_NEWNS, NEWCGROUP, NEWUTS, NEWIPC, NEWUSER, NEWPID, NEWNET */
+#define GUARD_NAMESPACE_FLAGS 0x7E020000u
 /* mknod-style nr: no set-id mode and no device node; FIFOs, sockets, plain files pass (8) */
 #define GUARD_NODE(nr, n)                                       \
     GUARD_LOAD_NR, BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, nr, 0, 6), \
@@ -112,7 +116,10 @@ void install_filter(const struct child_args *a)
  * device node. The calls that set a mode: chmod, fchmod, fchmodat, fchmodat2, creat, open,
  * openat, mknod, mknodat; openat2 carries its mode in a struct seccomp cannot read, so it answers
  * ENOSYS (callers fall back to openat); io_uring can open files with a mode, so it is refused;
- * calls of another ABI (x32, a 32-bit arch) are refused. Failure fails the child.
+ * calls of another ABI (x32, a 32-bit arch) are refused. And no namespace: in a user namespace
+ * of its own the command would hold CAP_SETFCAP, and a file capability it wrote on the mapped
+ * folder would come out as the owner's (unshare and setns refused, clone with a namespace flag
+ * refused, clone3 ENOSYS so that callers fall back to clone). Failure fails the child.
  */
 void install_setid_guard(const struct child_args *a)
 {
@@ -142,6 +149,10 @@ void install_setid_guard(const struct child_args *a)
         GUARD_NODE(__NR_mknodat, 2),
         GUARD_REFUSE(SYS_openat2, ENOSYS),
         GUARD_REFUSE(__NR_io_uring_setup, EPERM),
+        GUARD_REFUSE(__NR_unshare, EPERM),
+        GUARD_REFUSE(__NR_setns, EPERM),
+        GUARD_REFUSE(__NR_clone3, ENOSYS),
+        GUARD_BITS(__NR_clone, 0, GUARD_NAMESPACE_FLAGS),
         BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
     };
     struct sock_fprog prog = { .len = (unsigned short)(sizeof guard / sizeof guard[0]), .filter = guard };

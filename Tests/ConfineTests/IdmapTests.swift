@@ -229,4 +229,68 @@ import Glibc
         let result = try await run(["sh", "-c", "echo hi > out.txt && echo wrote; echo x >> theirs || echo kept"], in: folder, policy: Policies.default)
         #expect(result.stdout?.text == "wrote\nkept\n", "\(result.stdout?.text ?? "") \(result.stderr?.text ?? "")")
     }
+
+    @Test func aSetUIDFileInTheFoldersGroupStopsTheMappingToo() async throws {
+        // Owned by another user but writable by the folder's group, which the command joins as
+        // the owner: a mapped rewrite would keep that user's set-uid bit.
+        let folder = try rootFolder("group-suid")
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let shared = folder + "/shared"
+        try FileManager.default.copyItem(atPath: "/usr/bin/true", toPath: shared)
+        chown(shared, 1234, 0)
+        chmod(shared, 0o4775)
+        let executor = try #require(Self.asOwner)
+        #expect(executor.warnings(forWorkingDirectory: folder).contains { $0.contains("/shared") }, "\(executor.warnings(forWorkingDirectory: folder))")
+        let result = try await run(["sh", "-c", "echo hi > out.txt || echo refused"], in: folder, policy: Policies.default)
+        #expect(result.stdout?.text == "refused\n", "\(result.stdout?.text ?? "")")
+    }
+
+    /// Runs a shell script on the host (as root), in `directory`.
+    func host(_ script: String, in directory: String) throws {
+        let shell = Process()
+        shell.executableURL = URL(fileURLWithPath: "/bin/sh")
+        shell.arguments = ["-c", script]
+        shell.currentDirectoryURL = URL(fileURLWithPath: directory)
+        try shell.run()
+        shell.waitUntilExit()
+    }
+
+    @Test func aSetUIDFileTheCheckCannotNameOrReachStillStopsTheMapping() async throws {
+        // A name that is not UTF-8, and a path longer than PATH_MAX: the check reads names as
+        // bytes and stops at anything it cannot examine.
+        let executor = try #require(Self.asOwner)
+        let oddName = try rootFolder("odd-name")
+        defer { try? FileManager.default.removeItem(atPath: oddName) }
+        try host("cp /usr/bin/true \"$(printf 'x\\377')\" && chmod 4755 x*", in: oddName)
+        #expect(executor.warnings(forWorkingDirectory: oddName).contains { $0.contains("set-uid") }, "\(executor.warnings(forWorkingDirectory: oddName))")
+        let deep = try rootFolder("deep")
+        defer { try? host("rm -rf " + deep, in: "/") }
+        try host("for i in $(seq 18); do d=$(printf 'a%.0s' $(seq 250)); mkdir $d && cd $d; done; cp /usr/bin/true f && chmod 4755 f", in: deep)
+        #expect(executor.warnings(forWorkingDirectory: deep).contains { $0.contains("cannot be examined") || $0.contains("cannot be read") },
+                "\(executor.warnings(forWorkingDirectory: deep).map { String($0.suffix(120)) })")
+        let result = try await run(["sh", "-c", "echo hi > out.txt || echo refused"], in: deep, policy: Policies.default)
+        #expect(result.stdout?.text == "refused\n", "\(result.stdout?.text ?? "")")
+    }
+
+    @Test func noNamespaceWithAnIdmappedFolderEvenWhereThePolicyAllowsIt() async throws {
+        // In a user namespace of its own the command would hold CAP_SETFCAP, and a file
+        // capability written on the mapped folder would come out as the owner's.
+        var lax = Policies.python
+        lax.name = "lax-namespaces"
+        lax.seccomp.syscalls.append(SyscallRule(names: ["unshare", "setns", "clone"], action: .allow))
+        let executor = try Executor(policy: lax).writingAsWorkingDirectoryOwner()
+        let folder = try rootFolder("userns")
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let python = """
+            import ctypes, os
+            libc = ctypes.CDLL(None, use_errno=True)
+            def errno_of(result):
+                return 'done' if result >= 0 else ctypes.get_errno()
+            print('write', errno_of(os.open('plain', os.O_CREAT | os.O_WRONLY, 0o644)))
+            print('unshare', errno_of(libc.unshare(0x10000000)))
+            print('clone', errno_of(libc.syscall(56, 0x10000000 | 17, 0, 0, 0, 0)))
+            """
+        let result = try await run(["python3", "-c", python], in: folder, policy: lax, executor: executor)
+        #expect(result.stdout?.text == "write done\nunshare 1\nclone 1\n", "\(result.stdout?.text ?? "") \(result.stderr?.text ?? "")")
+    }
 }

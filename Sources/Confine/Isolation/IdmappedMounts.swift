@@ -29,11 +29,12 @@ enum IdmappedMounts {
     /// (or need not: the launcher leaves a directory others may write as it is).
     ///
     /// Refused: a filesystem that cannot be idmapped; a tree holding a mount point (what lies
-    /// under it would show through the mount); a tree holding a set-uid file of the directory's
-    /// owner or a set-gid file of its group — the command, as the owner, could rewrite it
+    /// under it would show through the mount); a tree holding a set-uid or set-gid file of the
+    /// directory's owner or group — the command, as the owner (or in its group), could rewrite it
     /// through a shared mapping, which keeps the bit (a `write(2)` clears it, a page written
     /// through `mmap(2)` does not), and anyone on the host could then run its code as that
-    /// owner; a tree of more than `scanLimit` entries (too large to check). Results are kept
+    /// owner; a tree of more than `scanLimit` entries (too large to check), or with a folder or
+    /// entry the check cannot read (it fails closed). Results are kept
     /// for two seconds (`confine run` asks twice: to warn, then to launch).
     static func obstacle(_ directory: String) -> String? {
         let now = ContinuousClock.now
@@ -61,26 +62,36 @@ enum IdmappedMounts {
             return "\(directory) is on a filesystem (statfs type 0x\(String(type, radix: 16))) that cannot be mounted idmapped"
         }
         guard top.st_mode & S_IWOTH == 0 else { return nil }
-        var pending = [directory]
+        // Paths as bytes, as the kernel has them (a name need not be UTF-8); any entry that
+        // cannot be listed or examined, a path too long among them, stops the mapping.
+        func text(_ path: [UInt8]) -> String { String(decoding: path, as: UTF8.self) }
+        var pending: [[UInt8]] = [Array(directory.utf8)]
         var seen = 0
         while let folder = pending.popLast() {
-            guard let stream = opendir(folder) else { continue }
+            guard let stream = (folder + [0]).withUnsafeBufferPointer({ opendir(UnsafeRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self)) }) else {
+                let e = errno
+                return "\(directory) holds \(text(folder)), which cannot be read to check it (\(ConfineError.errnoText(e)))"
+            }
             defer { closedir(stream) }
             while let entry = readdir(stream) {
-                let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-                if name == "." || name == ".." { continue }
+                let name = withUnsafeBytes(of: entry.pointee.d_name) { Array($0.prefix { $0 != 0 }) }
+                if name == [0x2e] || name == [0x2e, 0x2e] { continue }
                 seen += 1
                 if seen > scanLimit { return "\(directory) holds more than \(scanLimit) entries, too many to check for set-uid files" }
-                let path = folder + "/" + name
+                let path = folder + [0x2f] + name
                 var info = stat()
-                guard lstat(path, &info) == 0 else { continue }
+                let examined = (path + [0]).withUnsafeBufferPointer { lstat(UnsafeRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self), &info) }
+                guard examined == 0 else {
+                    let e = errno
+                    return "\(directory) holds \(text(path)), which cannot be examined (\(ConfineError.errnoText(e)))"
+                }
                 let kind = info.st_mode & S_IFMT
                 if kind == S_IFDIR {
-                    if info.st_dev != top.st_dev { return "\(directory) holds a mount point (\(path))" }
+                    if info.st_dev != top.st_dev { return "\(directory) holds a mount point (\(text(path)))" }
                     pending.append(path)
-                } else if kind == S_IFREG,
-                          (info.st_mode & S_ISUID != 0 && info.st_uid == top.st_uid) || (info.st_mode & S_ISGID != 0 && info.st_gid == top.st_gid) {
-                    return "\(directory) holds \(path), a set-uid or set-gid file of the directory's owner, which the command could rewrite as the owner"
+                } else if kind == S_IFREG, info.st_mode & (S_ISUID | S_ISGID) != 0, info.st_uid == top.st_uid || info.st_gid == top.st_gid {
+                    // Writable to the command as the owner, or through the owner's group.
+                    return "\(directory) holds \(text(path)), a set-uid or set-gid file of the directory's owner or group, which the command could rewrite as them"
                 }
             }
         }
