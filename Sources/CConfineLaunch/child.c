@@ -132,7 +132,7 @@ static _Noreturn void command_child(const struct child_args *a)
         child_fail(a, CFL_STAGE_FDS, errno, 0);
     if (ruleset >= 0)
         landlock_restrict(a, ruleset);
-    if (idmapped)
+    if (idmapped || (h->flags & CFL_FLAG_SETID_GUARD))
         install_setid_guard(a);
     if (h->filter_len > 0)
         install_filter(a);

@@ -87,7 +87,7 @@ static bool parse_request(const unsigned char *buf, size_t len, struct request *
     if (len < sizeof *h)
         return false;
     memcpy(h, buf, sizeof *h);
-    if (h->magic != CFL_MAGIC || (h->flags & ~(CFL_FLAG_SETUID | CFL_FLAG_SETSID | CFL_FLAG_NOTIFY | CFL_FLAG_LEARN)) != 0 ||
+    if (h->magic != CFL_MAGIC || (h->flags & ~(CFL_FLAG_SETUID | CFL_FLAG_SETSID | CFL_FLAG_NOTIFY | CFL_FLAG_LEARN | CFL_FLAG_SETID_GUARD)) != 0 ||
         h->nrlimits > CFL_MAX_RLIMITS || h->filter_len % sizeof(struct sock_filter) != 0 ||
         h->filter_len / sizeof(struct sock_filter) > BPF_MAXINSNS || h->argc < 1 ||
         h->path_len < 2 || !valid_isolation(h))

@@ -293,4 +293,32 @@ import Glibc
         let result = try await run(["python3", "-c", python], in: folder, policy: lax, executor: executor)
         #expect(result.stdout?.text == "write done\nunshare 1\nclone 1\n", "\(result.stdout?.text ?? "") \(result.stderr?.text ?? "")")
     }
+
+    @Test func everyCommandOfALeasedUIDGetsTheGuardMappedOrNot() async throws {
+        // A mapped folder can outlive its command: a descriptor of it passed out over a unix
+        // socket served a later command of the same uid, unmapped and unguarded, which then
+        // made a set-uid root file through it (third review). So the guard is on every command
+        // of a leased uid: here, in a folder that is not mapped (1777), on a file of its own.
+        let folder = try rootFolder("guarded", mode: 0o1777)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let python = """
+            import ctypes, os
+            libc = ctypes.CDLL(None, use_errno=True)
+            with open('mine', 'w') as f:
+                f.write('x')
+            try:
+                os.chmod('mine', 0o4755)
+                print('chmod done')
+            except OSError as e:
+                print('chmod', e.errno)
+            print('unshare', 'done' if libc.unshare(0x10000000) == 0 else ctypes.get_errno())
+            """
+        var lax = Policies.python
+        lax.name = "lax-unshare"
+        lax.seccomp.syscalls.append(SyscallRule(names: ["unshare"], action: .allow))
+        let result = try await run(["python3", "-c", python], in: folder, policy: lax, executor: try Executor(policy: lax))
+        #expect(result.stdout?.text == "chmod 1\nunshare 1\n", "\(result.stdout?.text ?? "") \(result.stderr?.text ?? "")")
+        var info = stat()
+        #expect(stat(folder + "/mine", &info) == 0 && info.st_mode & 0o6000 == 0)
+    }
 }

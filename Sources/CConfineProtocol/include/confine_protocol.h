@@ -61,6 +61,13 @@
 #define CFL_FLAG_NOTIFY 0x4u   /* the filter's default action is SECCOMP_RET_USER_NOTIF: the monitor
                                   answers each such call with -notify_errno and reports it */
 #define CFL_FLAG_LEARN 0x8u    /* with NOTIFY: let each such call proceed (and report it) */
+#define CFL_FLAG_SETID_GUARD 0x10u /* before the request's filter, the launcher's own: no set-uid or
+                                      set-gid mode, no device node, no namespace, no openat2,
+                                      io_uring or foreign ABI (seccomp.c, install_setid_guard).
+                                      For every command of a leased uid: an idmapped mount made for
+                                      one of them can outlive it (an fd passed out) and serve a
+                                      later command of the same uid. Implied by a CFL_FS_IDMAP
+                                      mount being made */
 
 /* In NOTIFY mode the child hands the seccomp listener to the monitor over this fd, with
  * sendmsg(2); the filter must allow sendmsg on it (and execve), so that nothing

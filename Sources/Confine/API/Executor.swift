@@ -244,6 +244,9 @@ public final class Executor: Sendable {
             filter: filter,
             rlimits: LaunchRequest.rlimits(of: policy.rlimits),
             identity: lease.identity)
+        // Every command of a leased uid, mapped or not: a folder mapped for an earlier command
+        // of this uid (in any process) may still be reachable through a descriptor passed out.
+        request.setIDGuard = lease.leasedUID != nil
         // A leased uid writes in its working directory as the directory's owner, when asked
         // (writingAsWorkingDirectoryOwner) and safe (IdmappedMounts).
         let asOwner = options.workingDirectoryAsOwner && lease.leasedUID != nil

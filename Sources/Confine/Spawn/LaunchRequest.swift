@@ -14,6 +14,8 @@ struct LaunchRequest {
     var rlimits: [(resource: Int32, soft: UInt64, hard: UInt64)]
     var identity: (uid: UInt32, gid: UInt32)?
     var newSession = true
+    /// The launcher's set-id guard before the filter (CFL_FLAG_SETID_GUARD): for a leased uid.
+    var setIDGuard = false
     /// Isolation beyond syscalls (CFL_ISO_*), its Landlock scopes, filesystem rules
     /// (CFL_FS_* access, absolute path), the cgroup.procs files to join, the private tmpfs size.
     var isolationFlags: UInt32 = 0
@@ -50,6 +52,7 @@ struct LaunchRequest {
         if newSession { flags |= UInt32(CFL_FLAG_SETSID) }
         if let filter, filter.mode != .enforce { flags |= UInt32(CFL_FLAG_NOTIFY) }
         if filter?.mode == .learn { flags |= UInt32(CFL_FLAG_LEARN) }
+        if setIDGuard { flags |= UInt32(CFL_FLAG_SETID_GUARD) }
         var header = cfl_request_header()
         header.magic = UInt32(CFL_MAGIC)
         header.flags = flags
