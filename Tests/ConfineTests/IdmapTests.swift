@@ -321,4 +321,18 @@ import Glibc
         var info = stat()
         #expect(stat(folder + "/mine", &info) == 0 && info.st_mode & 0o6000 == 0)
     }
+
+    @Test func aFileWithACapabilityStopsTheMappingLikeASetUIDFile() async throws {
+        // A file capability survives a rewrite through a shared mapping, as a set-uid bit does
+        // (fourth review: cap_setuid on a root file in the folder gave root).
+        try #require(access("/usr/sbin/setcap", X_OK) == 0, "setcap (Debian's libcap2-bin) makes the file capability")
+        let folder = try rootFolder("capability")
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try host("cp /usr/bin/true tool && setcap cap_setuid+ep tool", in: folder)
+        let executor = try #require(Self.asOwner)
+        #expect(executor.warnings(forWorkingDirectory: folder).contains { $0.contains("/tool") && $0.contains("capability") },
+                "\(executor.warnings(forWorkingDirectory: folder))")
+        let result = try await run(["sh", "-c", "echo x >> tool || echo refused"], in: folder, policy: Policies.default)
+        #expect(result.stdout?.text == "refused\n", "\(result.stdout?.text ?? "")")
+    }
 }

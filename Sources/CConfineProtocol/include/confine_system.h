@@ -4,6 +4,8 @@
 #define CONFINE_SYSTEM_H
 #include <sys/epoll.h>
 #include <sys/vfs.h>
+#include <sys/xattr.h>
+#include <errno.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <sys/eventfd.h>
@@ -25,6 +27,14 @@ static inline int CConfine_memfd(const char *name) {
 }
 /* Landlock's ABI version (0 when the kernel has none): landlock_create_ruleset(NULL, 0,
  * LANDLOCK_CREATE_RULESET_VERSION); Debian 12's headers have no wrapper. */
+/* Whether path (not followed) carries a file capability (the security.capability xattr): 1 yes,
+ * 0 no, -1 with errno when that cannot be told. */
+static inline int CConfine_hasFileCapability(const char *path) {
+    if (lgetxattr(path, "security.capability", NULL, 0) >= 0)
+        return 1;
+    return errno == ENODATA || errno == ENOTSUP ? 0 : -1;
+}
+
 /* The statfs(2) f_type of the filesystem holding path; -1 with errno when it cannot be read. */
 static inline long long CConfine_filesystemType(const char *path) {
     struct statfs info;

@@ -30,9 +30,10 @@ enum IdmappedMounts {
     ///
     /// Refused: a filesystem that cannot be idmapped; a tree holding a mount point (what lies
     /// under it would show through the mount); a tree holding a set-uid or set-gid file of the
-    /// directory's owner or group — the command, as the owner (or in its group), could rewrite it
-    /// through a shared mapping, which keeps the bit (a `write(2)` clears it, a page written
-    /// through `mmap(2)` does not), and anyone on the host could then run its code as that
+    /// directory's owner or group, or one with a file capability (`security.capability`) — the
+    /// command, as the owner (or in its group), could rewrite it
+    /// through a shared mapping, which keeps the bit or capability (a `write(2)` clears them, a
+    /// page written through `mmap(2)` does not), and anyone on the host could then run its code as that
     /// owner; a tree of more than `scanLimit` entries (too large to check), or with a folder or
     /// entry the check cannot read (it fails closed). Results are kept
     /// for two seconds (`confine run` asks twice: to warn, then to launch).
@@ -89,9 +90,18 @@ enum IdmappedMounts {
                 if kind == S_IFDIR {
                     if info.st_dev != top.st_dev { return "\(directory) holds a mount point (\(text(path)))" }
                     pending.append(path)
-                } else if kind == S_IFREG, info.st_mode & (S_ISUID | S_ISGID) != 0, info.st_uid == top.st_uid || info.st_gid == top.st_gid {
-                    // Writable to the command as the owner, or through the owner's group.
-                    return "\(directory) holds \(text(path)), a set-uid or set-gid file of the directory's owner or group, which the command could rewrite as them"
+                } else if kind == S_IFREG, info.st_uid == top.st_uid || info.st_gid == top.st_gid {
+                    // Writable to the command as the owner, or through the owner's group: a
+                    // privilege the file carries survives a rewrite through a shared mapping.
+                    if info.st_mode & (S_ISUID | S_ISGID) != 0 {
+                        return "\(directory) holds \(text(path)), a set-uid or set-gid file of the directory's owner or group, which the command could rewrite as them"
+                    }
+                    let capability = (path + [0]).withUnsafeBufferPointer {
+                        CConfine_hasFileCapability(UnsafeRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self))
+                    }
+                    if capability != 0 {
+                        return "\(directory) holds \(text(path)), a file of the directory's owner or group with a file capability (or whose capabilities cannot be read), which the command could rewrite"
+                    }
                 }
             }
         }

@@ -2,5 +2,5 @@ import time
 
 
 def handler(event, context):
-    time.sleep(30)
+    time.sleep(120)
     return "too late"
