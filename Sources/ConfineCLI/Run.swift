@@ -47,12 +47,21 @@ extension ConfineCommand {
             let limit = timeoutOption(timeout)
             let directory = workingDirectory ?? policy.workingDirectory ?? FileManager.default.currentDirectoryPath
 
+            // The caller's own folder: the command writes there as its owner (a leased uid, as
+            // root). Not one reached through a symbolic link: a command could have planted that
+            // link to send a later run into another folder of the owner's.
+            let link = Self.symbolicLinkOnTheWay(to: workingDirectory ?? policy.workingDirectory)
             let executor: Executor
-            // The caller's own folder: the command writes there as its owner (a leased uid, as root).
-            do { executor = try Executor(policy: policy, oneShot: true, cacheCompiledFilters: true).writingAsWorkingDirectoryOwner() } catch {
+            do {
+                let plain = try Executor(policy: policy, oneShot: true, cacheCompiledFilters: true)
+                executor = link == nil ? try plain.writingAsWorkingDirectoryOwner() : plain
+            } catch {
                 fail("\(error)", status: (error as? ConfineError)?.exitStatus ?? 2)
             }
             for warning in executor.warnings + executor.warnings(forWorkingDirectory: directory) { warn(warning) }
+            if let link, geteuid() == 0, policy.user == .automatic, policy.isolation.filesystem?.workingDirectory == .readWrite {
+                warn("the working directory was reached through a symbolic link (\(link)), so it is not mounted as the command's own: the command writes there only as its permissions allow; run from the folder's own path")
+            }
             let request = Command(
                 command, stdin: .inherit, stdout: json ? .pipe : .inherit, stderr: json ? .pipe : .inherit,
                 environment: environment, workingDirectory: directory, timeout: limit)
@@ -80,6 +89,22 @@ extension ConfineCommand {
                 StandardStream.error.write(message)
             }
             Glibc.exit(Self.exitStatus(of: result))
+        }
+
+        /// The path by which the working directory was reached, when a symbolic link lies on it:
+        /// `--cwd` (or the policy's) as given, else the shell's `$PWD` when it names the current
+        /// directory by another path than its own. Nil when the path is the folder's own.
+        static func symbolicLinkOnTheWay(to given: String?) -> String? {
+            let here = FileManager.default.currentDirectoryPath
+            if let given {
+                let absolute = URL(fileURLWithPath: given.hasPrefix("/") ? given : here + "/" + given).standardized.path
+                guard let resolved = SystemCalls.realPath(absolute) else { return nil }
+                return resolved == absolute ? nil : given
+            }
+            guard let shell = ProcessInfo.processInfo.environment["PWD"], shell.hasPrefix("/") else { return nil }
+            var logical = stat(), physical = stat()
+            guard stat(shell, &logical) == 0, stat(".", &physical) == 0, logical.st_dev == physical.st_dev, logical.st_ino == physical.st_ino else { return nil }
+            return URL(fileURLWithPath: shell).standardized.path == here ? nil : shell
         }
 
         static func exitStatus(of result: CompletedProcess) -> Int32 {

@@ -14,7 +14,7 @@ struct SystemCallError: Error, CustomStringConvertible {
 /// once, for everyone.
 package enum SystemCalls {
     /// realpath(3): the path with symlinks, `.` and `..` resolved, or nil (errno set).
-    static func realPath(_ path: String) -> String? {
+    package static func realPath(_ path: String) -> String? {
         guard let resolved = realpath(path, nil) else { return nil }
         defer { free(resolved) }
         return String(cString: resolved)
