@@ -24,6 +24,13 @@ import Glibc
         return path
     }
 
+    /// A copy of /usr/bin/true at `path` with these ids and mode, as root can plant one.
+    func plant(_ path: String, uid: uid_t = 0, gid: gid_t = 0, mode: mode_t) throws {
+        try FileManager.default.copyItem(atPath: "/usr/bin/true", toPath: path)
+        chown(path, uid, gid)
+        chmod(path, mode)
+    }
+
     func run(_ argv: [String], in folder: String, policy: Policy = Policies.python, executor: Executor? = nil) async throws -> CompletedProcess {
         let chosen = try #require(executor ?? (policy.name == "default" ? Self.asOwner : Self.pythonAsOwner))
         return try await chosen.execute(Command(argv, stdin: .null, stdout: .pipe, stderr: .pipe, workingDirectory: folder, policy: policy))
@@ -195,8 +202,7 @@ import Glibc
         defer { try? FileManager.default.removeItem(atPath: folder) }
         try FileManager.default.createDirectory(atPath: folder + "/bin", withIntermediateDirectories: true)
         let helper = folder + "/bin/helper"
-        try FileManager.default.copyItem(atPath: "/usr/bin/true", toPath: helper)
-        chmod(helper, 0o4755)
+        try plant(helper, mode: 0o4755)
         let executor = try #require(Self.pythonAsOwner)
         #expect(executor.warnings(forWorkingDirectory: folder).contains { $0.contains("bin/helper") && $0.contains("set-uid") },
                 "\(executor.warnings(forWorkingDirectory: folder))")
@@ -223,9 +229,7 @@ import Glibc
         let folder = try rootFolder("foreign-suid")
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let theirs = folder + "/theirs"
-        try FileManager.default.copyItem(atPath: "/usr/bin/true", toPath: theirs)
-        chown(theirs, 1234, 1234)
-        chmod(theirs, 0o4755)
+        try plant(theirs, uid: 1234, gid: 1234, mode: 0o4755)
         let result = try await run(["sh", "-c", "echo hi > out.txt && echo wrote; echo x >> theirs || echo kept"], in: folder, policy: Policies.default)
         #expect(result.stdout?.text == "wrote\nkept\n", "\(result.stdout?.text ?? "") \(result.stderr?.text ?? "")")
     }
@@ -235,10 +239,7 @@ import Glibc
         // the owner: a mapped rewrite would keep that user's set-uid bit.
         let folder = try rootFolder("group-suid")
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let shared = folder + "/shared"
-        try FileManager.default.copyItem(atPath: "/usr/bin/true", toPath: shared)
-        chown(shared, 1234, 0)
-        chmod(shared, 0o4775)
+        try plant(folder + "/shared", uid: 1234, gid: 0, mode: 0o4775)
         let executor = try #require(Self.asOwner)
         #expect(executor.warnings(forWorkingDirectory: folder).contains { $0.contains("/shared") }, "\(executor.warnings(forWorkingDirectory: folder))")
         let result = try await run(["sh", "-c", "echo hi > out.txt || echo refused"], in: folder, policy: Policies.default)
