@@ -250,6 +250,7 @@ public final class Executor: Sendable {
         // A leased uid writes in its working directory as the directory's owner, when asked
         // (writingAsWorkingDirectoryOwner) and safe (IdmappedMounts).
         let asOwner = options.workingDirectoryAsOwner && lease.leasedUID != nil
+            && policy.isolation.filesystem?.workingDirectory == .readWrite
             && environment.workingDirectory.map { IdmappedMounts.obstacle($0) == nil } == true
         let plan = policy.isolation.isEmpty ? nil
             : IsolationPlan(policy.isolation, workingDirectory: environment.workingDirectory, home: lease.home,
