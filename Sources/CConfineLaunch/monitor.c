@@ -289,6 +289,9 @@ _Noreturn void monitor(const struct launcher *l, const struct request *rq, int m
     if (rq->hdr.tmp_size != 0)
         snprintf(args.tmpfs_options, sizeof args.tmpfs_options, "size=%llu,mode=1777",
                  (unsigned long long)rq->hdr.tmp_size);
+    else if (rq->hdr.shm_size_mib != 0)
+        snprintf(args.tmpfs_options, sizeof args.tmpfs_options, "size=%llum,mode=1777",
+                 (unsigned long long)rq->hdr.shm_size_mib);
     int ns_flags = namespace_flags(rq->hdr.iso_flags);
     if (shared != NULL) {
         m.main = start_in_pid_namespace(&args, shared, exec_pipe);

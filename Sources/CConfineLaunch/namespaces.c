@@ -159,9 +159,10 @@ static void setup_mounts(const struct child_args *a, bool proc)
                 child_fail(a, CFL_STAGE_MOUNT, errno, (int)i);
         }
     }
-    if (rq->hdr.tmp_size != 0) {
-        if (mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, a->tmpfs_options) < 0)
-            child_fail(a, CFL_STAGE_MOUNT, errno, -1);
+    if (rq->hdr.tmp_size != 0 &&
+        mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, a->tmpfs_options) < 0)
+        child_fail(a, CFL_STAGE_MOUNT, errno, -1);
+    if (rq->hdr.tmp_size != 0 || rq->hdr.shm_size_mib != 0) {
         if (mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, a->tmpfs_options) < 0 &&
             errno != ENOENT) /* no /dev/shm: nothing shared to hide */
             child_fail(a, CFL_STAGE_MOUNT, errno, -1);

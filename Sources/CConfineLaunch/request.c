@@ -69,13 +69,13 @@ static bool parse_cgroups(const unsigned char *p, size_t len, uint32_t *count)
 /* Checks the isolation fields and adds the implied NEWNS; false if malformed. */
 static bool valid_isolation(struct cfl_request_header *h)
 {
-    if ((h->iso_flags & ~CFL_ISO_ALL) != 0 || h->iso_reserved != 0 ||
+    if ((h->iso_flags & ~CFL_ISO_ALL) != 0 ||
         (h->landlock_scopes != 0 && !(h->iso_flags & CFL_ISO_LANDLOCK)) ||
         (h->fs_rules_len != 0 && !(h->iso_flags & (CFL_ISO_LANDLOCK | CFL_ISO_READONLY_ROOT))))
         return false;
-    /* a fresh /proc for the PID namespace, the read-only view and the private /tmp are all
-     * mounts that must not be the host's */
-    if ((h->iso_flags & (CFL_ISO_NEWPID | CFL_ISO_READONLY_ROOT)) || h->tmp_size != 0)
+    /* a fresh /proc for the PID namespace, the read-only view, the private /tmp and /dev/shm
+     * are all mounts that must not be the host's */
+    if ((h->iso_flags & (CFL_ISO_NEWPID | CFL_ISO_READONLY_ROOT)) || h->tmp_size != 0 || h->shm_size_mib != 0)
         h->iso_flags |= CFL_ISO_NEWNS;
     return true;
 }

@@ -7,7 +7,7 @@
 /// "isolation": {
 ///   "required": true,
 ///   "filesystem": { "readOnly": ["/usr", "/etc/passwd"], "readWrite": [], "tmp": "64MiB",
-///                   "workingDirectory": "readWrite", "readOnlyRoot": true },
+///                   "workingDirectory": "readWrite", "readOnlyRoot": true, "writableExecutable": false },
 ///   "network": "none",
 ///   "processes": { "namespace": true, "max": 256 },
 ///   "ipc": "private",
@@ -38,10 +38,17 @@ public struct Isolation: Sendable, Hashable {
         /// the working directory joins the view with `workingDirectory` access, so a directory
         /// no rule admits is refused rather than let the caller widen the view.
         public var workingDirectories: [String] = WorkingDirectoryRules.standard
+        /// Whether files in the places the command may write (its private HOME/TMPDIR or /tmp,
+        /// /dev/shm, the readWrite paths, a readWrite working directory, read-write grants) can
+        /// be executed: a script it wrote, a tool it downloaded (what functions do with /tmp on
+        /// Function Compute and Lambda). False: those places are writable but not executable
+        /// (Landlock's EXECUTE right is withheld), so only what the view shows read-only runs.
+        public var writableExecutable = true
 
         public init(readOnly: [String] = [], readWrite: [String] = [], tmp: UInt64? = nil,
                     workingDirectory: Access = .readOnly, readOnlyRoot: Bool = false,
-                    workingDirectories: [String] = WorkingDirectoryRules.standard) {
+                    workingDirectories: [String] = WorkingDirectoryRules.standard, writableExecutable: Bool = true) {
+            self.writableExecutable = writableExecutable
             self.readOnly = readOnly
             self.readWrite = readWrite
             self.tmp = tmp
@@ -98,6 +105,7 @@ extension Isolation {
             var view: [String: Any] = [
                 "readOnly": filesystem.readOnly, "readWrite": filesystem.readWrite,
                 "workingDirectory": filesystem.workingDirectory.rawValue, "readOnlyRoot": filesystem.readOnlyRoot,
+                "writableExecutable": filesystem.writableExecutable,
             ]
             if let tmp = filesystem.tmp { view["tmp"] = Quantity.format(bytes: tmp) }
             if filesystem.workingDirectories != WorkingDirectoryRules.standard { view["workingDirectories"] = filesystem.workingDirectories }

@@ -97,6 +97,7 @@ public struct AuditWeights: Sendable {
         "commands.no-allow-list": 4, "commands.exec-capable": 12,
         "rules.shadowed": 1, "rules.duplicate": 0.5,
         "isolation.filesystem.none": 8, "isolation.filesystem.wide": 6, "isolation.workdir.wide": 4,
+        "isolation.filesystem.writable-executable": 3,
         "isolation.network.host": 2, "isolation.pid.none": 3, "isolation.ipc.none": 1,
         "isolation.memory.none": 2, "isolation.processes.none": 2, "isolation.cpu.none": 1,
     ])
@@ -405,6 +406,12 @@ public struct PolicyAuditor: Sendable {
                         why: "everything under \(path) that the command's uid can read\(key == "readWrite" ? " or write" : "") is in reach: other users' files, keys, the service's configuration",
                         fix: "list the folders the commands need instead of \(path)")
                 }
+            }
+            if filesystem.writableExecutable {
+                add("isolation.filesystem.writable-executable", "files the command writes can be executed (isolation.filesystem.writableExecutable)",
+                    "isolation.filesystem",
+                    why: "a command can write or download a program into its HOME/TMPDIR or a writable folder and run it: code that is in no listed path and that commands.allow never saw",
+                    fix: "set isolation.filesystem.writableExecutable to false where the commands only run installed programs")
             }
             if filesystem.workingDirectory != .none {
                 let wide = ["/", "/home", "/root", "/etc", "/proc"].filter { WorkingDirectoryRules.decide($0, rules: filesystem.workingDirectories).admitted }

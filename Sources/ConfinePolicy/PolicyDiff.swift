@@ -170,6 +170,10 @@ public struct PolicyDiff: Sendable {
         if a.readOnlyRoot != b.readOnlyRoot {
             note(!b.readOnlyRoot, area, b.readOnlyRoot ? "read-only root added" : "read-only root removed")
         }
+        if a.writableExecutable != b.writableExecutable {
+            note(b.writableExecutable, area, b.writableExecutable ? "files written may now be executed (writableExecutable true)"
+                                                                    : "files written may no longer be executed (writableExecutable false)")
+        }
         if a.tmp != b.tmp {
             // No private /tmp: the command's HOME/TMPDIR is a host folder again; a larger one holds more memory.
             let widens = b.tmp.map { x in a.tmp.map { x > $0 } ?? false } ?? true

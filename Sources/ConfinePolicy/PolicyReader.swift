@@ -171,7 +171,7 @@ extension Walker {
         }
         if let raw = fields["filesystem"] {
             if raw == .null { isolation.filesystem = nil } else {
-                let f = try object(raw, "isolation.filesystem", allowed: ["readOnly", "readWrite", "tmp", "workingDirectory", "workingDirectories", "readOnlyRoot", "comment"])
+                let f = try object(raw, "isolation.filesystem", allowed: ["readOnly", "readWrite", "tmp", "workingDirectory", "workingDirectories", "readOnlyRoot", "writableExecutable", "comment"])
                 var filesystem = Isolation.Filesystem()
                 func paths(_ key: String) throws -> [String] {
                     guard let raw = f[key] else { return [] }
@@ -222,6 +222,10 @@ extension Walker {
                 if let raw = f["readOnlyRoot"] {
                     guard case .bool(let b) = raw else { throw error("isolation.filesystem.readOnlyRoot", "expected true or false, found \(raw.typeName)") }
                     filesystem.readOnlyRoot = b
+                }
+                if let raw = f["writableExecutable"] {
+                    guard case .bool(let b) = raw else { throw error("isolation.filesystem.writableExecutable", "expected true or false, found \(raw.typeName)") }
+                    filesystem.writableExecutable = b
                 }
                 isolation.filesystem = filesystem
             }

@@ -157,7 +157,8 @@ package enum ShippedPolicies {
   "isolation": {
     "filesystem": {
       "readOnly": ["/usr", "/bin", "/lib", "/lib64", "/etc/ld.so.cache", "/etc/passwd", "/etc/group", "/etc/nsswitch.conf", "/etc/localtime"],
-      "workingDirectory": "readOnly"
+      "workingDirectory": "readOnly",
+      "writableExecutable": false
     },
     "processes": { "namespace": true, "max": 16 },
     "memory": "256MiB"

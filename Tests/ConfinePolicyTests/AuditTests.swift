@@ -45,10 +45,23 @@ import Testing
         #expect(!report.findings.contains { $0.id == "syscall.clone3-allowed" })
     }
 
+    @Test func filesWrittenThenRunAreCountedUnlessThePolicyClosesThem() throws {
+        let open = auditor.audit(try PolicyReader().load("default"))
+        #expect(open.findings.contains { $0.id == "isolation.filesystem.writable-executable" })
+        let strict = auditor.audit(try PolicyReader().load("strict"))
+        #expect(!strict.findings.contains { $0.id == "isolation.filesystem.writable-executable" })
+        let text = #"{"version": 1, "include": "default", "isolation": {"filesystem": {"readOnly": ["/usr"], "writableExecutable": "no"}}}"#
+        #expect(throws: PolicyError.self) { try PolicyReader().parse(Array(text.utf8), file: "w.json") }
+        var closed = try PolicyReader().load("default")
+        closed.isolation.filesystem?.writableExecutable = false
+        let lines = PolicyDiff(from: closed, to: try PolicyReader().load("default")).changes.map(\.description)
+        #expect(lines.contains("+ isolation.filesystem: files written may now be executed (writableExecutable true)"), "\(lines)")
+    }
+
     @Test func weightsFileOverridesTheTable() throws {
         let weights = try AuditWeights.load(Array(try String(contentsOfFile: fixture("weights.json"), encoding: .utf8).utf8), file: fixture("weights.json"))
         let report = PolicyAuditor(weights: weights).audit(try PolicyReader().load("default"))
-        #expect(report.exposure == 2.5)
+        #expect(report.exposure == 2.8)
         #expect(report.label == .ok)
         #expect(throws: PolicyError.self) {
             _ = try AuditWeights.load(Array(try String(contentsOfFile: fixture("bad-weights.json"), encoding: .utf8).utf8), file: fixture("bad-weights.json"))

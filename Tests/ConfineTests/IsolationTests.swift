@@ -171,6 +171,50 @@ import Glibc
         #expect(cpu < 0.45, "a 0.2-core quota for 1 s of wall time: \(cpu) s of CPU")
     }
 
+    @Test func multiprocessingRunsUnderThePythonPolicyInADevShmOfItsOwn() async throws {
+        // The host's /dev/shm holds a file no command may see; what the command makes there
+        // dies with it.
+        let work = try workDirectory()
+        defer { try? FileManager.default.removeItem(atPath: work) }
+        let planted = "/dev/shm/confine-host-\(getpid())"
+        FileManager.default.createFile(atPath: planted, contents: Data("host\n".utf8))
+        defer { unlink(planted) }
+        let script = """
+            import multiprocessing as mp, concurrent.futures as cf, os
+            print(mp.Pool(2).map(abs, [-1, -2]))
+            with cf.ProcessPoolExecutor(2) as pool: print(list(pool.map(abs, [-3, -4])))
+            q = mp.Queue(); q.put('queued'); print(q.get())
+            open('/dev/shm/made-inside', 'w').write('x')
+            print(sorted(os.listdir('/dev/shm')))
+            """
+        let result = try await Executors.python.execute(Command(["python3", "-c", script], stdin: .null, stdout: .pipe, stderr: .pipe,
+                                                                 workingDirectory: work))
+        #expect(result.stdout?.text == "[1, 2]\n[3, 4]\nqueued\n['made-inside']\n", "\(result.stderr?.text ?? "")")
+        #expect(!FileManager.default.fileExists(atPath: "/dev/shm/made-inside"))
+    }
+
+    @Test func filesTheCommandWritesRunUnlessThePolicySaysNot() async throws {
+        let work = try workDirectory()
+        defer { try? FileManager.default.removeItem(atPath: work) }
+        // A script and a copied binary, in the private TMPDIR and in the work folder (each run
+        // its own names: the folder is sticky, and each run has another uid).
+        func script(_ tag: String) -> String {
+            """
+            printf '#!/bin/sh\\necho ran\\n' > "$TMPDIR/t.sh"; cp /bin/true "$TMPDIR/tool"; chmod +x "$TMPDIR/t.sh" "$TMPDIR/tool"
+            printf '#!/bin/sh\\necho ran\\n' > w-\(tag).sh; chmod +x w-\(tag).sh
+            "$TMPDIR/t.sh"; echo tmp=$?; "$TMPDIR/tool"; echo tool=$?; ./w-\(tag).sh; echo work=$?
+            """
+        }
+        let allowed = try await sh(script("open"), cwd: work)
+        #expect(allowed.stdout?.text == "ran\ntmp=0\ntool=0\nran\nwork=0\n", "\(allowed.stderr?.text ?? "")")
+        let closed = variant(Policies.default) { $0.isolation.filesystem?.writableExecutable = false }
+        let refused = try await sh(script("closed"), policy: closed, cwd: work)
+        #expect(refused.stdout?.text == "tmp=126\ntool=126\nwork=126\n", "\(refused.stderr?.text ?? "")")
+        #expect(refused.stderr?.text.components(separatedBy: "Permission denied").count == 4, "\(refused.stderr?.text ?? "")")
+        // Still there to read: only execution is withheld.
+        #expect(FileManager.default.contents(atPath: work + "/w-closed.sh").map { String(decoding: $0, as: UTF8.self) } == "#!/bin/sh\necho ran\n")
+    }
+
     @Test func missingPathsWarnOrFailWhenRequired() throws {
         let soft = #"{"version": 1, "isolation": {"filesystem": {"readOnly": ["/usr", "/no/such/path"]}}}"#
         let policy = try PolicyReader().parse(Array(soft.utf8), file: "/tmp/soft.json")

@@ -143,7 +143,10 @@ struct cfl_request_header {
     uint32_t landlock_scopes; /* CFL_LANDLOCK_SCOPE_* (LANDLOCK_SCOPE_*) to apply; 0 = none */
     uint32_t fs_rules_len;    /* bytes of the filesystem rules section */
     uint32_t cgroup_len;      /* bytes of the cgroup section */
-    uint32_t iso_reserved;    /* must be 0; keeps tmp_size 8-aligned (offset 64, header 72 bytes) */
+    uint32_t shm_size_mib;    /* with tmp_size 0: size in MiB of a private tmpfs on /dev/shm alone
+                                 (POSIX shared memory and semaphores; implies NEWNS); 0 = none.
+                                 Ignored when tmp_size is set (/dev/shm then gets tmp_size).
+                                 Keeps tmp_size 8-aligned (offset 64, header 72 bytes) */
     uint64_t tmp_size;        /* size in bytes of each private tmpfs on /tmp and /dev/shm (implies
                                  NEWNS); 0 = none */
 };

@@ -262,6 +262,7 @@ public final class Executor: Sendable {
             request.landlockScopes = plan.scopes
             request.filesystemRules = plan.rules
             request.tmpSize = plan.tmpSize
+            request.shmSizeMiB = plan.shmSizeMiB
             if policy.isolation.usesCgroups && Cgroups.available {
                 request.cgroups = try lease.acquireCgroup(for: policy.isolation)
             }

@@ -48,11 +48,15 @@ struct IsolationPlan {
     var scopes: UInt32 = 0
     var rules: [(access: UInt32, path: String)] = []
     var tmpSize: UInt64 = 0
+    /// With no private /tmp: the size in MiB of a private tmpfs on /dev/shm alone (0: none).
+    var shmSizeMiB: UInt32 = 0
     /// HOME/TMPDIR for the command when it gets a private /tmp.
     var privateTmp: Bool { tmpSize > 0 }
 
     static let read = UInt32(CFL_FS_READ), write = UInt32(CFL_FS_WRITE), exec = UInt32(CFL_FS_EXEC), noFollow = UInt32(CFL_FS_NOFOLLOW)
     static let idmap = UInt32(CFL_FS_IDMAP)
+    /// The private /dev/shm's size when the policy caps no memory.
+    static let defaultShm: UInt64 = 64 << 20
 
     /// What the policy asks for, less what the machine lacks (`IsolationSupport.check` has
     /// already refused a required part that is missing).
@@ -65,6 +69,13 @@ struct IsolationPlan {
             if isolation.network == .none { flags |= UInt32(CFL_ISO_NEWNET) }
             if isolation.pidNamespace { flags |= UInt32(CFL_ISO_NEWPID) }
             if isolation.privateIPC { flags |= UInt32(CFL_ISO_NEWIPC) }
+            // POSIX shared memory and named semaphores (shm_open, sem_open: multiprocessing's
+            // locks and queues) live in /dev/shm, which an IPC namespace does not cover: a
+            // private IPC gets a /dev/shm of its own (a private /tmp brings one already), as
+            // large as the tree's memory cap (tmpfs pages are charged to the writer's cgroup).
+            if isolation.privateIPC && isolation.filesystem?.tmp == nil {
+                shmSizeMiB = UInt32(max(1, min((isolation.memory ?? Self.defaultShm) >> 20, UInt64(UInt32.max))))
+            }
         }
         guard let filesystem = isolation.filesystem else { return }
         if root {
@@ -78,8 +89,10 @@ struct IsolationPlan {
             if IsolationSupport.landlockABI >= 6 { scopes = UInt32(CFL_LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET | CFL_LANDLOCK_SCOPE_SIGNAL) }
         }
         guard landlock || filesystem.readOnlyRoot else { return }
+        // What the command may write is executable too unless the policy says otherwise.
+        let written = Self.read | Self.write | (filesystem.writableExecutable ? Self.exec : 0)
         var rules: [(UInt32, String)] = filesystem.readOnly.map { (Self.read | Self.exec, $0) }
-        rules += filesystem.readWrite.map { (Self.read | Self.write | Self.exec, $0) }
+        rules += filesystem.readWrite.map { (written, $0) }
         // What every command needs to start, and what it was given.
         rules.append((Self.read | Self.exec, executable))
         rules += [("/dev/null", Self.read | Self.write), ("/dev/full", Self.read | Self.write), ("/dev/zero", Self.read),
@@ -90,21 +103,21 @@ struct IsolationPlan {
             // resolved by the executor: opened without following links, so none swapped in later widens the view
             case .readOnly: rules.append((Self.read | Self.exec | Self.noFollow, workingDirectory))
             // idmapped in the command's own mount namespace (one is made if the policy asks for none)
-            case .readWrite: rules.append((Self.read | Self.write | Self.exec | Self.noFollow | (workingDirectoryAsOwner && root ? Self.idmap : 0),
-                                           workingDirectory))
+            case .readWrite: rules.append((written | Self.noFollow | (workingDirectoryAsOwner && root ? Self.idmap : 0), workingDirectory))
             }
         }
         if privateTmp {
-            rules += [(Self.read | Self.write, "/tmp"), (Self.read | Self.write, "/dev/shm")]
-        } else if let home {
-            rules.append((Self.read | Self.write, home))
+            rules += [(written, "/tmp"), (written, "/dev/shm")]
+        } else {
+            if let home { rules.append((written, home)) }
+            if shmSizeMiB > 0 { rules.append((written, "/dev/shm")) }
         }
         if isolation.pidNamespace && root { rules.append((Self.read, "/proc")) }
         for (path, access) in grants.sorted(by: { $0.key < $1.key }) {
             switch access {
             case .none: break
             case .readOnly: rules.append((Self.read | Self.exec, path))
-            case .readWrite: rules.append((Self.read | Self.write | Self.exec, path))
+            case .readWrite: rules.append((written, path))
             }
         }
         self.rules = rules.map { (access: $0.0, path: $0.1) }

@@ -23,6 +23,7 @@ struct LaunchRequest {
     var filesystemRules: [(access: UInt32, path: String)] = []
     var cgroups: [String] = []
     var tmpSize: UInt64 = 0
+    var shmSizeMiB: UInt32 = 0
 
     /// The RLIMIT_* number of each policy limit name.
     static let resources: [String: Int32] = [
@@ -70,6 +71,7 @@ struct LaunchRequest {
         header.fs_rules_len = UInt32(filesystemRules.reduce(0) { $0 + MemoryLayout<UInt32>.size + $1.path.utf8.count + 1 })
         header.cgroup_len = UInt32(cgroups.reduce(0) { $0 + $1.utf8.count + 1 })
         header.tmp_size = tmpSize
+        header.shm_size_mib = shmSizeMiB
         return header
     }
 
