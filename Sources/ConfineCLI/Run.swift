@@ -12,7 +12,7 @@ extension ConfineCommand {
         static let configuration = CommandConfiguration(
             commandName: "run",
             abstract: "Run a command under a policy, passing its output through unchanged.",
-            usage: "confine run [--policy NAME|FILE] [--timeout S] [--cwd DIR] [--env K=V]... [--json] -- CMD [ARG...]"
+            usage: "confine run [--policy NAME|FILE] [--timeout S] [--cwd DIR] [--env K=V]... [--ro PATH]... [--rw PATH]... [--json] -- CMD [ARG...]"
         )
 
         @OptionGroup var policyOption: PolicyOption
@@ -25,6 +25,12 @@ extension ConfineCommand {
 
         @Option(name: .customLong("env"), help: "Set K=V in the command's environment, on top of the policy's. Repeatable.")
         var environment: [String] = []
+
+        @Option(name: .customLong("ro"), help: ArgumentHelp("Add a file or folder to the command's view, readable, for this run. Repeatable; the policy must allow grants (isolation.filesystem.grants) and admit the path (workingDirectories).", valueName: "path"))
+        var readOnly: [String] = []
+
+        @Option(name: .customLong("rw"), help: ArgumentHelp("Add a file or folder to the command's view, writable, for this run (written as its owner, like the working directory). Repeatable; the policy must allow readWrite grants.", valueName: "path"))
+        var readWrite: [String] = []
 
         @Flag(help: "Capture the output and print one JSON result record instead.")
         var json = false
@@ -58,13 +64,30 @@ extension ConfineCommand {
             } catch {
                 fail("\(error)", status: (error as? ConfineError)?.exitStatus ?? 2)
             }
-            for warning in executor.warnings + executor.warnings(forWorkingDirectory: directory) { warn(warning) }
+            // Grants for this run, each checked against the policy (a path given twice: the wider access).
+            var grants: [String: Isolation.Access] = [:]
+            do {
+                for path in readOnly where grants[path] == nil {
+                    grants[try FilesystemGrants.admit(path, .readOnly, policy: policy, source: "--ro")] = .readOnly
+                }
+                for path in readWrite { grants[try FilesystemGrants.admit(path, .readWrite, policy: policy, source: "--rw")] = .readWrite }
+            } catch let error as ConfineError {
+                fail(error.description, status: error.exitStatus)
+            } catch {
+                fail("\(error)", status: 2)
+            }
+            var warnings = executor.warnings + executor.warnings(forWorkingDirectory: directory)
+            for (path, access) in grants.sorted(by: { $0.key < $1.key }) where access == .readWrite {
+                warnings += executor.warnings(forReadWriteGrant: path)
+            }
+            for warning in warnings { warn(warning) }
             if let link, geteuid() == 0, policy.user == .automatic, policy.isolation.filesystem?.workingDirectory == .readWrite {
                 warn("the working directory was reached through a symbolic link (\(link)), so it is not mounted as the command's own: the command writes there only as its permissions allow; run from the folder's own path")
             }
-            let request = Command(
+            var request = Command(
                 command, stdin: .inherit, stdout: json ? .pipe : .inherit, stderr: json ? .pipe : .inherit,
                 environment: environment, workingDirectory: directory, timeout: limit)
+            request.filesystemGrants = grants
             let result: CompletedProcess
             do {
                 result = try executor.execute(request)

@@ -7,7 +7,8 @@
 /// "isolation": {
 ///   "required": true,
 ///   "filesystem": { "readOnly": ["/usr", "/etc/passwd"], "readWrite": [], "tmp": "64MiB",
-///                   "workingDirectory": "readWrite", "readOnlyRoot": true, "writableExecutable": false },
+///                   "workingDirectory": "readWrite", "readOnlyRoot": true, "writableExecutable": false,
+///                   "grants": "readOnly" },
 ///   "network": "none",
 ///   "processes": { "namespace": true, "max": 256 },
 ///   "ipc": "private",
@@ -44,11 +45,17 @@ public struct Isolation: Sendable, Hashable {
         /// Function Compute and Lambda). False: those places are writable but not executable
         /// (Landlock's EXECUTE right is withheld), so only what the view shows read-only runs.
         public var writableExecutable = true
+        /// The most a caller may add to the view for one run (`confine run --ro/--rw`, a
+        /// function's `grants`): `none`, `readOnly`, or `readWrite`. A granted path must also
+        /// be one `workingDirectories` admits (no system tree, no home or dot-folder itself).
+        public var grants: Access = .none
 
         public init(readOnly: [String] = [], readWrite: [String] = [], tmp: UInt64? = nil,
                     workingDirectory: Access = .readOnly, readOnlyRoot: Bool = false,
-                    workingDirectories: [String] = WorkingDirectoryRules.standard, writableExecutable: Bool = true) {
+                    workingDirectories: [String] = WorkingDirectoryRules.standard, writableExecutable: Bool = true,
+                    grants: Access = .none) {
             self.writableExecutable = writableExecutable
+            self.grants = grants
             self.readOnly = readOnly
             self.readWrite = readWrite
             self.tmp = tmp
@@ -105,7 +112,7 @@ extension Isolation {
             var view: [String: Any] = [
                 "readOnly": filesystem.readOnly, "readWrite": filesystem.readWrite,
                 "workingDirectory": filesystem.workingDirectory.rawValue, "readOnlyRoot": filesystem.readOnlyRoot,
-                "writableExecutable": filesystem.writableExecutable,
+                "writableExecutable": filesystem.writableExecutable, "grants": filesystem.grants.rawValue,
             ]
             if let tmp = filesystem.tmp { view["tmp"] = Quantity.format(bytes: tmp) }
             if filesystem.workingDirectories != WorkingDirectoryRules.standard { view["workingDirectories"] = filesystem.workingDirectories }

@@ -413,12 +413,14 @@ public struct PolicyAuditor: Sendable {
                     why: "a command can write or download a program into its HOME/TMPDIR or a writable folder and run it: code that is in no listed path and that commands.allow never saw",
                     fix: "set isolation.filesystem.writableExecutable to false where the commands only run installed programs")
             }
-            if filesystem.workingDirectory != .none {
+            if filesystem.workingDirectory != .none || filesystem.grants != .none {
                 let wide = ["/", "/home", "/root", "/etc", "/proc"].filter { WorkingDirectoryRules.decide($0, rules: filesystem.workingDirectories).admitted }
                 if !wide.isEmpty {
-                    add("isolation.workdir.wide", "isolation.filesystem.workingDirectories admits \(wide.joined(separator: ", ")) as a working directory",
+                    let joins = [filesystem.workingDirectory != .none ? "the caller's working directory joins the view (\(filesystem.workingDirectory.rawValue))" : nil,
+                                 filesystem.grants != .none ? "a caller may grant such a path (\(filesystem.grants.rawValue))" : nil].compactMap { $0 }
+                    add("isolation.workdir.wide", "isolation.filesystem.workingDirectories admits \(wide.joined(separator: ", ")) as a working directory or grant",
                         "isolation.filesystem.workingDirectories",
-                        why: "the caller's working directory joins the view (\(filesystem.workingDirectory.rawValue)): from \(wide[0]) a command reaches everything under it",
+                        why: "\(joins.joined(separator: ", and ")): from \(wide[0]) a command reaches everything under it",
                         fix: "admit only project folders, e.g. [\"/srv/jobs/*\"]; the standard rules refuse system trees and homes themselves")
                 }
             }

@@ -162,6 +162,9 @@ public struct PolicyDiff: Sendable {
             note(rank[b.workingDirectory, default: 2] > rank[a.workingDirectory, default: 2], area,
                  "workingDirectory \(a.workingDirectory.rawValue) -> \(b.workingDirectory.rawValue)")
         }
+        if a.grants != b.grants {
+            note(rank[b.grants, default: 2] > rank[a.grants, default: 2], area, "grants \(a.grants.rawValue) -> \(b.grants.rawValue)")
+        }
         if a.workingDirectories != b.workingDirectories {
             let narrower = WorkingDirectoryRules.isNoWider(b.workingDirectories, than: a.workingDirectories)
             note(!narrower, area, "workingDirectories [\(a.workingDirectories.joined(separator: ", "))] -> [\(b.workingDirectories.joined(separator: ", "))]"

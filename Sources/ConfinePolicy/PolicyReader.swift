@@ -171,7 +171,7 @@ extension Walker {
         }
         if let raw = fields["filesystem"] {
             if raw == .null { isolation.filesystem = nil } else {
-                let f = try object(raw, "isolation.filesystem", allowed: ["readOnly", "readWrite", "tmp", "workingDirectory", "workingDirectories", "readOnlyRoot", "writableExecutable", "comment"])
+                let f = try object(raw, "isolation.filesystem", allowed: ["readOnly", "readWrite", "tmp", "workingDirectory", "workingDirectories", "readOnlyRoot", "writableExecutable", "grants", "comment"])
                 var filesystem = Isolation.Filesystem()
                 func paths(_ key: String) throws -> [String] {
                     guard let raw = f[key] else { return [] }
@@ -209,6 +209,13 @@ extension Walker {
                         throw error("isolation.filesystem.workingDirectory", "unknown access '\(text)' (accepted: \(Isolation.Access.allCases.map(\.rawValue).joined(separator: ", ")))")
                     }
                     filesystem.workingDirectory = access
+                }
+                if let raw = f["grants"] {
+                    let text = try string(raw, "isolation.filesystem.grants")
+                    guard let access = Isolation.Access(rawValue: text) else {
+                        throw error("isolation.filesystem.grants", "unknown access '\(text)' (accepted: \(Isolation.Access.allCases.map(\.rawValue).joined(separator: ", ")): the most a caller may add for one run)")
+                    }
+                    filesystem.grants = access
                 }
                 if let raw = f["workingDirectories"] {
                     let rules = try strings(raw, "isolation.filesystem.workingDirectories")

@@ -49,12 +49,13 @@ package enum ShippedPolicies {
   "outputLimit": "16MiB",
   "environment": { "PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8" },
   "isolation": {
-    "comment": "Beyond syscalls: only the system's programs, libraries and a few /etc files are visible (Landlock), the working directory writable, HOME/TMPDIR private; loopback only; own PID and IPC namespaces; the whole tree capped at 256 processes, 1 GiB of memory and one core. Parts the machine lacks are warned about and skipped (required: false).",
+    "comment": "Beyond syscalls: only the system's programs, libraries and a few /etc files are visible (Landlock), the working directory writable, HOME/TMPDIR private, a path the caller grants for one run (confine run --ro/--rw, admitted by the same rules as a working directory); loopback only; own PID and IPC namespaces; the whole tree capped at 256 processes, 1 GiB of memory and one core. Parts the machine lacks are warned about and skipped (required: false).",
     "required": false,
     "filesystem": {
       "readOnly": ["/usr", "/bin", "/sbin", "/lib", "/lib64", "/opt", "/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/passwd", "/etc/group", "/etc/hostname",
                    "/etc/nsswitch.conf", "/etc/localtime", "/etc/alternatives", "/etc/ssl", "/etc/hosts", "/etc/resolv.conf", "/etc/mime.types"],
-      "workingDirectory": "readWrite"
+      "workingDirectory": "readWrite",
+      "grants": "readWrite"
     },
     "network": "none",
     "processes": { "namespace": true, "max": 256 },
@@ -158,7 +159,8 @@ package enum ShippedPolicies {
     "filesystem": {
       "readOnly": ["/usr", "/bin", "/lib", "/lib64", "/etc/ld.so.cache", "/etc/passwd", "/etc/group", "/etc/nsswitch.conf", "/etc/localtime"],
       "workingDirectory": "readOnly",
-      "writableExecutable": false
+      "writableExecutable": false,
+      "grants": "readOnly"
     },
     "processes": { "namespace": true, "max": 16 },
     "memory": "256MiB"

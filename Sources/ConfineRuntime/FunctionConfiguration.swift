@@ -1,3 +1,4 @@
+import Confine
 import ConfinePolicy
 import FoundationEssentials
 
@@ -9,7 +10,8 @@ import FoundationEssentials
 ///   "credentials": { "source": "environment" },
 ///   "functions": { "json-key": { "handler": "index.handler", "runtime": "python3",
 ///                                "codeDirectory": "json-key", "policy": "python",
-///                                "memory": 128, "timeout": "10s", "environment": {} } } }
+///                                "memory": 128, "timeout": "10s", "environment": {},
+///                                "grants": { "readOnly": ["/srv/models"], "readWrite": [] } } } }
 /// ```
 public struct FunctionConfiguration: Sendable {
     public enum Runtime: String, Sendable, CaseIterable {
@@ -33,6 +35,9 @@ public struct FunctionConfiguration: Sendable {
         /// How long one invocation may run.
         public var timeout: Duration
         public var environment: [String: String]
+        /// Paths added to the function's view (canonical), each admitted by its policy
+        /// (`FilesystemGrants`): `"grants": {"readOnly": [...], "readWrite": [...]}`.
+        public var grants: [String: Isolation.Access] = [:]
     }
 
     /// Where credentials come from.
@@ -107,7 +112,7 @@ public struct FunctionConfiguration: Sendable {
             guard name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else {
                 throw error(base, "function name '\(name)' may hold letters, digits, '-' and '_' only")
             }
-            let f = try object(raw, base, ["handler", "runtime", "codeDirectory", "policy", "memory", "timeout", "environment", "comment"])
+            let f = try object(raw, base, ["handler", "runtime", "codeDirectory", "policy", "memory", "timeout", "environment", "grants", "comment"])
             let runtimeName = try string(f["runtime"], "\(base).runtime")
             guard let runtime = Runtime(rawValue: runtimeName) else {
                 throw error("\(base).runtime", "unknown runtime '\(runtimeName)' (accepted: \(Runtime.allCases.map(\.rawValue).joined(separator: ", ")))")
@@ -171,8 +176,26 @@ public struct FunctionConfiguration: Sendable {
                     environment[key] = s
                 }
             }
+            var grants: [String: Isolation.Access] = [:]
+            if let raw = f["grants"] {
+                let g = try object(raw, "\(base).grants", ["readOnly", "readWrite", "comment"])
+                for access in [Isolation.Access.readOnly, .readWrite] {
+                    guard let list = g[access.rawValue] else { continue }
+                    let field = "\(base).grants.\(access.rawValue)"
+                    guard case .array(let items) = list else { throw error(field, "expected an array of paths") }
+                    for (i, item) in items.enumerated() {
+                        guard case .string(let given) = item, !given.isEmpty else { throw error("\(field)[\(i)]", "expected a path (absolute, or relative to \(directory))") }
+                        let absolute = given.hasPrefix("/") ? given : URL(fileURLWithPath: directory).appendingPathComponent(given).path
+                        do {
+                            grants[try FilesystemGrants.admit(absolute, access, policy: policy, source: "grant")] = access
+                        } catch let refusal as ConfineError {
+                            throw error("\(field)[\(i)]", refusal.message)
+                        }
+                    }
+                }
+            }
             functions[name] = Function(name: name, handler: handler, runtime: runtime, codeDirectory: code, policy: policy,
-                                       memory: memory, timeout: timeout, environment: environment)
+                                       memory: memory, timeout: timeout, environment: environment, grants: grants)
         }
         return FunctionConfiguration(
             file: path, service: try string(fields["service"], "service", default: "default"),

@@ -32,7 +32,7 @@ public struct FunctionError: Error, Sendable, Hashable, Codable, CustomStringCon
         case let e as ConfineError:
             let type = switch e.code {
             case .notFound: "FileNotFoundError"
-            case .permissionDenied, .refused, .workingDirectoryNotAdmitted: "PermissionError"
+            case .permissionDenied, .refused, .workingDirectoryNotAdmitted, .grantNotAdmitted: "PermissionError"
             default: "ConfineError"
             }
             return FunctionError(type, e.message)

@@ -166,8 +166,10 @@ public final class FunctionRuntime: Sendable {
         var command = Command(
             argv, stdin: .bytes(event), stdout: .pipe, stderr: .pipe, environment: environment,
             workingDirectory: function.codeDirectory, timeout: function.timeout)
-        // Under filesystem isolation: the code (with its python/ dependencies) and this
+        // Under filesystem isolation: the function's grants (checked against its policy when
+        // the configuration was read), the code (with its python/ dependencies) and this
         // invocation's bootstrap, context and error files.
+        command.filesystemGrants = function.grants
         command.filesystemGrants[scratch.path] = .readWrite
         if let code = function.codeDirectory { command.filesystemGrants[code] = .readOnly }
         let result = try await executor.execute(command)

@@ -181,6 +181,50 @@ import Testing
         #expect(throughOption.text == "refused\n" && throughOption.stderr.contains("symbolic link"), "\(throughOption.stderr)")
     }
 
+    @Test func grantsAddAPathForOneRunWithinWhatThePolicyAllows() throws {
+        let folder = "/var/tmp/confine-cli-grant-\(getpid())"
+        let work = folder + "/work", data = folder + "/data", out = folder + "/out"
+        for path in [work, data, out] { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) }
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        for path in [folder, work, data, out] { chmod(path, 0o755) }
+        try Data("payload\n".utf8).write(to: URL(fileURLWithPath: data + "/data.bin"))
+        try FileManager.default.createSymbolicLink(atPath: folder + "/etc-link", withDestinationPath: "/etc")
+        func run(_ options: [String], _ script: String, policy: String = "default") throws -> Output {
+            try execute(Self.binary, ["run", "--policy", policy] + options + ["--", "sh", "-c", script], directory: work, environment: ["PWD": work])
+        }
+
+        let without = try run([], "cat \(data)/data.bin")
+        #expect(without.status != 0 && without.stderr.contains("Permission denied"), "\(without.stderr)")
+        let readable = try run(["--ro", data + "/data.bin"], "cat \(data)/data.bin; echo more >> \(data)/data.bin || echo refused")
+        #expect(readable.text == "payload\nrefused\n", "\(readable.stderr)")
+        let writable = try run(["--rw", out], "echo hi > \(out)/o.txt && cat \(out)/o.txt")
+        #expect(writable.text == "hi\n", "\(writable.stderr)")
+        var info = stat()
+        #expect(stat(out + "/o.txt", &info) == 0 && (geteuid() != 0 || info.st_uid == 0), "written as the folder's owner (root)")
+        // What a writable grant opens, tried: a set-uid file or a device made there.
+        let plant = try run(["--rw", out], "cp /bin/true \(out)/t; chmod 4755 \(out)/t; mknod \(out)/d c 1 3; true")
+        #expect(stat(out + "/t", &info) == 0 && info.st_mode & 0o6000 == 0, "no set-id bit: \(plant.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: out + "/d"))
+
+        // Refused, each with status 126 and what the policy says, before anything runs.
+        for (options, words) in [(["--rw", "/etc"], "its rule '!/etc' refuses it"),
+                                 (["--ro", folder + "/etc-link"], "(/etc): policy 'default' does not admit it"),
+                                 (["--ro", "/tmp"], "its rule '!/tmp' refuses it"),
+                                 (["--ro", "/proc/1/environ"], "its rule '!/proc' refuses it")] {
+            let refused = try run(options, "echo ran")
+            #expect(refused.status == 126 && refused.text.isEmpty && refused.stderr.contains(words), "\(options): \(refused.stderr)")
+        }
+        let strict = try run(["--rw", out], "ls", policy: "strict")
+        #expect(strict.status == 126 && strict.stderr.contains("policy 'strict' grants paths readOnly at most"), "\(strict.stderr)")
+        let none = folder + "/none.json"
+        try Data(#"{"version": 1, "include": "default", "isolation": {"filesystem": {"readOnly": ["/usr", "/lib", "/lib64", "/bin"], "workingDirectory": "readWrite"}}}"#.utf8)
+            .write(to: URL(fileURLWithPath: none))
+        let closed = try run(["--ro", data], "ls", policy: none)
+        #expect(closed.status == 126 && closed.stderr.contains("grants no path for one run"), "\(closed.stderr)")
+        let missing = try run(["--ro", folder + "/nothing"], "ls")
+        #expect(missing.status == 2 && missing.stderr.contains("No such file or directory"), "\(missing.stderr)")
+    }
+
     @Test func aMemoryLimitKillIs128PlusTheSignalAndSaysSo() throws {
         let directory = "/var/tmp/confine-cli-memory-\(getpid())"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)

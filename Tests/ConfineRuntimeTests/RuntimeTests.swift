@@ -192,6 +192,51 @@ enum Runtimes {
         #expect(error.message.contains("no-such-policy"))
     }
 
+    @Test func aFunctionsGrantsAreCheckedAtLoadAndReachItsCommands() async throws {
+        let folder = "/var/tmp/confine-fgrant-\(getpid())"
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try FileManager.default.createDirectory(atPath: folder + "/code", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: folder + "/models", withIntermediateDirectories: true)
+        try Data("weights\n".utf8).write(to: URL(fileURLWithPath: folder + "/models/m.txt"))
+        try Data("#!/bin/sh\ncat \(folder)/models/m.txt\n".utf8).write(to: URL(fileURLWithPath: folder + "/code/handler"))
+        chmod(folder + "/code/handler", 0o755)
+        func configuration(_ grants: String) -> String {
+            """
+            {"version": 1, "credentials": {"source": "static", "accessKeyID": "AKID", "accessKeySecret": "SECRET"}, "functions": {"reader": {"handler": "handler", "runtime": "executable", "codeDirectory": "code",
+              "policy": "default",
+              "grants": \(grants)}}}
+            """
+        }
+        let file = folder + "/functions.json"
+        try Data(configuration(#"{"readOnly": ["models"]}"#).utf8).write(to: URL(fileURLWithPath: file))
+        let loaded = try FunctionConfiguration.load(file)
+        #expect(loaded.functions["reader"]?.grants == [folder + "/models": .readOnly])
+        let runtime = try FunctionRuntime(configuration: loaded, registry: HandlerRegistry())
+        let invocation = await runtime.invoke("reader", event: [])
+        #expect(try invocation.result.get().text == "weights\n")
+
+        // Without the grant the file is out of the view.
+        try Data(configuration("{}").utf8).write(to: URL(fileURLWithPath: file))
+        let bare = try FunctionRuntime(configuration: try FunctionConfiguration.load(file), registry: HandlerRegistry())
+        #expect((try? await bare.invoke("reader", event: []).result.get()) == nil)
+
+        // A system tree, and more than the policy allows, are refused at load with file, line and field.
+        for (grants, field, words) in [(#"{"readOnly": ["/etc"]}"#, "functions.reader.grants.readOnly[0]", "'!/etc' refuses it"),
+                                       (#"{"readWrite": ["/proc/self"]}"#, "functions.reader.grants.readWrite[0]", "refuses it"),
+                                       (#"{"readOnly": ["missing"]}"#, "functions.reader.grants.readOnly[0]", "No such file or directory")] {
+            try Data(configuration(grants).utf8).write(to: URL(fileURLWithPath: file))
+            do {
+                _ = try FunctionConfiguration.load(file)
+                Issue.record("\(grants) must be refused")
+            } catch let error as PolicyError {
+                #expect(error.path == field && error.line == 3 && error.message.contains(words), "\(error)")
+            }
+        }
+        try Data(configuration(#"{"readWrite": ["models"]}"#).replacingOccurrences(of: "\"default\"", with: "\"strict\"").utf8)
+            .write(to: URL(fileURLWithPath: file))
+        #expect(throws: PolicyError.self) { try FunctionConfiguration.load(file) }
+    }
+
     @Test func environmentCredentials() throws {
         let configuration = try FunctionConfiguration.load(fixtures + "/bad-handler.json".replacingOccurrences(of: "bad-handler", with: "functions"))
         #expect(try configuration.currentCredentials().accessKeyID == "AKID")

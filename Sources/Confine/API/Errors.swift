@@ -78,6 +78,10 @@ public struct ConfineError: Error, Sendable, CustomStringConvertible {
         /// (`isolation.filesystem.workingDirectories`), or the view would reach a path the
         /// executor protects (CLI exit 126; HTTP 403).
         public static let workingDirectoryNotAdmitted = Code(rawValue: "workingDirectoryNotAdmitted")
+        /// The policy does not admit a path a caller grants for one run (`FilesystemGrants`):
+        /// beyond its `isolation.filesystem.grants`, or refused by its `workingDirectories`
+        /// rules (CLI exit 126; HTTP 403).
+        public static let grantNotAdmitted = Code(rawValue: "grantNotAdmitted")
         /// Bad arguments: empty argv, NUL bytes, negative timeout (CLI exit 2).
         public static let invalidArgument = Code(rawValue: "invalidArgument")
         /// The policy cannot be read or compiled (CLI exit 2).

@@ -97,6 +97,12 @@ public final class Executor: Sendable {
         return IdmappedMounts.obstacle(directory).map { ["\($0); it is not mounted as the command's own, so the command writes there only as its permissions allow"] } ?? []
     }
 
+    /// The same for a folder granted read-write for one run (`Command.filesystemGrants`).
+    public func warnings(forReadWriteGrant directory: String) -> [String] {
+        guard options.workingDirectoryAsOwner, IsolationSupport.isRoot, policy.user == .automatic else { return [] }
+        return IdmappedMounts.obstacle(directory).map { ["\($0); it is not mounted as the command's own, so the command writes there only as its permissions allow"] } ?? []
+    }
+
     /// An executor for another policy that shares this one's spawn helper and compiled
     /// filters: one helper process serves any number of policies.
     /// - Throws: `ConfineError` when the policy cannot be compiled.
@@ -252,9 +258,13 @@ public final class Executor: Sendable {
         let asOwner = options.workingDirectoryAsOwner && lease.leasedUID != nil
             && policy.isolation.filesystem?.workingDirectory == .readWrite
             && environment.workingDirectory.map { IdmappedMounts.obstacle($0) == nil } == true
+        // Read-write grants too (a folder named by `confine run --rw`), each checked the same way.
+        let grantsAsOwner = options.workingDirectoryAsOwner && lease.leasedUID != nil
+            ? Set(command.filesystemGrants.filter { $0.value == .readWrite && IdmappedMounts.obstacle($0.key) == nil }.keys) : []
         let plan = policy.isolation.isEmpty ? nil
             : IsolationPlan(policy.isolation, workingDirectory: environment.workingDirectory, home: lease.home,
-                            executable: executable, grants: command.filesystemGrants, workingDirectoryAsOwner: asOwner)
+                            executable: executable, grants: command.filesystemGrants, workingDirectoryAsOwner: asOwner,
+                            grantsAsOwner: grantsAsOwner)
         try WorkingDirectoryCheck.checkProtected(protectedPaths, rules: plan?.rules ?? [], hasView: (plan?.flags ?? 0) & UInt32(CFL_ISO_LANDLOCK) != 0,
                                                  ownUID: lease.identity == nil, policy: policy)
         if let plan {

@@ -62,8 +62,9 @@ struct IsolationPlan {
     /// already refused a required part that is missing).
     /// - Parameter workingDirectoryAsOwner: a `readWrite` working directory is mounted idmapped,
     ///   its owner shown as the command's leased uid (`IdmappedMounts`; the caller has checked it).
+    /// - Parameter grantsAsOwner: read-write grants (as given in `grants`) mounted idmapped the same way.
     init(_ isolation: Isolation, workingDirectory: String?, home: String?, executable: String, grants: [String: Isolation.Access],
-         workingDirectoryAsOwner: Bool = false) {
+         workingDirectoryAsOwner: Bool = false, grantsAsOwner: Set<String> = []) {
         let root = IsolationSupport.isRoot
         if root {
             if isolation.network == .none { flags |= UInt32(CFL_ISO_NEWNET) }
@@ -113,11 +114,14 @@ struct IsolationPlan {
             if shmSizeMiB > 0 { rules.append((written, "/dev/shm")) }
         }
         if isolation.pidNamespace && root { rules.append((Self.read, "/proc")) }
+        // Resolved here and opened by the launcher without following links: a link swapped in
+        // after this point cannot redirect a grant.
         for (path, access) in grants.sorted(by: { $0.key < $1.key }) {
+            guard let canonical = SystemCalls.realPath(path) else { continue } // nothing there to grant
             switch access {
             case .none: break
-            case .readOnly: rules.append((Self.read | Self.exec, path))
-            case .readWrite: rules.append((written, path))
+            case .readOnly: rules.append((Self.read | Self.exec | Self.noFollow, canonical))
+            case .readWrite: rules.append((written | Self.noFollow | (grantsAsOwner.contains(path) && root ? Self.idmap : 0), canonical))
             }
         }
         self.rules = rules.map { (access: $0.0, path: $0.1) }
