@@ -44,3 +44,20 @@ func timeoutOption(_ text: String?) -> Duration? {
     guard parsed > .zero else { fail("--timeout '\(text)' must be more than 0 (accepted: \(Quantity.acceptedDurations))", status: 2) }
     return parsed
 }
+
+/// The command after `--` as the bytes this process was given, when one of its arguments is
+/// not UTF-8 (a file name with bytes such as f0 90 80): swift-argument-parser hands over
+/// `String`s, which hold U+FFFD in place of such bytes. The command is the tail of argv; each
+/// raw argument is matched against its parsed form. Nil when every argument is UTF-8 (or the
+/// tail does not match, which cannot happen for a captured passthrough).
+func commandBytes(_ command: [String]) -> [[UInt8]]? {
+    let count = Int(CommandLine.argc)
+    guard command.count <= count else { return nil }
+    var raw: [[UInt8]] = []
+    for i in (count - command.count)..<count {
+        guard let pointer = CommandLine.unsafeArgv[i] else { return nil }
+        raw.append(Array(UnsafeBufferPointer(start: UnsafeRawPointer(pointer).assumingMemoryBound(to: UInt8.self), count: strlen(pointer))))
+    }
+    guard zip(raw, command).allSatisfy({ String(decoding: $0, as: UTF8.self) == $1 }) else { return nil }
+    return raw.contains { String(validating: $0, as: UTF8.self) == nil } ? raw : nil
+}

@@ -47,7 +47,11 @@ extension ConfineCommand.PolicyCommand {
             // sees there, and so the calls it makes, can differ).
             do { executor = try Executor(policy: runPolicy).writingAsWorkingDirectoryOwner() } catch { fail("\(error)", status: 2) }
 
-            let learning = Command(argv, stdin: .inherit, stdout: .inherit, stderr: .inherit, workingDirectory: directory, timeout: limit)
+            let learning = {
+                var command = Command(argv, stdin: .inherit, stdout: .inherit, stderr: .inherit, workingDirectory: directory, timeout: limit)
+                command.argumentBytes = commandBytes(argv)
+                return command
+            }()
             var learned: Set<String> = []
             var families: Set<UInt64> = []
             var firstStatus: Int32 = 0
@@ -73,7 +77,9 @@ extension ConfineCommand.PolicyCommand {
                     let file = output ?? (directory + "/\(name).json")
                     let policy = try PolicyReader().parse(Array(text.utf8), file: file)
                     let check = try Executor(policy: policy).writingAsWorkingDirectoryOwner()
-                    let result = try check.execute(Command(argv, stdin: .null, stdout: .discard, stderr: .discard, workingDirectory: directory, timeout: limit))
+                    var again = Command(argv, stdin: .null, stdout: .discard, stderr: .discard, workingDirectory: directory, timeout: limit)
+                    again.argumentBytes = learning.argumentBytes
+                    let result = try check.execute(again)
                     lastRefusals = result.refused
                     if result.refused.isEmpty && result.returnCode == firstStatus { verified = true; break }
                     learned.formUnion(result.refused.map(\.name))

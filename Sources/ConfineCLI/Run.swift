@@ -87,6 +87,8 @@ extension ConfineCommand {
             var request = Command(
                 command, stdin: .inherit, stdout: json ? .pipe : .inherit, stderr: json ? .pipe : .inherit,
                 environment: environment, workingDirectory: directory, timeout: limit)
+            // Arguments that are not UTF-8 reach the command byte for byte.
+            request.argumentBytes = commandBytes(command)
             request.filesystemGrants = grants
             let result: CompletedProcess
             do {

@@ -5,6 +5,8 @@ import Foundation
 /// field by field; every error names the field and what is accepted.
 struct ExecRequest: Sendable {
     var argv: [String]
+    /// The arguments as bytes, when one was given in base64 (`argv` is then their readable form).
+    var argvBytes: [[UInt8]]?
     var stdin: [UInt8] = []
     var policy: String?
     var timeout: Duration?
@@ -28,18 +30,32 @@ struct ExecRequest: Sendable {
             throw invalid("unknown field '\(ConfineService.printable(key))' (accepted: \(fields.joined(separator: ", ")))")
         }
         guard case .array(let items)? = object["argv"] else {
-            throw invalid(object["argv"] == nil ? "argv is required: an array of strings, the command first" : "argv must be an array of strings")
+            throw invalid(object["argv"] == nil ? "argv is required: an array of strings (or {\"base64\": ...} entries), the command first" : "argv must be an array of strings (or {\"base64\": ...} entries)")
         }
         guard !items.isEmpty else { throw invalid("argv is empty: give the command and its arguments") }
         guard items.count <= 4096 else { throw invalid("argv has \(items.count) entries (at most 4096)") }
-        var argv: [String] = []
+        // Each entry a string, or {"base64": "..."} for bytes that are not UTF-8 (a file name
+        // with bytes such as f0 90 80), passed to the command unchanged.
+        var argv: [[UInt8]] = []
+        var anyBytes = false
         for (i, item) in items.enumerated() {
-            guard case .string(let s) = item else { throw invalid("argv[\(i)] must be a string, found \(item.typeName)") }
-            guard !s.utf8.contains(0) else { throw invalid("argv[\(i)] contains a NUL byte") }
-            if i == 0 && s.isEmpty { throw invalid("argv[0] is empty: it must name the command") }
-            argv.append(s)
+            let bytes: [UInt8]
+            switch item {
+            case .string(let s): bytes = Array(s.utf8)
+            case .object(let fields):
+                guard fields.count == 1, case .string(let text)? = fields["base64"], let data = Data(base64Encoded: text) else {
+                    throw invalid("argv[\(i)] must be a string or {\"base64\": \"...\"} (the argument's bytes in base64, for bytes that are not UTF-8)")
+                }
+                bytes = [UInt8](data)
+                anyBytes = true
+            default: throw invalid("argv[\(i)] must be a string or {\"base64\": \"...\"}, found \(item.typeName)")
+            }
+            guard !bytes.contains(0) else { throw invalid("argv[\(i)] contains a NUL byte") }
+            if i == 0 && bytes.isEmpty { throw invalid("argv[0] is empty: it must name the command") }
+            argv.append(bytes)
         }
-        var request = ExecRequest(argv: argv)
+        var request = ExecRequest(argv: argv.map { String(decoding: $0, as: UTF8.self) })
+        if anyBytes { request.argvBytes = argv }
 
         if let raw = object["stdin"], raw != .null {
             guard case .string(let text) = raw, let data = Data(base64Encoded: text) else {

@@ -136,6 +136,7 @@ extension ConfineService {
         environment.merge(spec.environment) { $1 }
         var request = Command(spec.argv, stdin: .bytes(spec.stdin), stdout: .pipe, stderr: .pipe,
                               environment: environment, workingDirectory: spec.workingDirectory, timeout: spec.timeout)
+        request.argumentBytes = spec.argvBytes
         // Never the service's own directory: without a cwd, a fresh private folder per request.
         request.privateWorkingDirectory = spec.workingDirectory == nil
         do { try executor.checkWorkingDirectory(of: request) } catch let error as ConfineError {

@@ -181,6 +181,18 @@ import Testing
         #expect(throughOption.text == "refused\n" && throughOption.stderr.contains("symbolic link"), "\(throughOption.stderr)")
     }
 
+    @Test func argumentsThatAreNotUTF8ReachTheCommandByteForByte() throws {
+        let folder = "/var/tmp/confine-cli-bytes-\(getpid())"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        chmod(folder, 0o755)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        // Foundation's Process takes Strings: a shell makes the name (bytes f0 90 80) and the call.
+        let script = #"name=$(printf 'f\360\220\200'); echo found > "$name"; "$0" run -- cat "$name"; "$0" run -- printf %s "$name" | od -An -tx1"#
+        let result = try execute("/bin/sh", ["-c", script, Self.binary], directory: folder, environment: ["PWD": folder])
+        #expect(result.status == 0 && result.text.hasPrefix("found\n"), "\(result.stderr)")
+        #expect(result.text.dropFirst(6).split(separator: " ").joined(separator: " ").trimmingCharacters(in: .whitespacesAndNewlines) == "66 f0 90 80")
+    }
+
     @Test func grantsAddAPathForOneRunWithinWhatThePolicyAllows() throws {
         let folder = "/var/tmp/confine-cli-grant-\(getpid())"
         let work = folder + "/work", data = folder + "/data", out = folder + "/out"

@@ -11,6 +11,29 @@ import Testing
         #expect(try await executor.checkOutput(["cat"], input: bytes) == bytes)
     }
 
+    @Test func argumentsThatAreNotUTF8ReachTheCommandByteForByte() async throws {
+        // A file whose name holds bytes f0 90 80 (a truncated 4-byte sequence), as os.fsencode gives.
+        let folder = "/var/tmp/confine-bytes-\(getpid())"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        chmod(folder, 0o755)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let name: [UInt8] = [0x66, 0xf0, 0x90, 0x80]
+        let path = Array(folder.utf8) + [0x2f] + name
+        let fd = (path + [0]).withUnsafeBufferPointer { open(UnsafeRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self), O_CREAT | O_WRONLY, 0o644) }
+        #expect(fd >= 0)
+        _ = write(fd, "found\n", 6)
+        close(fd)
+        let cat = try await executor.execute(Command(bytes: [Array("cat".utf8), name], stdin: .null, stdout: .pipe, stderr: .pipe, workingDirectory: folder))
+        #expect(cat.stdout == Array("found\n".utf8), "\(cat.stderr?.text ?? "")")
+        let dump = try await executor.checkOutput(bytes: [Array("od".utf8), Array("-An".utf8), Array("-tx1".utf8)], input: name)
+        #expect(dump.text.split(separator: " ").map(String.init).joined(separator: " ").trimmingCharacters(in: .whitespacesAndNewlines) == "66 f0 90 80")
+        let echoed = try await executor.checkOutput(bytes: [Array("printf".utf8), Array("%s".utf8), name + [0xff, 0xfe]])
+        #expect(echoed == name + [0xff, 0xfe])
+        // The readable form stands in messages; a NUL is still refused.
+        #expect(Command(bytes: [Array("cat".utf8), name]).arguments == ["cat", "f\u{FFFD}"])
+        await #expect(throws: ConfineError.self) { try await executor.checkOutput(bytes: [Array("cat".utf8), [0x61, 0, 0x62]]) }
+    }
+
     @Test func bothPipesDrainAtOnce() async throws {
         // 8 MiB to each stream, interleaved: reading one then the other would deadlock.
         let result = try await executor.run(

@@ -3,7 +3,14 @@ import ConfinePolicy
 /// Everything about one command to run: what, with which streams, where, for how long,
 /// under which policy. `Executor.execute` takes it; `run`/`checkOutput` build it.
 public struct Command: Sendable {
+    /// The program and its arguments. For arguments that are not UTF-8, see `argumentBytes`.
     public var arguments: [String]
+    /// The arguments as bytes, exactly as the program receives them: for a file name that is not
+    /// UTF-8 (bytes such as f0 90 80), which a `String` cannot hold — as Python passes the
+    /// `bytes` of `os.fsencode`. When set (`init(bytes:)`), the command gets these, and
+    /// `arguments` is only their readable form (U+FFFD in place of bytes that are not UTF-8),
+    /// used in messages and records. The program (the first) is found by its readable form.
+    public var argumentBytes: [[UInt8]]?
     public var stdin: InputSource
     public var stdout: OutputDestination
     public var stderr: OutputDestination
@@ -52,6 +59,25 @@ public struct Command: Sendable {
         self.timeout = timeout
         self.policy = policy
     }
+
+    /// A command whose arguments are bytes (any but NUL), passed to the program unchanged.
+    public init(
+        bytes arguments: [[UInt8]],
+        stdin: InputSource = .inherit,
+        stdout: OutputDestination = .inherit,
+        stderr: OutputDestination = .inherit,
+        environment: [String: String]? = nil,
+        workingDirectory: String? = nil,
+        timeout: Duration? = nil,
+        policy: Policy? = nil
+    ) {
+        self.init(arguments.map { String(decoding: $0, as: UTF8.self) }, stdin: stdin, stdout: stdout, stderr: stderr,
+                  environment: environment, workingDirectory: workingDirectory, timeout: timeout, policy: policy)
+        argumentBytes = arguments
+    }
+
+    /// What the program receives: `argumentBytes` when set, else the UTF-8 of `arguments`.
+    var argv: [[UInt8]] { argumentBytes ?? arguments.map { Array($0.utf8) } }
 }
 
 /// A piece of a command's captured output, as it arrived.

@@ -77,6 +77,33 @@ extension Executor {
                       environment: environment, workingDirectory: workingDirectory, policy: policy).stdout ?? []
     }
 
+    /// `run` with arguments as bytes (any but NUL), passed unchanged: for arguments that are
+    /// not UTF-8, as Python's functions take the `bytes` of `os.fsencode` (see `Command.argumentBytes`).
+    public func run(
+        bytes args: [[UInt8]], input: [UInt8]? = nil, stdin: InputSource? = nil,
+        stdout: OutputDestination = .inherit, stderr: OutputDestination = .inherit, captureOutput: Bool = false,
+        check: Bool = false, timeout: Duration? = nil, environment: [String: String]? = nil,
+        workingDirectory: String? = nil, policy: Policy? = nil
+    ) async throws -> CompletedProcess {
+        var command = try Self.command(args.map { String(decoding: $0, as: UTF8.self) }, input: input, stdin: stdin,
+                                       stdout: captureOutput ? .pipe : stdout, stderr: captureOutput ? .pipe : stderr,
+                                       timeout: timeout, environment: environment, workingDirectory: workingDirectory, policy: policy)
+        command.argumentBytes = args
+        let result = try Self.raiseTimeout(try await execute(command))
+        if check { try result.checkReturnCode() }
+        return result
+    }
+
+    /// `checkOutput` with arguments as bytes, passed unchanged (see `run(bytes:)`).
+    /// - Throws: as `checkOutput`.
+    public func checkOutput(
+        bytes args: [[UInt8]], input: [UInt8]? = nil, stdin: InputSource? = nil, stderr: OutputDestination = .inherit,
+        timeout: Duration? = nil, environment: [String: String]? = nil, workingDirectory: String? = nil, policy: Policy? = nil
+    ) async throws -> [UInt8] {
+        try await run(bytes: args, input: input, stdin: stdin, stdout: .pipe, stderr: stderr, check: true, timeout: timeout,
+                      environment: environment, workingDirectory: workingDirectory, policy: policy).stdout ?? []
+    }
+
     // MARK: Blocking twins, for code outside Swift concurrency.
 
     /// The blocking form of `run`.

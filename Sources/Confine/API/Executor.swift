@@ -244,7 +244,7 @@ public final class Executor: Sendable {
             : own ? prepared.filter : try filters.filter(for: policy, mode: mode)
         var request = LaunchRequest(
             executable: executable,
-            arguments: command.arguments,
+            arguments: command.argv,
             environment: environment.entries,
             workingDirectory: environment.workingDirectory,
             filter: filter,
@@ -384,8 +384,11 @@ public final class Executor: Sendable {
         guard let first = command.arguments.first, !first.isEmpty else {
             throw ConfineError(.invalidArgument, "the command is empty: give at least a program name (argv[0])")
         }
-        for (i, argument) in command.arguments.enumerated() where argument.utf8.contains(0) {
-            throw ConfineError(.invalidArgument, "argument \(i) (\(PythonRepr.string(argument))) contains a NUL byte, which no program can receive")
+        for (i, argument) in command.argv.enumerated() where argument.contains(0) {
+            throw ConfineError(.invalidArgument, "argument \(i) (\(PythonRepr.string(String(decoding: argument, as: UTF8.self)))) contains a NUL byte, which no program can receive")
+        }
+        if let bytes = command.argumentBytes, bytes.count != command.arguments.count {
+            throw ConfineError(.invalidArgument, "argumentBytes has \(bytes.count) arguments and arguments \(command.arguments.count): set both with init(bytes:)")
         }
         for (key, value) in command.environment ?? [:] {
             if key.isEmpty || key.contains("=") || key.utf8.contains(0) || value.utf8.contains(0) {

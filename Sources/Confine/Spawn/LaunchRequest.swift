@@ -7,7 +7,7 @@ import Glibc
 /// One spawn request in the launcher's wire format (see `confine_protocol.h`).
 struct LaunchRequest {
     var executable: String
-    var arguments: [String]
+    var arguments: [[UInt8]]
     var environment: [String]
     var workingDirectory: String?
     var filter: CompiledFilter?
@@ -89,7 +89,7 @@ struct LaunchRequest {
         if let filter { out += filter.bytes }
         cString(executable)
         if let workingDirectory { cString(workingDirectory) }
-        for argument in arguments { cString(argument) }
+        for argument in arguments { out += argument; out.append(0) }
         for variable in environment { cString(variable) }
         for rule in filesystemRules {
             raw(rule.access)
