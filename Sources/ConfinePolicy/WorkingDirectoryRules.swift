@@ -12,14 +12,15 @@ import Glibc
 ///
 /// Rules are applied to the directory after symlinks and `..` are resolved (`realpath(3)`).
 public enum WorkingDirectoryRules {
-    /// The rules of a filesystem view that names none: any folder below `/` but the system's
-    /// trees (`/proc`, `/sys`, `/dev`, `/etc`, `/usr`, `/var` but `/var/tmp/*`, ...); inside a
-    /// home, `/root` or `/tmp`, but never a home, `/root` or `/tmp` itself, nor a dot-folder
-    /// such as `~/.ssh`; never one of Confine's own private folders.
+    /// The rules of a filesystem view that names none: any folder inside a top-level folder
+    /// (`/srv/app`, `/mnt/data`), never a top-level folder itself (`/srv`, `/mnt`), nor one of the
+    /// system's trees (`/proc`, `/sys`, `/dev`, `/etc`, `/usr`, `/opt`, `/var` but `/var/tmp/*`,
+    /// ...); inside a home, `/root` or `/tmp`, but never a home, `/root` or `/tmp` itself, nor a
+    /// dot-folder such as `~/.ssh`; never one of Confine's own private folders.
     public static let standard: [String] = [
-        "/*",
+        "/*/*",
         "!/proc", "!/sys", "!/dev", "!/etc", "!/boot", "!/run", "!/usr", "!/bin", "!/sbin",
-        "!/lib", "!/lib32", "!/lib64", "!/libx32", "!/var", "!/snap", "!/lost+found",
+        "!/lib", "!/lib32", "!/lib64", "!/libx32", "!/var", "!/snap", "!/lost+found", "!/opt", "!/nix",
         "/var/tmp/*",
         "!/home", "/home/*/*",
         "!/root", "/root/*",

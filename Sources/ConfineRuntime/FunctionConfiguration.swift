@@ -132,7 +132,8 @@ public struct FunctionConfiguration: Sendable {
                 guard FileManager.default.fileExists(atPath: absolute, isDirectory: &isDirectory), isDirectory else {
                     throw error("\(base).codeDirectory", "'\(absolute)' is not a directory")
                 }
-                code = URL(fileURLWithPath: absolute).standardized.path
+                // Resolved: it is granted to the function's view, and grants are canonical paths.
+                code = SystemCalls.realPath(absolute) ?? URL(fileURLWithPath: absolute).standardized.path
             }
             let policyName = try string(f["policy"], "\(base).policy", default: runtime == .python3 ? "python" : "default")
             let policy: Policy

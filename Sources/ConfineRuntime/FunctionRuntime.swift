@@ -170,7 +170,7 @@ public final class FunctionRuntime: Sendable {
         // the configuration was read), the code (with its python/ dependencies) and this
         // invocation's bootstrap, context and error files.
         command.filesystemGrants = function.grants
-        command.filesystemGrants[scratch.path] = .readWrite
+        command.filesystemGrants[SystemCalls.realPath(scratch.path) ?? scratch.path] = .readWrite
         if let code = function.codeDirectory { command.filesystemGrants[code] = .readOnly }
         let result = try await executor.execute(command)
         let log = result.stderr ?? []

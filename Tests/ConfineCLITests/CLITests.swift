@@ -233,6 +233,13 @@ import Testing
             .write(to: URL(fileURLWithPath: none))
         let closed = try run(["--ro", data], "ls", policy: none)
         #expect(closed.status == 126 && closed.stderr.contains("grants no path for one run"), "\(closed.stderr)")
+        // A readOnly grant does not make a working directory inside it writable, even one the
+        // rules would refuse (it is admitted as part of the grant, at the grant's access).
+        let narrow = folder + "/narrow.json"
+        try Data(#"{"version": 1, "include": "default", "isolation": {"filesystem": {"readOnly": ["/usr", "/lib", "/lib64", "/bin"], "workingDirectory": "readWrite", "grants": "readOnly", "workingDirectories": ["/var/tmp/*", "!\#(data)"]}}}"#.utf8)
+            .write(to: URL(fileURLWithPath: narrow))
+        let inside = try execute(Self.binary, ["run", "--policy", narrow, "--ro", folder, "--cwd", data, "--", "sh", "-c", "echo x > planted || echo refused"], directory: work)
+        #expect(inside.text == "refused\n" && !FileManager.default.fileExists(atPath: data + "/planted"), "\(inside.stderr)")
         let missing = try run(["--ro", folder + "/nothing"], "ls")
         #expect(missing.status == 2 && missing.stderr.contains("No such file or directory"), "\(missing.stderr)")
     }
@@ -249,8 +256,15 @@ import Testing
     }
 
     @Test func environmentAndDirectoryOptions() throws {
-        let result = try confine(["run", "--env", "FRUIT=lime", "--cwd", "/opt", "--", "sh", "-c", "echo $FRUIT; pwd"])
-        #expect(result.text == "lime\n/opt\n")
+        let folder = "/var/tmp/confine-cli-cwd-\(getpid())"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let result = try confine(["run", "--env", "FRUIT=lime", "--cwd", folder, "--", "sh", "-c", "echo $FRUIT; pwd"])
+        #expect(result.text == "lime\n\(folder)\n", "\(result.stderr)")
+        // A top-level folder itself, or /opt's system software, is not a working directory.
+        for refused in ["/opt", "/srv", "/mnt"] where FileManager.default.fileExists(atPath: refused) {
+            #expect(try confine(["run", "--cwd", refused, "--", "true"]).status == 126, "\(refused)")
+        }
     }
 
     @Test func jsonRecordDescribesTheOutcome() throws {

@@ -34,6 +34,20 @@ import Testing
         await #expect(throws: ConfineError.self) { try await executor.checkOutput(bytes: [Array("cat".utf8), [0x61, 0, 0x62]]) }
     }
 
+    @Test func aGrantIsUsedAsGivenSoItMustBeCanonical() async throws {
+        // The launcher opens a grant without following links and never resolves it again (a
+        // link swapped in after a check must not redirect it): a path through a link is refused.
+        let folder = "/var/tmp/confine-grant-\(getpid())"
+        try FileManager.default.createDirectory(atPath: folder + "/real", withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: folder + "/link", withDestinationPath: folder + "/real")
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        var command = Command(["true"], stdin: .null, stdout: .pipe, stderr: .pipe)
+        command.filesystemGrants[folder + "/link"] = .readOnly
+        await #expect(throws: ConfineError.self) { try await executor.execute(command) }
+        command.filesystemGrants = [folder + "/real": .readOnly]
+        #expect(try await executor.execute(command).returnCode == 0)
+    }
+
     @Test func bothPipesDrainAtOnce() async throws {
         // 8 MiB to each stream, interleaved: reading one then the other would deadlock.
         let result = try await executor.run(

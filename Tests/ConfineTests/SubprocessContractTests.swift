@@ -91,8 +91,11 @@ import Testing
 
     @Test func test_cwd() async throws {
         // A folder the policy admits as a working directory (a system tree like /usr is refused).
-        let output = try await python.checkOutput(["python3", "-c", "import os; print(os.getcwd())"], workingDirectory: "/opt")
-        #expect(output.text == "/opt\n")
+        let folder = "/var/tmp/confine-cwd-\(getpid())"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let output = try await python.checkOutput(["python3", "-c", "import os; print(os.getcwd())"], workingDirectory: folder)
+        #expect(output.text == folder + "\n")
     }
 
     @Test func test_env() async throws {

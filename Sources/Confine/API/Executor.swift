@@ -264,7 +264,7 @@ public final class Executor: Sendable {
         let plan = policy.isolation.isEmpty ? nil
             : IsolationPlan(policy.isolation, workingDirectory: environment.workingDirectory, home: lease.home,
                             executable: executable, grants: command.filesystemGrants, workingDirectoryAsOwner: asOwner,
-                            grantsAsOwner: grantsAsOwner)
+                            grantsAsOwner: grantsAsOwner, ownWorkingDirectory: policy.workingDirectory.flatMap(SystemCalls.realPath))
         try WorkingDirectoryCheck.checkProtected(protectedPaths, rules: plan?.rules ?? [], hasView: (plan?.flags ?? 0) & UInt32(CFL_ISO_LANDLOCK) != 0,
                                                  ownUID: lease.identity == nil, policy: policy)
         if let plan {
@@ -386,6 +386,12 @@ public final class Executor: Sendable {
         }
         for (i, argument) in command.argv.enumerated() where argument.contains(0) {
             throw ConfineError(.invalidArgument, "argument \(i) (\(PythonRepr.string(String(decoding: argument, as: UTF8.self)))) contains a NUL byte, which no program can receive")
+        }
+        for path in command.filesystemGrants.keys.sorted() {
+            // Opened as given without following links, so it must be the path itself.
+            if let resolved = SystemCalls.realPath(path), resolved != path {
+                throw ConfineError(.invalidArgument, "the granted path \(PythonRepr.string(path)) is not canonical (it resolves to \(PythonRepr.string(resolved))): grant the resolved path (FilesystemGrants.admit returns it)", path: path)
+            }
         }
         if let bytes = command.argumentBytes, bytes.count != command.arguments.count {
             throw ConfineError(.invalidArgument, "argumentBytes has \(bytes.count) arguments and arguments \(command.arguments.count): set both with init(bytes:)")

@@ -45,6 +45,10 @@ public enum FilesystemGrants {
                                "\(source) \(shown): policy '\(policy.name)' does not admit it: \(why) (\(field)\(origin)); grant a file or folder of a project (such as /srv/APP/data, /home/NAME/PROJECT or /tmp/DIR), not a system tree, a home or a dot-folder",
                                path: canonical)
         }
+        if access == .readWrite, let listed = filesystem.readOnly.first(where: { WorkingDirectoryRules.isWithin(canonical, SystemCalls.realPath($0) ?? $0) }) {
+            let origin = policy.origin(of: "isolation.filesystem.readOnly").map { "; \($0)" } ?? ""
+            throw ConfineError(.grantNotAdmitted, "\(source) \(shown): it lies in \(listed), which policy '\(policy.name)' lists readOnly (isolation.filesystem.readOnly\(origin)); grant it --ro", path: canonical)
+        }
         return canonical
     }
 }

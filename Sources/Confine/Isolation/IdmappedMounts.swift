@@ -37,18 +37,22 @@ enum IdmappedMounts {
     /// page written through `mmap(2)` does not), and anyone on the host could then run its code as that
     /// owner; a tree of more than `scanLimit` entries (too large to check), or with a folder or
     /// entry the check cannot read (it fails closed). Results are kept
-    /// for two seconds (`confine run` asks twice: to warn, then to launch).
+    /// for two seconds (`confine run` asks twice: to warn, then to launch), for the same folder
+    /// only: the path's device and inode must still match (a folder swapped in is checked anew).
     static func obstacle(_ directory: String) -> String? {
         let now = ContinuousClock.now
+        var info = stat()
+        let key = stat(directory, &info) == 0 ? "\(info.st_dev):\(info.st_ino):\(directory)" : nil
         lock.lock()
-        if let kept = checked[directory], kept.at.duration(to: now) < .seconds(2) {
+        if let key, let kept = checked[key], kept.at.duration(to: now) < .seconds(2) {
             lock.unlock()
             return kept.obstacle
         }
         lock.unlock()
         let found = examine(directory)
+        guard let key else { return found }
         lock.lock()
-        checked[directory] = (now, found)
+        checked[key] = (now, found)
         lock.unlock()
         return found
     }

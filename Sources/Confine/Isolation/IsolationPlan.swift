@@ -63,8 +63,9 @@ struct IsolationPlan {
     /// - Parameter workingDirectoryAsOwner: a `readWrite` working directory is mounted idmapped,
     ///   its owner shown as the command's leased uid (`IdmappedMounts`; the caller has checked it).
     /// - Parameter grantsAsOwner: read-write grants (as given in `grants`) mounted idmapped the same way.
+    /// - Parameter ownWorkingDirectory: the policy's own `workingDirectory`, resolved.
     init(_ isolation: Isolation, workingDirectory: String?, home: String?, executable: String, grants: [String: Isolation.Access],
-         workingDirectoryAsOwner: Bool = false, grantsAsOwner: Set<String> = []) {
+         workingDirectoryAsOwner: Bool = false, grantsAsOwner: Set<String> = [], ownWorkingDirectory: String? = nil) {
         let root = IsolationSupport.isRoot
         if root {
             if isolation.network == .none { flags |= UInt32(CFL_ISO_NEWNET) }
@@ -99,7 +100,7 @@ struct IsolationPlan {
         rules += [("/dev/null", Self.read | Self.write), ("/dev/full", Self.read | Self.write), ("/dev/zero", Self.read),
                   ("/dev/urandom", Self.read), ("/dev/random", Self.read)].map { ($1, $0) }
         if let workingDirectory {
-            switch filesystem.workingDirectory {
+            switch WorkingDirectoryCheck.access(workingDirectory, filesystem: filesystem, grants: grants, own: ownWorkingDirectory) {
             case .none: break
             // resolved by the executor: opened without following links, so none swapped in later widens the view
             case .readOnly: rules.append((Self.read | Self.exec | Self.noFollow, workingDirectory))
@@ -114,14 +115,16 @@ struct IsolationPlan {
             if shmSizeMiB > 0 { rules.append((written, "/dev/shm")) }
         }
         if isolation.pidNamespace && root { rules.append((Self.read, "/proc")) }
-        // Resolved here and opened by the launcher without following links: a link swapped in
-        // after this point cannot redirect a grant.
+        // Canonical paths (the executor checked), opened by the launcher as given without
+        // following any link: never resolved again here, so a link or a folder swapped in after
+        // the check cannot redirect a grant. With writableExecutable false a grant is not
+        // executable either (a readOnly grant beneath a writable folder would make it so).
+        let granted = Self.read | (filesystem.writableExecutable ? Self.exec : 0)
         for (path, access) in grants.sorted(by: { $0.key < $1.key }) {
-            guard let canonical = SystemCalls.realPath(path) else { continue } // nothing there to grant
             switch access {
             case .none: break
-            case .readOnly: rules.append((Self.read | Self.exec | Self.noFollow, canonical))
-            case .readWrite: rules.append((written | Self.noFollow | (grantsAsOwner.contains(path) && root ? Self.idmap : 0), canonical))
+            case .readOnly: rules.append((granted | Self.noFollow, path))
+            case .readWrite: rules.append((written | Self.noFollow | (grantsAsOwner.contains(path) && root ? Self.idmap : 0), path))
             }
         }
         self.rules = rules.map { (access: $0.0, path: $0.1) }

@@ -42,6 +42,23 @@ enum WorkingDirectoryCheck {
             path: canonical)
     }
 
+    /// The access the working directory gets: the policy's `workingDirectory`, except for a
+    /// folder that only a grant admitted (no rule admits it, and it is not the policy's own),
+    /// which gets no more than the widest grant that holds it: a readOnly grant must not
+    /// become a writable working directory.
+    static func access(_ directory: String, filesystem: Isolation.Filesystem, grants: [String: Isolation.Access], own: String?) -> Isolation.Access {
+        let access = filesystem.workingDirectory
+        // A folder the policy lists readOnly stays read-only, as the working directory too.
+        if access == .readWrite, filesystem.readOnly.contains(where: { WorkingDirectoryRules.isWithin(directory, SystemCalls.realPath($0) ?? $0) }) {
+            return .readOnly
+        }
+        guard access == .readWrite, directory != own, !WorkingDirectoryRules.decide(directory, rules: filesystem.workingDirectories).admitted else {
+            return access
+        }
+        let holding = grants.filter { WorkingDirectoryRules.isWithin(directory, $0.key) }.map(\.value)
+        return holding.contains(.readWrite) ? .readWrite : holding.isEmpty ? access : .readOnly
+    }
+
     /// Refuses a view that would show a path the executor protects (the service's
     /// configuration, its audit store): a rule path at or above a protected path, or no view at
     /// all for a command that runs as the executor's own uid.
