@@ -12,7 +12,7 @@ extension ConfineCommand {
         static let configuration = CommandConfiguration(
             commandName: "check",
             abstract: "Say whether a policy would let a command start, and which rule decides; optionally ask its compiled filter about syscalls.",
-            usage: "confine check --policy P [--syscall NAME[:ARG,ARG...]]... -- CMD [ARG...]"
+            usage: "confine check --policy P [--syscall NAME[:ARG,ARG...]]... [--path PATH [--write]]... [--cwd DIR] [-- CMD [ARG...]]"
         )
 
         @OptionGroup var policyOption: PolicyOption
@@ -20,15 +20,25 @@ extension ConfineCommand {
         @Option(name: .customLong("syscall"), help: "Ask the compiled filter about a call, e.g. socket:2,1,0 or ioctl:1,0x5412. Repeatable.")
         var syscalls: [String] = []
 
+        @Option(name: .customLong("path"), help: ArgumentHelp("Ask whether the policy's filesystem view admits a path, and by which rule. Repeatable.", valueName: "path"))
+        var paths: [String] = []
+
+        @Flag(help: "With --path: ask about writing, not reading.")
+        var write = false
+
+        @Option(name: .customLong("cwd"), help: "With --path: the working directory the command would start in (default: the current one).")
+        var workingDirectory: String?
+
         @Argument(parsing: .captureForPassthrough, help: "The command and its arguments, after --.")
         var command: [String] = []
 
         mutating func run() throws {
             command = passthroughCommand(command, of: Self.self, named: "check")
             let policy = loadPolicy(policyOption.policy)
-            guard !command.isEmpty || !syscalls.isEmpty else {
-                fail("nothing to check: give a command after -- and/or --syscall NAME", status: 2)
+            guard !command.isEmpty || !syscalls.isEmpty || !paths.isEmpty else {
+                fail("nothing to check: give a command after --, --syscall NAME and/or --path PATH", status: 2)
             }
+            if write && paths.isEmpty { fail("--write asks about writing a --path: give one", status: 2) }
             var status: Int32 = 0
             if !command.isEmpty {
                 do {
@@ -66,6 +76,25 @@ extension ConfineCommand {
                     let decided = plan.decide(name, arguments: arguments)
                     let rule = decided.origin.map { "rule at \($0)" } ?? "default action"
                     print("\(name)(\(arguments.map { "0x" + String($0, radix: 16) }.joined(separator: ", "))): \(verdict) — \(rule)")
+                }
+            }
+            if !paths.isEmpty {
+                let view = FilesystemView(policy: policy, workingDirectory: workingDirectory ?? FileManager.default.currentDirectoryPath)
+                let verb = write ? "write" : "read"
+                for path in paths {
+                    let decision = view.decide(path, write: write)
+                    if decision.admitted {
+                        print("\(verb) \(path): allowed — \(decision.description)")
+                    } else {
+                        let rules = policy.isolation.filesystem?.workingDirectories ?? []
+                        let resolved = SystemCalls.realPath(path) ?? path
+                        let hint = WorkingDirectoryRules.decide(resolved, rules: rules).admitted
+                            ? "grant it with \(write ? "--rw" : "--ro"), or run from its folder"
+                            : "and the policy's workingDirectories admit no grant or working directory there"
+                        print("\(verb) \(path): refused — \(decision.rule ?? "no rule of the view covers it (\(hint))")")
+                        status = 126
+                    }
+                    for note in decision.notes { print("  note: \(note)") }
                 }
             }
             Glibc.exit(status)

@@ -306,6 +306,25 @@ import Testing
         #expect(try confine(["check", "--policy", "default", "--syscall", "nosuchcall"]).status == 2)
     }
 
+    @Test func checkSaysWhichRuleAdmitsAPath() throws {
+        let policies = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("policies").path
+        let read = try confine(["check", "--policy", "default", "--path", "/etc/passwd"])
+        #expect(read.status == 0 && read.text.hasPrefix("read /etc/passwd: allowed — isolation.filesystem.readOnly[9], \(policies)/base.json:"), "\(read.text)")
+        let write = try confine(["check", "--policy", "default", "--path", "/etc/passwd", "--write"])
+        #expect(write.status == 126 && write.text.hasPrefix("write /etc/passwd: refused — readable only, by isolation.filesystem.readOnly[9]"), "\(write.text)")
+        let shadow = try confine(["check", "--policy", "default", "--path", "/etc/shadow"])
+        #expect(shadow.status == 126 && shadow.text.contains("no rule of the view covers it"), "\(shadow.text)")
+        let folder = "/var/tmp/confine-cli-check-\(getpid())"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let here = try confine(["check", "--policy", "default", "--cwd", folder, "--path", folder + "/out.txt", "--write"])
+        #expect(here.status == 0 && here.text.contains("allowed — the working directory (isolation.filesystem.workingDirectory"), "\(here.text)")
+        let strict = try confine(["check", "--policy", "strict", "--cwd", folder, "--path", folder + "/out.txt", "--write"])
+        #expect(strict.status == 126 && strict.text.contains("readable only, by the working directory"), "\(strict.text)")
+        #expect(try confine(["check", "--policy", "default", "--write"]).status == 2)
+    }
+
     @Test func policyListAndShow() throws {
         let list = try confine(["policy", "list"])
         for name in ["default", "strict", "network", "python"] { #expect(list.text.contains(name)) }

@@ -1,0 +1,136 @@
+import ConfinePolicy
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What a policy's filesystem view (`isolation.filesystem`, enforced by Landlock) does with one
+/// path, and which rule decides: what `confine check --path` prints. It reads the policy and
+/// the path's folders and runs nothing.
+///
+/// The view is the union of its rules, each covering a path and everything beneath it, as
+/// Landlock's are: the policy's `readOnly` and `readWrite` paths, the working directory (at the
+/// access `workingDirectory` gives it, when the rules admit it), grants for the run, the
+/// command's private HOME/TMPDIR (or `/tmp` with `tmp`), a private `/dev/shm` with `ipc
+/// private`, `/proc` with a PID namespace, and the few devices every command gets.
+public struct FilesystemView: Sendable {
+    /// One path's verdict.
+    public struct Decision: Sendable, CustomStringConvertible {
+        /// Whether the view admits the path with the access asked.
+        public var admitted: Bool
+        /// The rule that admits it (or, refused for writing, the one that admits reading): the
+        /// policy field and its file:line, or what Confine adds.
+        public var rule: String?
+        /// More to know: the folder's permissions, a part this machine lacks.
+        public var notes: [String] = []
+
+        public var description: String { rule ?? "no rule" }
+    }
+
+    let policy: Policy
+    let workingDirectory: String?
+    let grants: [String: Isolation.Access]
+
+    /// - Parameters:
+    ///   - workingDirectory: where the command would start (resolved here), nil for none.
+    ///   - grants: paths granted for the run (canonical, as `FilesystemGrants.admit` returns).
+    public init(policy: Policy, workingDirectory: String?, grants: [String: Isolation.Access] = [:]) {
+        self.policy = policy
+        self.workingDirectory = workingDirectory.flatMap(SystemCalls.realPath)
+        self.grants = grants
+    }
+
+    private struct Rule {
+        var path: String
+        var write: Bool
+        var what: String
+    }
+
+    /// The rules of the view, in the launcher's order, each with what it is.
+    private func rules(_ filesystem: Isolation.Filesystem) -> [Rule] {
+        func origin(_ field: String) -> String { policy.origin(of: field).map { "\(field), \($0)" } ?? field }
+        var rules: [Rule] = []
+        for (i, path) in filesystem.readOnly.enumerated() {
+            rules.append(Rule(path: path, write: false, what: origin("isolation.filesystem.readOnly[\(i)]")))
+        }
+        for (i, path) in filesystem.readWrite.enumerated() {
+            rules.append(Rule(path: path, write: true, what: origin("isolation.filesystem.readWrite[\(i)]")))
+        }
+        for device in ["/dev/null", "/dev/full"] { rules.append(Rule(path: device, write: true, what: "a device every command gets")) }
+        for device in ["/dev/zero", "/dev/urandom", "/dev/random"] { rules.append(Rule(path: device, write: false, what: "a device every command gets")) }
+        if let workingDirectory, filesystem.workingDirectory != .none {
+            let own = policy.workingDirectory.flatMap(SystemCalls.realPath)
+            let admitted = WorkingDirectoryRules.decide(workingDirectory, rules: filesystem.workingDirectories).admitted || workingDirectory == own
+                || grants.keys.contains { WorkingDirectoryRules.isWithin(workingDirectory, $0) }
+            let access = WorkingDirectoryCheck.access(workingDirectory, filesystem: filesystem, grants: grants, own: own)
+            if admitted && access != .none {
+                rules.append(Rule(path: workingDirectory, write: access == .readWrite,
+                                  what: "the working directory (\(origin("isolation.filesystem.workingDirectory")): \(access.rawValue))"))
+            }
+        }
+        let root = geteuid() == 0
+        if filesystem.tmp != nil && root {
+            rules.append(Rule(path: "/tmp", write: true, what: "the private /tmp (\(origin("isolation.filesystem.tmp")))"))
+            rules.append(Rule(path: "/dev/shm", write: true, what: "the private /dev/shm (\(origin("isolation.filesystem.tmp")))"))
+        } else if policy.isolation.privateIPC && root {
+            // (HOME/TMPDIR, a fresh folder of the command's own under /tmp/confine-home, has no path to ask about.)
+            rules.append(Rule(path: "/dev/shm", write: true, what: "the private /dev/shm (\(origin("isolation.ipc")))"))
+        }
+        if policy.isolation.pidNamespace && root { rules.append(Rule(path: "/proc", write: false, what: "the PID namespace's own /proc (\(origin("isolation.processes.namespace")))")) }
+        for (path, access) in grants.sorted(by: { $0.key < $1.key }) where access != .none {
+            rules.append(Rule(path: path, write: access == .readWrite, what: "a grant for this run (\(access.rawValue))"))
+        }
+        return rules
+    }
+
+    /// Whether the view admits `path` for reading (or writing), and by which rule.
+    public func decide(_ path: String, write: Bool) -> Decision {
+        guard let filesystem = policy.isolation.filesystem else {
+            return Decision(admitted: true, rule: "no filesystem view (isolation.filesystem): the command sees what its uid may",
+                            notes: permissionNotes(path, write: write))
+        }
+        let absolute = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+        let canonical = SystemCalls.realPath(absolute) ?? URL(fileURLWithPath: absolute).standardized.path
+        var notes: [String] = []
+        if canonical != absolute && SystemCalls.realPath(absolute) != nil { notes.append("\(absolute) resolves to \(canonical); the rules apply to that") }
+        if IsolationSupport.landlockABI == 0 {
+            notes.append("this kernel has no Landlock: the view is not enforced here (isolation.required \(policy.isolation.required ? "makes that an error" : "is false: a warning"))")
+        }
+        let covering = rules(filesystem).filter { WorkingDirectoryRules.isWithin(canonical, SystemCalls.realPath($0.path) ?? $0.path) }
+        notes += permissionNotes(canonical, write: write)
+        if let rule = covering.first(where: { !write || $0.write }) {
+            return Decision(admitted: true, rule: rule.what, notes: notes)
+        }
+        if write, let reading = covering.first {
+            return Decision(admitted: false, rule: "readable only, by \(reading.what)", notes: notes)
+        }
+        return Decision(admitted: false, rule: nil, notes: notes)
+    }
+
+    /// As root, commands run under a leased uid that is neither owner nor in the group: the
+    /// folders on the way must let others through, and the path others read (or write), unless
+    /// it is the working directory mounted as the command's own.
+    private func permissionNotes(_ path: String, write: Bool) -> [String] {
+        guard geteuid() == 0, policy.user == .automatic else { return [] }
+        var notes: [String] = []
+        var folder = ""
+        for component in path.split(separator: "/").dropLast() {
+            folder += "/" + component
+            var info = stat()
+            if stat(folder, &info) == 0, info.st_mode & S_IXOTH == 0 {
+                notes.append("\(folder) (mode \(String(info.st_mode & 0o7777, radix: 8))) does not let others through, and the command runs as a uid of its own: it cannot reach \(path)")
+                return notes
+            }
+        }
+        var info = stat()
+        guard stat(path, &info) == 0 else { return ["\(path) does not exist (yet)"] }
+        let bit = write ? S_IWOTH : S_IROTH
+        if info.st_mode & bit == 0 {
+            let mapped = workingDirectory.map { WorkingDirectoryRules.isWithin(path, $0) } ?? false
+            notes.append(mapped
+                ? "\(path) is not \(write ? "writable" : "readable") by others (mode \(String(info.st_mode & 0o7777, radix: 8))): `confine run` mounts the working directory as the command's own, so there it acts as the owner; elsewhere it could not"
+                : "\(path) is not \(write ? "writable" : "readable") by others (mode \(String(info.st_mode & 0o7777, radix: 8))), and the command runs as a uid of its own")
+        }
+        return notes
+    }
+}
