@@ -110,6 +110,11 @@ bool idmap_writable(const struct child_args *a)
             close(dir);
             continue;
         }
+        /* only the folder the executor checked: another swapped in at the path since is refused */
+        uint64_t dev, ino;
+        rule_identity(path, &dev, &ino);
+        if ((uint64_t)st.st_dev != dev || (uint64_t)st.st_ino != ino)
+            child_fail(a, CFL_STAGE_IDMAP, ESTALE, (int)i);
         int userns = idmap_userns(a, (int)i, st.st_uid, st.st_gid, rq->hdr.uid, rq->hdr.gid);
         int tree = (int)syscall(SYS_open_tree, dir, "", CFL_OPEN_TREE_CLONE | CFL_OPEN_TREE_CLOEXEC | CFL_AT_EMPTY_PATH);
         if (tree < 0)

@@ -24,7 +24,8 @@ static bool skip_strings(const unsigned char *buf, size_t len, size_t *pos, uint
     return true;
 }
 
-/* Counts the packed { u32 access; absolute path } rules of a section; false if malformed. */
+/* Counts the packed { u32 access; absolute path; with CFL_FS_IDMAP u64 dev, u64 ino } rules of
+ * a section; false if malformed. */
 static bool parse_fs_rules(const unsigned char *p, size_t len, uint32_t *count)
 {
     uint32_t n = 0;
@@ -39,6 +40,11 @@ static bool parse_fs_rules(const unsigned char *p, size_t len, uint32_t *count)
         if (access == 0 || (access & ~CFL_FS_ALL) != 0 || nul == NULL || p[pos] != '/')
             return false;
         pos = (size_t)(nul - p) + 1;
+        if (access & CFL_FS_IDMAP) {
+            if (len - pos < 2 * sizeof(uint64_t))
+                return false;
+            pos += 2 * sizeof(uint64_t);
+        }
     }
     *count = n;
     return true;
@@ -190,8 +196,16 @@ const char *next_rule(const unsigned char *rules, size_t *pos, uint32_t *access)
 {
     memcpy(access, rules + *pos, sizeof *access); /* unaligned */
     const char *path = (const char *)rules + *pos + sizeof *access;
-    *pos += sizeof *access + strlen(path) + 1;
+    *pos += sizeof *access + strlen(path) + 1 + ((*access & CFL_FS_IDMAP) ? 2 * sizeof(uint64_t) : 0);
     return path;
+}
+
+/* The device and inode that follow a CFL_FS_IDMAP rule's path. */
+void rule_identity(const char *path, uint64_t *dev, uint64_t *ino)
+{
+    const char *after = path + strlen(path) + 1;
+    memcpy(dev, after, sizeof *dev); /* unaligned */
+    memcpy(ino, after + sizeof *dev, sizeof *ino);
 }
 
 /* Points v[0..count) at `count` consecutive NUL-terminated strings, NULL-terminates v. */

@@ -226,6 +226,9 @@ import Testing
             let refused = try run(options, "echo ran")
             #expect(refused.status == 126 && refused.text.isEmpty && refused.stderr.contains(words), "\(options): \(refused.stderr)")
         }
+        try FileManager.default.createSymbolicLink(atPath: folder + "/out-link", withDestinationPath: out)
+        let linked = try run(["--rw", folder + "/out-link"], "echo ran")
+        #expect(linked.status == 126 && linked.stderr.contains("is reached through a symbolic link (it resolves to \(out))"), "\(linked.stderr)")
         let strict = try run(["--rw", out], "ls", policy: "strict")
         #expect(strict.status == 126 && strict.stderr.contains("policy 'strict' grants paths readOnly at most"), "\(strict.stderr)")
         let none = folder + "/none.json"

@@ -80,6 +80,30 @@ import Glibc
         }
     }
 
+    @Test func aRootFolderInsideAnotherUsersFolderIsNotMappedForThatUserCouldSwapItIn() async throws {
+        // uid 4242 owns the folder above: it could rename another folder of root's into the
+        // path between the check and the launch, so none below it is mapped as root.
+        let parent = try rootFolder("swap")
+        defer { try? FileManager.default.removeItem(atPath: parent) }
+        chown(parent, 4242, 4242)
+        let folder = parent + "/project"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: false)
+        chmod(folder, 0o755)
+        let executor = try #require(Self.asOwner)
+        let warnings = executor.warnings(forWorkingDirectory: folder)
+        #expect(warnings.first?.contains("\(parent), above \(folder), belongs to uid 4242") == true, "\(warnings)")
+        let result = try await run(["sh", "-c", "echo hi > out.txt || echo refused"], in: folder, policy: Policies.default)
+        #expect(result.stdout?.text == "refused\n" && !FileManager.default.fileExists(atPath: folder + "/out.txt"))
+        // Its own folder there is mapped as its own (uid 4242 gains nothing it did not have).
+        chown(folder, 4242, 4242)
+        #expect(executor.warnings(forWorkingDirectory: folder).isEmpty)
+        // A group-writable folder above, not sticky: refused too.
+        chown(parent, 0, 0)
+        chmod(parent, 0o775)
+        chown(folder, 0, 0)
+        #expect(executor.warnings(forWorkingDirectory: folder).first?.contains("may be written by others") == true)
+    }
+
     @Test func noSetIDDeviceOrCapabilityFileCanBeLeftInTheFolder() async throws {
         let folder = try rootFolder("setid")
         defer { try? FileManager.default.removeItem(atPath: folder) }

@@ -12,7 +12,8 @@
  *           cwd_len bytes: the working directory, NUL-terminated (0 = keep the helper's),
  *           argc NUL-terminated strings, then envc NUL-terminated strings,
  *           fs_rules_len bytes of filesystem rules: repeated { uint32_t access (CFL_FS_*, not 0);
- *             absolute path, NUL-terminated }, packed (the access word is not aligned), at
+ *             absolute path, NUL-terminated; with CFL_FS_IDMAP, u64 dev and u64 ino }, packed
+ *             (the access word is not aligned), at
  *             most CFL_MAX_FS_RULES (4096),
  *           cgroup_len bytes: absolute paths of cgroup.procs files (ending in "/cgroup.procs"),
  *             each NUL-terminated; at most CFL_MAX_CGROUPS (16).
@@ -119,7 +120,10 @@
  * there and what it creates is owned by the directory's owner. Skipped for a directory the
  * command already owns or that others may write (mode o+w, such as /tmp). A command with such a
  * mount gets, before its policy's filter, one of the launcher's own that refuses set-uid/set-gid
- * modes and device nodes (a file made there is the owner's on disk) */
+ * modes and device nodes (a file made there is the owner's on disk). Such a rule's path is
+ * followed by two u64 (native order, unaligned): the device and inode of the directory the
+ * executor checked; a directory found at the path with another identity fails the launch
+ * (CFL_STAGE_IDMAP, ESTALE): one swapped in after the check is never mapped */
 #define CFL_FS_IDMAP 0x10u
 #define CFL_FS_ALL (CFL_FS_READ | CFL_FS_WRITE | CFL_FS_EXEC | CFL_FS_NOFOLLOW | CFL_FS_IDMAP)
 

@@ -255,12 +255,21 @@ public final class Executor: Sendable {
         request.setIDGuard = lease.leasedUID != nil
         // A leased uid writes in its working directory as the directory's owner, when asked
         // (writingAsWorkingDirectoryOwner) and safe (IdmappedMounts).
+        // Each folder mapped only as the folder the check examined (its device and inode go to
+        // the launcher, which refuses another found at that path).
+        var identities: [String: IdmappedMounts.Identity] = [:]
+        func mappable(_ path: String) -> Bool {
+            let checked = IdmappedMounts.check(path)
+            guard checked.obstacle == nil, let identity = checked.identity else { return false }
+            identities[path] = identity
+            return true
+        }
         let asOwner = options.workingDirectoryAsOwner && lease.leasedUID != nil
             && policy.isolation.filesystem?.workingDirectory == .readWrite
-            && environment.workingDirectory.map { IdmappedMounts.obstacle($0) == nil } == true
+            && environment.workingDirectory.map(mappable) == true
         // Read-write grants too (a folder named by `confine run --rw`), each checked the same way.
         let grantsAsOwner = options.workingDirectoryAsOwner && lease.leasedUID != nil
-            ? Set(command.filesystemGrants.filter { $0.value == .readWrite && IdmappedMounts.obstacle($0.key) == nil }.keys) : []
+            ? Set(command.filesystemGrants.filter { $0.value == .readWrite && mappable($0.key) }.keys) : []
         let plan = policy.isolation.isEmpty ? nil
             : IsolationPlan(policy.isolation, workingDirectory: environment.workingDirectory, home: lease.home,
                             executable: executable, grants: command.filesystemGrants, workingDirectoryAsOwner: asOwner,
@@ -271,6 +280,7 @@ public final class Executor: Sendable {
             request.isolationFlags = plan.flags
             request.landlockScopes = plan.scopes
             request.filesystemRules = plan.rules
+            request.identities = identities
             request.tmpSize = plan.tmpSize
             request.shmSizeMiB = plan.shmSizeMiB
             if policy.isolation.usesCgroups && Cgroups.available {
@@ -434,6 +444,8 @@ public final class Executor: Sendable {
             return ConfineError(.launcherFailed, "confine-launch rejected the request (a launcher of another version?)", errno: e)
         case CFL_STAGE_FORK.rawValue:
             return ConfineError(.launcherFailed, "confine-launch could not fork: \(ConfineError.errnoText(e))", errno: e)
+        case CFL_STAGE_IDMAP.rawValue where e == ESTALE:
+            return ConfineError(.confinementFailed, "a writable folder changed after it was checked (another folder now sits at its path): it is not mounted as the command's own; nothing ran", errno: e)
         default:
             let steps: [UInt32: String] = [
                 CFL_STAGE_STDIO.rawValue: "setting up stdin/stdout/stderr", CFL_STAGE_RLIMIT.rawValue: "setting rlimit \(detail)",

@@ -8,7 +8,8 @@ import Glibc
 /// function's `grants` in functions.json), checked against the policy before they reach
 /// `Command.filesystemGrants` (which trusts what it is given).
 ///
-/// A grant is admitted when the path exists, the access asked is no more than the policy's
+/// A grant is admitted when the path exists (a `readWrite` one by its own path, no symbolic
+/// link on the way), the access asked is no more than the policy's
 /// `isolation.filesystem.grants`, and the path, with symbolic links and `..` resolved, is one
 /// the policy's `workingDirectories` rules admit: the same rules that keep system trees
 /// (`/etc`, `/proc`, `/usr`...), homes and `/tmp` themselves, and dot-folders such as `~/.ssh`
@@ -44,6 +45,13 @@ public enum FilesystemGrants {
             throw ConfineError(.grantNotAdmitted,
                                "\(source) \(shown): policy '\(policy.name)' does not admit it: \(why) (\(field)\(origin)); grant a file or folder of a project (such as /srv/APP/data, /home/NAME/PROJECT or /tmp/DIR), not a system tree, a home or a dot-folder",
                                path: canonical)
+        }
+        // A writable grant may be mounted as the command's own (as its owner): not through a
+        // link, which whoever owns the folder it lies in could point at another folder.
+        let absolute = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+        let given = URL(fileURLWithPath: absolute).standardized.path
+        if access == .readWrite, given != canonical {
+            throw ConfineError(.grantNotAdmitted, "\(source) \(PythonRepr.string(path)) is reached through a symbolic link (it resolves to \(canonical)): give the folder's own path (a writable grant acts as the folder's owner, and a link on the way could be pointed elsewhere)", path: canonical)
         }
         if access == .readWrite, let listed = filesystem.readOnly.first(where: { WorkingDirectoryRules.isWithin(canonical, SystemCalls.realPath($0) ?? $0) }) {
             let origin = policy.origin(of: "isolation.filesystem.readOnly").map { "; \($0)" } ?? ""

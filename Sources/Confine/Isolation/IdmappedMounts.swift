@@ -39,39 +39,93 @@ enum IdmappedMounts {
     /// entry the check cannot read (it fails closed). Results are kept
     /// for two seconds (`confine run` asks twice: to warn, then to launch), for the same folder
     /// only: the path's device and inode must still match (a folder swapped in is checked anew).
-    static func obstacle(_ directory: String) -> String? {
+    static func obstacle(_ directory: String) -> String? { check(directory).obstacle }
+
+    /// The folder a check examined, by device and inode: the launcher maps a folder only if
+    /// the one it opens is this one (a folder swapped in after the check is refused).
+    struct Identity: Hashable, Sendable {
+        var device: UInt64
+        var inode: UInt64
+    }
+
+    /// The check's verdict, and the folder it examined (nil when it could not open one).
+    static func check(_ directory: String) -> (obstacle: String?, identity: Identity?) {
         let now = ContinuousClock.now
         var info = stat()
-        let key = stat(directory, &info) == 0 ? "\(info.st_dev):\(info.st_ino):\(directory)" : nil
+        // The same folder, unchanged (owner and mode changes move its ctime).
+        let key = stat(directory, &info) == 0 ? "\(info.st_dev):\(info.st_ino):\(info.st_ctim.tv_sec).\(info.st_ctim.tv_nsec):\(directory)" : nil
         lock.lock()
         if let key, let kept = checked[key], kept.at.duration(to: now) < .seconds(2) {
             lock.unlock()
-            return kept.obstacle
+            return (kept.obstacle, kept.identity)
         }
         lock.unlock()
         let found = examine(directory)
-        guard let key else { return found }
+        guard let key, let identity = found.identity, key.hasPrefix("\(identity.device):\(identity.inode):") else { return found }
         lock.lock()
-        checked[key] = (now, found)
+        checked[key] = (now, found.obstacle, identity)
         lock.unlock()
         return found
     }
 
     private static let lock = Lock()
-    nonisolated(unsafe) private static var checked: [String: (at: ContinuousClock.Instant, obstacle: String?)] = [:]
+    nonisolated(unsafe) private static var checked: [String: (at: ContinuousClock.Instant, obstacle: String?, identity: Identity)] = [:]
 
-    private static func examine(_ directory: String) -> String? {
-        let type = Int64(CConfine_filesystemType(directory))
-        var top = stat()
-        guard type >= 0, stat(directory, &top) == 0, top.st_mode & S_IFMT == S_IFDIR else { return nil }
-        guard supportedTypes.contains(type) else {
-            return "\(directory) is on a filesystem (statfs type 0x\(String(type, radix: 16))) that cannot be mounted idmapped"
+    private static func examine(_ directory: String) -> (obstacle: String?, identity: Identity?) {
+        // The folder opened once, without following a link, and walked through that descriptor
+        // (/proc/self/fd/N/...): a folder swapped in at its path during the walk is not the one
+        // examined, and the launcher, given this one's identity, refuses it.
+        let fd = open(directory, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0 else {
+            let e = errno
+            if e == ENOTDIR || e == ENOENT { return (nil, nil) } // a file, or nothing: nothing to mount
+            return ("\(directory) cannot be opened to check it (\(ConfineError.errnoText(e)))", nil)
         }
-        guard top.st_mode & S_IWOTH == 0 else { return nil }
+        defer { close(fd) }
+        let pinned = "/proc/self/fd/\(fd)"
+        var top = stat()
+        guard fstat(fd, &top) == 0 else { return ("\(directory) cannot be examined", nil) }
+        let identity = Identity(device: UInt64(top.st_dev), inode: UInt64(top.st_ino))
+        let type = Int64(CConfine_filesystemType(pinned))
+        guard type >= 0 else { return ("\(directory) cannot be examined (statfs)", identity) }
+        guard supportedTypes.contains(type) else {
+            return ("\(directory) is on a filesystem (statfs type 0x\(String(type, radix: 16))) that cannot be mounted idmapped", identity)
+        }
+        guard top.st_mode & S_IWOTH == 0 else { return (nil, identity) }
+        if let swappable = swappable(directory, owner: top.st_uid) { return (swappable, identity) }
+        return (walk(directory, pinned: pinned, top: top), identity)
+    }
+
+    /// Why someone other than root and the folder's owner could have put this folder at its
+    /// path (and so could choose which folder of the owner's gets mapped), or nil: every folder
+    /// above it must belong to root or the owner, and one that others may write must be
+    /// sticky (`/tmp`: there only root and an entry's owner may rename it).
+    private static func swappable(_ directory: String, owner: uid_t) -> String? {
+        let components = directory.split(separator: "/")
+        var folder = "/"
+        for component in components {
+            var info = stat()
+            guard lstat(folder, &info) == 0 else { return "\(folder), above \(directory), cannot be examined" }
+            let next = folder == "/" ? "/" + component : folder + "/" + component
+            if info.st_uid != 0 && info.st_uid != owner {
+                return "\(folder), above \(directory), belongs to uid \(info.st_uid), who could put another folder of uid \(owner)'s at \(next)"
+            }
+            // (In a sticky one, only root, the folder's owner and the entry's may rename the
+            // entry: the entry is checked as the next folder, or is the directory itself.)
+            if info.st_mode & (S_IWGRP | S_IWOTH) != 0 && info.st_mode & S_ISVTX == 0 {
+                return "\(folder), above \(directory), may be written by others, who could put another folder at \(next)"
+            }
+            folder = next
+        }
+        return nil
+    }
+
+    private static func walk(_ directory: String, pinned: String, top: stat) -> String? {
         // Paths as bytes, as the kernel has them (a name need not be UTF-8); any entry that
         // cannot be listed or examined, a path too long among them, stops the mapping.
-        func text(_ path: [UInt8]) -> String { String(decoding: path, as: UTF8.self) }
-        var pending: [[UInt8]] = [Array(directory.utf8)]
+        let prefix = Array(pinned.utf8)
+        func text(_ path: [UInt8]) -> String { directory + String(decoding: path.dropFirst(prefix.count), as: UTF8.self) }
+        var pending: [[UInt8]] = [prefix]
         var seen = 0
         while let folder = pending.popLast() {
             guard let stream = (folder + [0]).withUnsafeBufferPointer({ opendir(UnsafeRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self)) }) else {

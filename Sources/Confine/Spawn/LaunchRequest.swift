@@ -21,6 +21,8 @@ struct LaunchRequest {
     var isolationFlags: UInt32 = 0
     var landlockScopes: UInt32 = 0
     var filesystemRules: [(access: UInt32, path: String)] = []
+    /// For each CFL_FS_IDMAP rule's path: the folder the executor checked (sent after the path).
+    var identities: [String: IdmappedMounts.Identity] = [:]
     var cgroups: [String] = []
     var tmpSize: UInt64 = 0
     var shmSizeMiB: UInt32 = 0
@@ -68,7 +70,9 @@ struct LaunchRequest {
         header.notify_errno = UInt32(filter?.notifyErrno ?? 1)
         header.iso_flags = isolationFlags
         header.landlock_scopes = landlockScopes
-        header.fs_rules_len = UInt32(filesystemRules.reduce(0) { $0 + MemoryLayout<UInt32>.size + $1.path.utf8.count + 1 })
+        header.fs_rules_len = UInt32(filesystemRules.reduce(0) {
+            $0 + MemoryLayout<UInt32>.size + $1.path.utf8.count + 1 + ($1.access & UInt32(CFL_FS_IDMAP) != 0 ? 16 : 0)
+        })
         header.cgroup_len = UInt32(cgroups.reduce(0) { $0 + $1.utf8.count + 1 })
         header.tmp_size = tmpSize
         header.shm_size_mib = shmSizeMiB
@@ -94,6 +98,12 @@ struct LaunchRequest {
         for rule in filesystemRules {
             raw(rule.access)
             cString(rule.path)
+            if rule.access & UInt32(CFL_FS_IDMAP) != 0 {
+                // No identity (cannot happen: the executor maps only what it checked): one that matches nothing.
+                let identity = identities[rule.path] ?? IdmappedMounts.Identity(device: .max, inode: .max)
+                raw(identity.device)
+                raw(identity.inode)
+            }
         }
         for path in cgroups { cString(path) }
         return out
