@@ -41,9 +41,13 @@ static int write_text(const char *path, const char *text)
 }
 
 /* A user namespace in which the one uid and gid `from_*` are `to_*` outside: the idmapping of an
- * idmapped mount. A child made in it waits while its maps are written (by us, root in the
- * parent namespace, through this PID namespace's /proc), then goes. */
-static int idmap_userns(const struct child_args *a, int index, uid_t from_uid, gid_t from_gid, uid_t to_uid, gid_t to_gid)
+ * idmapped mount; and, unless it is (gid_t)-1, the gid `hidden` is the overflow group (65534,
+ * nogroup) outside, so that what holds it is still mapped (the kernel refuses to write an inode
+ * with an unmapped id) without giving the command that group. A child made in it waits while
+ * its maps are written (by us, root in the parent namespace, through this PID namespace's
+ * /proc), then goes. */
+static int idmap_userns(const struct child_args *a, int index, uid_t from_uid, gid_t from_gid, uid_t to_uid, gid_t to_gid,
+                        gid_t hidden)
 {
     int hold[2];
     if (pipe2(hold, O_CLOEXEC) < 0)
@@ -59,14 +63,17 @@ static int idmap_userns(const struct child_args *a, int index, uid_t from_uid, g
         _exit(0);
     }
     close(hold[0]);
-    char path[64], map[64];
+    char path[64], map[96];
     int err = 0, fd = -1;
     snprintf(path, sizeof path, "/proc/%d/uid_map", (int)pid);
     snprintf(map, sizeof map, "%u %u 1\n", (unsigned)from_uid, (unsigned)to_uid);
     if (write_text(path, map) < 0)
         err = errno;
     snprintf(path, sizeof path, "/proc/%d/gid_map", (int)pid);
-    snprintf(map, sizeof map, "%u %u 1\n", (unsigned)from_gid, (unsigned)to_gid);
+    if (hidden == (gid_t)-1 || hidden == from_gid)
+        snprintf(map, sizeof map, "%u %u 1\n", (unsigned)from_gid, (unsigned)to_gid);
+    else
+        snprintf(map, sizeof map, "%u %u 1\n%u 65534 1\n", (unsigned)from_gid, (unsigned)to_gid, (unsigned)hidden);
     if (!err && write_text(path, map) < 0)
         err = errno;
     snprintf(path, sizeof path, "/proc/%d/ns/user", (int)pid);
@@ -115,7 +122,15 @@ bool idmap_writable(const struct child_args *a)
         rule_identity(path, &dev, &ino);
         if ((uint64_t)st.st_dev != dev || (uint64_t)st.st_ino != ino)
             child_fail(a, CFL_STAGE_IDMAP, ESTALE, (int)i);
-        int userns = idmap_userns(a, (int)i, st.st_uid, st.st_gid, rq->hdr.uid, rq->hdr.gid);
+        /* The folder's group is mapped only when it is root's folder or the owner's own group
+         * (gid = uid, a user private group): a folder of someone's with group root (mkdir as
+         * root, then chown someone) must not give the command root's group there, which its
+         * owner does not have. Otherwise the owner's private group number stands in: what the
+         * command makes gets that group on disk, and the folder's own group shows as nogroup
+         * (mapped, so that the folder stays writable, but not the command's). */
+        bool own_group = st.st_uid == 0 || st.st_gid == (gid_t)st.st_uid;
+        gid_t group = own_group ? st.st_gid : (gid_t)st.st_uid;
+        int userns = idmap_userns(a, (int)i, st.st_uid, group, rq->hdr.uid, rq->hdr.gid, own_group ? (gid_t)-1 : st.st_gid);
         int tree = (int)syscall(SYS_open_tree, dir, "", CFL_OPEN_TREE_CLONE | CFL_OPEN_TREE_CLOEXEC | CFL_AT_EMPTY_PATH);
         if (tree < 0)
             child_fail(a, CFL_STAGE_IDMAP, errno, (int)i);

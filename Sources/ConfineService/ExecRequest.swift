@@ -5,7 +5,7 @@ import Foundation
 /// field by field; every error names the field and what is accepted.
 struct ExecRequest: Sendable {
     var argv: [String]
-    /// The arguments as bytes, when one was given in base64 (`argv` is then their readable form).
+    /// The arguments as bytes, when one was given in hex (`argv` is then their readable form).
     var argvBytes: [[UInt8]]?
     var stdin: [UInt8] = []
     var policy: String?
@@ -14,6 +14,29 @@ struct ExecRequest: Sendable {
     var workingDirectory: String?
 
     static let fields = ["argv", "stdin", "policy", "timeout", "env", "cwd"]
+
+    /// The bytes of pairs of hex digits (either case), nil for anything else.
+    static func hex(_ text: String) -> [UInt8]? {
+        let digits = Array(text.utf8)
+        guard digits.count % 2 == 0 else { return nil }
+        func value(_ c: UInt8) -> UInt8? {
+            switch c {
+            case 0x30...0x39: c - 0x30
+            case 0x41...0x46: c - 0x41 + 10
+            case 0x61...0x66: c - 0x61 + 10
+            default: nil
+            }
+        }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(digits.count / 2)
+        var i = 0
+        while i < digits.count {
+            guard let high = value(digits[i]), let low = value(digits[i + 1]) else { return nil }
+            bytes.append(high << 4 | low)
+            i += 2
+        }
+        return bytes
+    }
 
     static func invalid(_ message: String) -> ServiceError { ServiceError(.badRequest, "InvalidArgument", message) }
 
@@ -30,12 +53,13 @@ struct ExecRequest: Sendable {
             throw invalid("unknown field '\(ConfineService.printable(key))' (accepted: \(fields.joined(separator: ", ")))")
         }
         guard case .array(let items)? = object["argv"] else {
-            throw invalid(object["argv"] == nil ? "argv is required: an array of strings (or {\"base64\": ...} entries), the command first" : "argv must be an array of strings (or {\"base64\": ...} entries)")
+            throw invalid(object["argv"] == nil ? "argv is required: an array of strings (or {\"hex\": ...} entries), the command first" : "argv must be an array of strings (or {\"hex\": ...} entries)")
         }
         guard !items.isEmpty else { throw invalid("argv is empty: give the command and its arguments") }
         guard items.count <= 4096 else { throw invalid("argv has \(items.count) entries (at most 4096)") }
-        // Each entry a string, or {"base64": "..."} for bytes that are not UTF-8 (a file name
-        // with bytes such as f0 90 80), passed to the command unchanged.
+        // Each entry a string, or {"hex": "66f09080"} for bytes that are not UTF-8 (a file name
+        // with bytes such as f0 90 80), passed to the command unchanged. Hex, not base64: its
+        // schema can say exactly which values are valid (no 00 byte, which no program receives).
         var argv: [[UInt8]] = []
         var anyBytes = false
         for (i, item) in items.enumerated() {
@@ -43,12 +67,12 @@ struct ExecRequest: Sendable {
             switch item {
             case .string(let s): bytes = Array(s.utf8)
             case .object(let fields):
-                guard fields.count == 1, case .string(let text)? = fields["base64"], let data = Data(base64Encoded: text) else {
-                    throw invalid("argv[\(i)] must be a string or {\"base64\": \"...\"} (the argument's bytes in base64, for bytes that are not UTF-8)")
+                guard fields.count == 1, case .string(let text)? = fields["hex"], let decoded = Self.hex(text) else {
+                    throw invalid("argv[\(i)] must be a string or {\"hex\": \"...\"} (the argument's bytes as pairs of hex digits, for bytes that are not UTF-8)")
                 }
-                bytes = [UInt8](data)
+                bytes = decoded
                 anyBytes = true
-            default: throw invalid("argv[\(i)] must be a string or {\"base64\": \"...\"}, found \(item.typeName)")
+            default: throw invalid("argv[\(i)] must be a string or {\"hex\": \"...\"}, found \(item.typeName)")
             }
             guard !bytes.contains(0) else { throw invalid("argv[\(i)] contains a NUL byte") }
             if i == 0 && bytes.isEmpty { throw invalid("argv[0] is empty: it must name the command") }

@@ -30,16 +30,16 @@ struct ExecRouteTests {
         #expect(last.keyID == "test-key" && last.policy == "default" && last.httpStatus == 200 && last.bytesOut > 0)
     }
 
-    @Test func argumentsInBase64ReachTheCommandByteForByte() async throws {
+    @Test func argumentsInHexReachTheCommandByteForByte() async throws {
         let service = try await makeService()
         let app = service.buildApplication(port: 0)
         try await app.test(.router) { client in
             let name: [UInt8] = [0x66, 0xf0, 0x90, 0x80, 0xff]
-            let response = try await client.exec(["argv": ["printf", "%s", ["base64": Data(name).base64EncodedString()]], "timeout": 10])
+            let response = try await client.exec(["argv": ["printf", "%s", ["hex": "66F09080ff"]], "timeout": 10])
             let record = object(response.body)
             #expect(response.status == .ok && record["status"] as? String == "ok", "\(record)")
             #expect(Data(base64Encoded: record["stdout"] as? String ?? "").map { [UInt8]($0) } == name)
-            for bad: Any in [["base64": "not base64!"], ["base64": Data([0x61, 0, 0x62]).base64EncodedString()], ["text": "x"], 7] {
+            for bad: Any in [["hex": "6g"], ["hex": "616"], ["hex": "610062"], ["hex": "61", "more": 1], ["text": "x"], 7] {
                 let refused = try await client.exec(["argv": ["printf", bad]])
                 #expect(refused.status == .badRequest && String(buffer: refused.body).contains("argv[1]"), "\(bad)")
             }

@@ -104,6 +104,37 @@ import Glibc
         #expect(executor.warnings(forWorkingDirectory: folder).first?.contains("may be written by others") == true)
     }
 
+    @Test func aFolderAskedForThroughALinkIsNotMapped() async throws {
+        // Resolving a link (which its folder's owner may point anywhere, at any moment) could
+        // land in a folder of root's whose own path passes every check: only a folder asked for
+        // by its own path is mapped (third review).
+        let folder = try rootFolder("linked")
+        let link = folder + "-link"
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: folder)
+        defer {
+            try? FileManager.default.removeItem(atPath: link)
+            try? FileManager.default.removeItem(atPath: folder)
+        }
+        let through = try await run(["sh", "-c", "echo hi > out.txt || echo refused"], in: link, policy: Policies.default)
+        #expect(through.stdout?.text == "refused\n" && !FileManager.default.fileExists(atPath: folder + "/out.txt"))
+        let direct = try await run(["sh", "-c", "echo hi > out.txt && echo wrote"], in: folder, policy: Policies.default)
+        #expect(direct.stdout?.text == "wrote\n", "\(direct.stderr?.text ?? "")")
+    }
+
+    @Test func aFolderOfSomeoneWithGroupRootDoesNotGiveTheCommandRootsGroup() async throws {
+        // mkdir as root, then chown someone: the group stays root's, which its owner lacks.
+        let folder = try rootFolder("group")
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        chown(folder, 4243, 0)
+        FileManager.default.createFile(atPath: folder + "/cfg", contents: Data("root group only\n".utf8))
+        chown(folder + "/cfg", 0, 0)
+        chmod(folder + "/cfg", 0o640)
+        let result = try await run(["sh", "-c", "cat cfg || echo unreadable; echo made > new.txt && echo wrote"], in: folder, policy: Policies.default)
+        #expect(result.stdout?.text == "unreadable\nwrote\n", "\(result.stderr?.text ?? "")")
+        var info = stat()
+        #expect(stat(folder + "/new.txt", &info) == 0 && info.st_uid == 4243 && info.st_gid == 4243, "the owner's, with the owner's own group number")
+    }
+
     @Test func noSetIDDeviceOrCapabilityFileCanBeLeftInTheFolder() async throws {
         let folder = try rootFolder("setid")
         defer { try? FileManager.default.removeItem(atPath: folder) }

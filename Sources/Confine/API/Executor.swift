@@ -264,8 +264,14 @@ public final class Executor: Sendable {
             identities[path] = identity
             return true
         }
+        // Only a folder asked for by its own path: resolving a path through a symbolic link
+        // (which whoever owns the folder holding it may point anywhere, between any two checks)
+        // could land in a folder of root's, whose own path passes every check.
+        let requested = command.workingDirectory ?? policy.workingDirectory ?? FileManager.default.currentDirectoryPath
+        let asked = URL(fileURLWithPath: requested.hasPrefix("/") ? requested : FileManager.default.currentDirectoryPath + "/" + requested).standardized.path
         let asOwner = options.workingDirectoryAsOwner && lease.leasedUID != nil
             && policy.isolation.filesystem?.workingDirectory == .readWrite
+            && environment.workingDirectory == asked
             && environment.workingDirectory.map(mappable) == true
         // Read-write grants too (a folder named by `confine run --rw`), each checked the same way.
         let grantsAsOwner = options.workingDirectoryAsOwner && lease.leasedUID != nil
