@@ -82,7 +82,7 @@ extension ConfineCommand {
             }
             for warning in warnings { warn(warning) }
             if let link, geteuid() == 0, policy.user == .automatic, policy.isolation.filesystem?.workingDirectory == .readWrite {
-                warn("the working directory was reached through a symbolic link (\(link)), so it is not mounted as the command's own: the command writes there only as its permissions allow; run from the folder's own path")
+                warn("the working directory was reached by another path than its own (\(link), a symbolic link or a $PWD naming another folder), so it is not mounted as the command's own: the command writes there only as its permissions allow; run from the folder's own path")
             }
             var request = Command(
                 command, stdin: .inherit, stdout: json ? .pipe : .inherit, stderr: json ? .pipe : .inherit,
@@ -126,9 +126,9 @@ extension ConfineCommand {
                 guard let resolved = SystemCalls.realPath(absolute) else { return nil }
                 return resolved == absolute ? nil : given
             }
+            // A $PWD that names another path than the folder's own, whether through a link or
+            // (stale, or changed under us) to another folder altogether: not trusted (fail closed).
             guard let shell = ProcessInfo.processInfo.environment["PWD"], shell.hasPrefix("/") else { return nil }
-            var logical = stat(), physical = stat()
-            guard stat(shell, &logical) == 0, stat(".", &physical) == 0, logical.st_dev == physical.st_dev, logical.st_ino == physical.st_ino else { return nil }
             return URL(fileURLWithPath: shell).standardized.path == here ? nil : shell
         }
 

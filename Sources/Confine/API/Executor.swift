@@ -269,9 +269,17 @@ public final class Executor: Sendable {
         // could land in a folder of root's, whose own path passes every check.
         let requested = command.workingDirectory ?? policy.workingDirectory ?? FileManager.default.currentDirectoryPath
         let asked = URL(fileURLWithPath: requested.hasPrefix("/") ? requested : FileManager.default.currentDirectoryPath + "/" + requested).standardized.path
+        // This process's own folder (by default, or named): only when the shell's $PWD, if any,
+        // names it too (a `cd` through a link leaves $PWD on the link's path; a $PWD that names
+        // another folder is not trusted either way).
+        let shellAgrees: Bool = {
+            guard asked == FileManager.default.currentDirectoryPath, let raw = getenv("PWD") else { return true }
+            let shell = String(cString: raw)
+            return !shell.hasPrefix("/") || URL(fileURLWithPath: shell).standardized.path == asked
+        }()
         let asOwner = options.workingDirectoryAsOwner && lease.leasedUID != nil
             && policy.isolation.filesystem?.workingDirectory == .readWrite
-            && environment.workingDirectory == asked
+            && environment.workingDirectory == asked && shellAgrees
             && environment.workingDirectory.map(mappable) == true
         // Read-write grants too (a folder named by `confine run --rw`), each checked the same way.
         let grantsAsOwner = options.workingDirectoryAsOwner && lease.leasedUID != nil
