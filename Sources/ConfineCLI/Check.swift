@@ -83,8 +83,12 @@ extension ConfineCommand {
                 let verb = write ? "write" : "read"
                 for path in paths {
                     let decision = view.decide(path, write: write)
-                    if decision.admitted {
+                    if decision.admitted && decision.reachable {
                         print("\(verb) \(path): allowed — \(decision.description)")
+                    } else if decision.admitted {
+                        // The view admits it, but the command's uid cannot use it: what run would meet.
+                        print("\(verb) \(path): refused — admitted by \(decision.description), but the command's uid cannot \(write ? "write" : "read") it (see the note)")
+                        status = 126
                     } else {
                         let rules = policy.isolation.filesystem?.workingDirectories ?? []
                         let resolved = SystemCalls.realPath(path) ?? path

@@ -335,6 +335,21 @@ import Testing
         let strict = try confine(["check", "--policy", "strict", "--cwd", folder, "--path", folder + "/out.txt", "--write"])
         #expect(strict.status == 126 && strict.text.contains("readable only, by the working directory"), "\(strict.text)")
         #expect(try confine(["check", "--policy", "default", "--write"]).status == 2)
+        if geteuid() == 0 {
+            // Admitted by the view, but below a 0700 folder the command's own uid cannot enter
+            // (a project under /root): refused, as run would be. Inside the working directory,
+            // what its owner owns is reached as the owner.
+            let hidden = folder + "/private", work = hidden + "/work"
+            try FileManager.default.createDirectory(atPath: work + "/own", withIntermediateDirectories: true)
+            chmod(hidden, 0o700)
+            chmod(work + "/own", 0o700)
+            FileManager.default.createFile(atPath: work + "/own/data.txt", contents: Data("x".utf8), attributes: [.posixPermissions: 0o600])
+            let inside = try confine(["check", "--policy", "default", "--cwd", folder, "--path", folder + "/private"])
+            #expect(inside.status == 0, "the working directory's owner's folder: \(inside.text)")
+            let unreachable = try confine(["check", "--policy", "default", "--cwd", work, "--path", work + "/own/data.txt"])
+            #expect(unreachable.status == 126 && unreachable.text.contains("but the command's uid cannot read it")
+                    && unreachable.text.contains("does not let others through"), "\(unreachable.text)")
+        }
     }
 
     @Test func policyListAndShow() throws {

@@ -23,6 +23,10 @@ public struct FilesystemView: Sendable {
         public var rule: String?
         /// More to know: the folder's permissions, a part this machine lacks.
         public var notes: [String] = []
+        /// Whether the command's uid can reach the path at all (the folders above let it
+        /// through, and the path's own permissions allow the access): false when the view
+        /// admits a path the command still cannot use.
+        public var reachable = true
 
         public var description: String { rule ?? "no rule" }
     }
@@ -87,7 +91,7 @@ public struct FilesystemView: Sendable {
     public func decide(_ path: String, write: Bool) -> Decision {
         guard let filesystem = policy.isolation.filesystem else {
             return Decision(admitted: true, rule: "no filesystem view (isolation.filesystem): the command sees what its uid may",
-                            notes: permissionNotes(path, write: write))
+                            notes: permissionNotes(path, write: write).notes, reachable: permissionNotes(path, write: write).reachable)
         }
         let absolute = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
         let canonical = SystemCalls.realPath(absolute) ?? URL(fileURLWithPath: absolute).standardized.path
@@ -97,9 +101,10 @@ public struct FilesystemView: Sendable {
             notes.append("this kernel has no Landlock: the view is not enforced here (isolation.required \(policy.isolation.required ? "makes that an error" : "is false: a warning"))")
         }
         let covering = rules(filesystem).filter { WorkingDirectoryRules.isWithin(canonical, SystemCalls.realPath($0.path) ?? $0.path) }
-        notes += permissionNotes(canonical, write: write)
+        let permissions = permissionNotes(canonical, write: write)
+        notes += permissions.notes
         if let rule = covering.first(where: { !write || $0.write }) {
-            return Decision(admitted: true, rule: rule.what, notes: notes)
+            return Decision(admitted: true, rule: rule.what, notes: notes, reachable: permissions.reachable)
         }
         if write, let reading = covering.first {
             return Decision(admitted: false, rule: "readable only, by \(reading.what)", notes: notes)
@@ -108,29 +113,35 @@ public struct FilesystemView: Sendable {
     }
 
     /// As root, commands run under a leased uid that is neither owner nor in the group: the
-    /// folders on the way must let others through, and the path others read (or write), unless
-    /// it is the working directory mounted as the command's own.
-    private func permissionNotes(_ path: String, write: Bool) -> [String] {
-        guard geteuid() == 0, policy.user == .automatic else { return [] }
-        var notes: [String] = []
+    /// folders on the way must let others through, and the path others read (or write) —
+    /// except, inside a readWrite working directory (which `confine run` mounts as the
+    /// command's own), what its owner owns, which the command reaches as the owner.
+    private func permissionNotes(_ path: String, write: Bool) -> (notes: [String], reachable: Bool) {
+        guard geteuid() == 0, policy.user == .automatic else { return ([], true) }
+        var owner: uid_t?
+        if let workingDirectory, policy.isolation.filesystem?.workingDirectory == .readWrite {
+            var info = stat()
+            if stat(workingDirectory, &info) == 0 { owner = info.st_uid }
+        }
+        func asOwner(_ folder: String, _ info: stat) -> Bool {
+            guard let owner, let workingDirectory else { return false }
+            return info.st_uid == owner && WorkingDirectoryRules.isWithin(folder, workingDirectory)
+        }
         var folder = ""
         for component in path.split(separator: "/").dropLast() {
             folder += "/" + component
             var info = stat()
-            if stat(folder, &info) == 0, info.st_mode & S_IXOTH == 0 {
-                notes.append("\(folder) (mode \(String(info.st_mode & 0o7777, radix: 8))) does not let others through, and the command runs as a uid of its own: it cannot reach \(path)")
-                return notes
+            guard stat(folder, &info) == 0 else { continue }
+            let passable = asOwner(folder, info) ? info.st_mode & S_IXUSR != 0 : info.st_mode & S_IXOTH != 0
+            if !passable {
+                return (["\(folder) (mode \(String(info.st_mode & 0o7777, radix: 8))) does not let others through, and the command runs as a uid of its own: it cannot reach \(path)"], false)
             }
         }
         var info = stat()
-        guard stat(path, &info) == 0 else { return ["\(path) does not exist (yet)"] }
-        let bit = write ? S_IWOTH : S_IROTH
-        if info.st_mode & bit == 0 {
-            let mapped = workingDirectory.map { WorkingDirectoryRules.isWithin(path, $0) } ?? false
-            notes.append(mapped
-                ? "\(path) is not \(write ? "writable" : "readable") by others (mode \(String(info.st_mode & 0o7777, radix: 8))): `confine run` mounts the working directory as the command's own, so there it acts as the owner; elsewhere it could not"
-                : "\(path) is not \(write ? "writable" : "readable") by others (mode \(String(info.st_mode & 0o7777, radix: 8))), and the command runs as a uid of its own")
-        }
-        return notes
+        guard stat(path, &info) == 0 else { return (["\(path) does not exist (yet)"], true) }
+        let owned = asOwner(path, info)
+        let bit = owned ? (write ? S_IWUSR : S_IRUSR) : (write ? S_IWOTH : S_IROTH)
+        guard info.st_mode & bit == 0 else { return ([], true) }
+        return (["\(path) is not \(write ? "writable" : "readable") by \(owned ? "its owner" : "others") (mode \(String(info.st_mode & 0o7777, radix: 8))), and the command runs as a uid of its own"], false)
     }
 }

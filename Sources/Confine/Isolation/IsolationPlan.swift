@@ -25,7 +25,7 @@ public enum IsolationSupport {
         }
         let namespaces = [
             (isolation.network == .none, "isolation.network none"), (isolation.pidNamespace, "isolation.processes.namespace"),
-            (isolation.privateIPC, "isolation.ipc private"), (isolation.filesystem?.tmp != nil, "isolation.filesystem.tmp"),
+            (isolation.privateIPC, "isolation.ipc private, and with it a private /dev/shm: without one, POSIX semaphores and shared memory (Python's multiprocessing locks and queues) fail"), (isolation.filesystem?.tmp != nil, "isolation.filesystem.tmp"),
             (isolation.filesystem?.readOnlyRoot == true, "isolation.filesystem.readOnlyRoot"),
         ].filter(\.0).map(\.1)
         if !namespaces.isEmpty && !isRoot {
