@@ -109,7 +109,25 @@ extension ConfineCommand {
                 var system = utsname()
                 uname(&system)
                 let running = withUnsafeBytes(of: system.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-                let importer = ProfileImporter(capabilities: Set(capabilities), architecture: arch, kernel: kernel ?? running, isolation: isolation)
+                // Every value checked: an unknown one would silently select other rules.
+                var caps: Set<String> = []
+                for given in capabilities {
+                    guard let name = ProfileImporter.capability(given) else {
+                        fail("--cap '\(given)' is not a Linux capability (accepted: a name of capabilities(7), with or without CAP_, in any case: CAP_SYS_ADMIN, net_raw, ...)", status: 2)
+                    }
+                    caps.insert(name)
+                }
+                let architecture = ProfileImporter.canonicalArch(arch)
+                guard ProfileImporter.architectureNames.contains(architecture) else {
+                    fail("--arch '\(arch)' is not an architecture seccomp profiles name (accepted: amd64, arm64, 386, \(ProfileImporter.architectureNames.joined(separator: ", ")))", status: 2)
+                }
+                if let kernel, !ProfileImporter.isKernelVersion(kernel) {
+                    fail("--kernel '\(kernel)' is not a kernel version (accepted: dotted numbers such as 6.1 or 6.18.0-1-amd64)", status: 2)
+                }
+                if architecture != ProfileImporter.nativeArch {
+                    StandardStream.error.write("confine: warning: rules are selected for \(architecture), but the policy's filter is built for the machine that runs it (SCMP_ARCH_NATIVE, here \(ProfileImporter.nativeArch)): calls are matched by name there\n")
+                }
+                let importer = ProfileImporter(capabilities: caps, architecture: arch, kernel: kernel ?? running, isolation: isolation)
                 let stem = URL(fileURLWithPath: profile).deletingPathExtension().lastPathComponent
                 let result: ProfileImporter.Result
                 do { result = try importer.convert([UInt8](data), file: profile, name: name ?? stem) } catch { fail("\(error)", status: 2) }

@@ -163,13 +163,58 @@ public struct ProfileImporter: Sendable {
         return value?.typeName ?? "(missing)"
     }
 
+    /// The Linux capabilities (capabilities(7)), as profiles name them.
+    public static let capabilityNames: [String] = [
+        "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL", "CAP_SETGID",
+        "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST", "CAP_NET_ADMIN",
+        "CAP_NET_RAW", "CAP_IPC_LOCK", "CAP_IPC_OWNER", "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT", "CAP_SYS_PTRACE",
+        "CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE", "CAP_SYS_RESOURCE", "CAP_SYS_TIME",
+        "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE", "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL", "CAP_SETFCAP",
+        "CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ",
+        "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE",
+    ]
+
+    /// A capability as profiles spell it (`CAP_SYS_ADMIN`) for a name given in any case, with or
+    /// without the `CAP_` prefix (`sys_admin`); nil for one capabilities(7) does not list.
+    public static func capability(_ given: String) -> String? {
+        let upper = given.uppercased()
+        let name = upper.hasPrefix("CAP_") ? upper : "CAP_" + upper
+        return capabilityNames.contains(name) ? name : nil
+    }
+
+    /// The architectures profiles name (Docker's and libseccomp's spellings), as `canonicalArch` gives them.
+    public static let architectureNames: [String] = [
+        "x86_64", "x86", "x32", "aarch64", "arm", "mips", "mipsel", "mips64", "mips64n32", "mipsel64", "mipsel64n32",
+        "ppc", "ppc64", "ppc64le", "s390", "s390x", "riscv64", "loongarch64",
+    ]
+
+    /// The architecture this program runs on, as `canonicalArch` names it.
+    public static var nativeArch: String {
+        #if arch(x86_64)
+        "x86_64"
+        #elseif arch(arm64)
+        "aarch64"
+        #else
+        "unknown"
+        #endif
+    }
+
+    /// Whether `text` is a kernel version rules can be compared with: dotted numbers, then
+    /// anything after a `-`, `+` or `~` (`6.1`, `6.18.0-1-amd64`).
+    public static func isKernelVersion(_ text: String) -> Bool {
+        let core = text.prefix { $0 != "-" && $0 != "+" && $0 != "~" }
+        let parts = core.split(separator: ".", omittingEmptySubsequences: false)
+        return !parts.isEmpty && parts.count <= 4 && parts.allSatisfy { !$0.isEmpty && $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber) }
+    }
+
     /// Docker's and libseccomp's arch spellings onto one ("amd64" = "x86_64" = "SCMP_ARCH_X86_64").
-    static func canonicalArch(_ name: String) -> String {
+    public static func canonicalArch(_ name: String) -> String {
         let lowered = { let l = name.lowercased(); return l.hasPrefix("scmp_arch_") ? String(l.dropFirst(10)) : l }()
         switch lowered {
         case "amd64", "x86_64": return "x86_64"
         case "arm64", "aarch64": return "aarch64"
         case "386", "i386", "x86": return "x86"
+        case "loong64", "loongarch64": return "loongarch64"
         default: return lowered
         }
     }

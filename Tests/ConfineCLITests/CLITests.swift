@@ -395,6 +395,19 @@ import Testing
         #expect(imported.stderr.contains("some_future_syscall"))
         let check = try confine(["check", "--policy", output, "--syscall", "mount"])
         #expect(check.text.contains("mount(): errno 1"))
+        // Every value checked: an unknown one would silently select other rules.
+        let docker = Self.fixtures + "/docker-default.json"
+        for (options, words) in [(["--cap", "CAP_FOO"], "--cap 'CAP_FOO' is not a Linux capability"), (["--arch", "sparc"], "--arch 'sparc' is not an architecture"),
+                                 (["--kernel", "banana"], "--kernel 'banana' is not a kernel version")] {
+            let refused = try confine(["policy", "import", docker] + options)
+            #expect(refused.status == 2 && refused.stderr.contains(words) && refused.text.isEmpty, "\(options): \(refused.stderr)")
+        }
+        // Any case, with or without CAP_: the same rules as the canonical name.
+        let lower = try confine(["policy", "import", docker, "--kernel", "6.1", "--cap", "sys_admin"])
+        let canonical = try confine(["policy", "import", docker, "--kernel", "6.1", "--cap", "CAP_SYS_ADMIN"])
+        #expect(lower.status == 0 && lower.text == canonical.text, "\(lower.stderr)")
+        let foreign = try confine(["policy", "import", docker, "--kernel", "6.1", "--arch", "arm64"])
+        #expect(foreign.status == 0 && foreign.stderr.contains("rules are selected for aarch64, but the policy's filter is built for the machine that runs it"))
     }
 
     @Test(arguments: [["ls", "-l"], ["python3", "-c", "print(1)"], ["tar", "-cf", "/dev/null", "/etc/hostname"]])

@@ -49,6 +49,17 @@ import Testing
         #expect(FilterPlan(old.seccomp).decide("ptrace").action == .errno(1))
     }
 
+    @Test func capabilityArchitectureAndKernelNamesAreChecked() {
+        #expect(ProfileImporter.capability("sys_admin") == "CAP_SYS_ADMIN")
+        #expect(ProfileImporter.capability("Cap_Net_Raw") == "CAP_NET_RAW")
+        #expect(ProfileImporter.capability("CAP_FOO") == nil && ProfileImporter.capability("") == nil)
+        #expect(ProfileImporter.architectureNames.contains(ProfileImporter.canonicalArch("amd64")))
+        #expect(ProfileImporter.architectureNames.contains(ProfileImporter.canonicalArch("SCMP_ARCH_AARCH64")))
+        #expect(!ProfileImporter.architectureNames.contains(ProfileImporter.canonicalArch("sparc")))
+        for good in ["6.1", "4.14.0", "6.18.0-1-amd64", "5"] { #expect(ProfileImporter.isKernelVersion(good), "\(good)") }
+        for bad in ["banana", "", "6..1", "v6.1", "6.1.2.3.4"] { #expect(!ProfileImporter.isKernelVersion(bad), "\(bad)") }
+    }
+
     @Test func notAProfileIsAnError() throws {
         #expect(throws: PolicyError.self) {
             _ = try ProfileImporter(kernel: "6.1").convert(Array("[1, 2]".utf8), file: "list.json", name: "x")
