@@ -178,6 +178,22 @@ public final class Executor: Sendable {
         return try WorkingDirectoryCheck.resolve(requested, policy: policy, grants: command.filesystemGrants)
     }
 
+    /// Whether the working directory `resolved` was asked for by its own path. Resolving a path
+    /// through a symbolic link (which whoever owns the folder holding it may point anywhere,
+    /// between any two checks) could land in a folder of root's whose own path passes every
+    /// check. This process's own folder (by default, or named) also needs the shell's $PWD, if
+    /// any, to name it: a `cd` through a link leaves $PWD on the link's path, and a $PWD that
+    /// names another folder is not trusted either way.
+    private static func askedByItsOwnPath(_ resolved: String, command: Command, policy: Policy) -> Bool {
+        let here = FileManager.default.currentDirectoryPath
+        let requested = command.workingDirectory ?? policy.workingDirectory ?? here
+        let asked = URL(fileURLWithPath: requested.hasPrefix("/") ? requested : here + "/" + requested).standardized.path
+        guard resolved == asked else { return false }
+        guard asked == here, let raw = getenv("PWD") else { return true }
+        let shell = String(cString: raw)
+        return !shell.hasPrefix("/") || URL(fileURLWithPath: shell).standardized.path == asked
+    }
+
     /// The executor of the top-level functions: the `default` policy, made on first use.
     /// - Throws: `ConfineError` as `init(policyNamed:)` does.
     public static func standard() throws -> Executor {
@@ -264,23 +280,10 @@ public final class Executor: Sendable {
             identities[path] = identity
             return true
         }
-        // Only a folder asked for by its own path: resolving a path through a symbolic link
-        // (which whoever owns the folder holding it may point anywhere, between any two checks)
-        // could land in a folder of root's, whose own path passes every check.
-        let requested = command.workingDirectory ?? policy.workingDirectory ?? FileManager.default.currentDirectoryPath
-        let asked = URL(fileURLWithPath: requested.hasPrefix("/") ? requested : FileManager.default.currentDirectoryPath + "/" + requested).standardized.path
-        // This process's own folder (by default, or named): only when the shell's $PWD, if any,
-        // names it too (a `cd` through a link leaves $PWD on the link's path; a $PWD that names
-        // another folder is not trusted either way).
-        let shellAgrees: Bool = {
-            guard asked == FileManager.default.currentDirectoryPath, let raw = getenv("PWD") else { return true }
-            let shell = String(cString: raw)
-            return !shell.hasPrefix("/") || URL(fileURLWithPath: shell).standardized.path == asked
-        }()
+        // Only asked when a mapping could apply (a getcwd and a getenv each, per command).
         let asOwner = options.workingDirectoryAsOwner && lease.leasedUID != nil
             && policy.isolation.filesystem?.workingDirectory == .readWrite
-            && environment.workingDirectory == asked && shellAgrees
-            && environment.workingDirectory.map(mappable) == true
+            && environment.workingDirectory.map { Self.askedByItsOwnPath($0, command: command, policy: policy) && mappable($0) } == true
         // Read-write grants too (a folder named by `confine run --rw`), each checked the same way.
         let grantsAsOwner = options.workingDirectoryAsOwner && lease.leasedUID != nil
             ? Set(command.filesystemGrants.filter { $0.value == .readWrite && mappable($0.key) }.keys) : []

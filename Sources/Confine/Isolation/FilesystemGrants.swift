@@ -53,7 +53,7 @@ public enum FilesystemGrants {
         if access == .readWrite, given != canonical {
             throw ConfineError(.grantNotAdmitted, "\(source) \(PythonRepr.string(path)) is reached through a symbolic link (it resolves to \(canonical)): give the folder's own path (a writable grant acts as the folder's owner, and a link on the way could be pointed elsewhere)", path: canonical)
         }
-        if access == .readWrite, let listed = filesystem.readOnly.first(where: { WorkingDirectoryRules.isWithin(canonical, SystemCalls.realPath($0) ?? $0) }) {
+        if access == .readWrite, let listed = filesystem.readOnly.first(where: { WorkingDirectoryRules.isWithin(canonical, WorkingDirectoryCheck.canonical($0)) }) {
             let origin = policy.origin(of: "isolation.filesystem.readOnly").map { "; \($0)" } ?? ""
             throw ConfineError(.grantNotAdmitted, "\(source) \(shown): it lies in \(listed), which policy '\(policy.name)' lists readOnly (isolation.filesystem.readOnly\(origin)); grant it --ro", path: canonical)
         }

@@ -49,7 +49,7 @@ enum WorkingDirectoryCheck {
     static func access(_ directory: String, filesystem: Isolation.Filesystem, grants: [String: Isolation.Access], own: String?) -> Isolation.Access {
         let access = filesystem.workingDirectory
         // A folder the policy lists readOnly stays read-only, as the working directory too.
-        if access == .readWrite, filesystem.readOnly.contains(where: { WorkingDirectoryRules.isWithin(directory, SystemCalls.realPath($0) ?? $0) }) {
+        if access == .readWrite, filesystem.readOnly.contains(where: { WorkingDirectoryRules.isWithin(directory, canonical($0)) }) {
             return .readOnly
         }
         guard access == .readWrite, directory != own, !WorkingDirectoryRules.decide(directory, rules: filesystem.workingDirectories).admitted else {
@@ -58,6 +58,21 @@ enum WorkingDirectoryCheck {
         let holding = grants.filter { WorkingDirectoryRules.isWithin(directory, $0.key) }.map(\.value)
         return holding.contains(.readWrite) ? .readWrite : holding.isEmpty ? access : .readOnly
     }
+
+    /// A policy path resolved (`realpath(3)`), or as written when it cannot be; kept, since
+    /// `access` asks for every readOnly path on every command. Policy paths are system
+    /// folders whose links do not move under a running process.
+    static func canonical(_ path: String) -> String {
+        resolvedLock.lock()
+        defer { resolvedLock.unlock() }
+        if let kept = resolved[path] { return kept }
+        let found = SystemCalls.realPath(path) ?? path
+        resolved[path] = found
+        return found
+    }
+
+    private static let resolvedLock = Lock()
+    nonisolated(unsafe) private static var resolved: [String: String] = [:]
 
     /// Refuses a view that would show a path the executor protects (the service's
     /// configuration, its audit store): a rule path at or above a protected path, or no view at
