@@ -161,6 +161,7 @@ int load_request(const unsigned char *buf, size_t len, int msg_flags, const int 
                  unsigned char **big, struct request *rq);
 const char *next_rule(const unsigned char *rules, size_t *pos, uint32_t *access);
 void rule_identity(const char *path, uint64_t *dev, uint64_t *ino);
+const char *rule_source(const char *path);
 /* an O_PATH descriptor of path, opened without following any symbolic link in it */
 int open_nofollow(const char *path);
 /* mounts each CFL_FS_IDMAP rule's directory idmapped (namespaces.c); true if it mounted one */

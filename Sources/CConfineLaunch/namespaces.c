@@ -149,6 +149,147 @@ bool idmap_writable(const struct child_args *a)
     return mounted;
 }
 
+/* A detached copy (open_tree OPEN_TREE_CLONE) of what is mounted at `name` in `dir`, with
+ * everything mounted below it; -1 with errno. */
+static int clone_tree(int dir, const char *name, unsigned int flags)
+{
+    return (int)syscall(SYS_open_tree, dir, name, CFL_OPEN_TREE_CLONE | CFL_OPEN_TREE_CLOEXEC | AT_RECURSIVE | flags);
+}
+
+/* Moves a detached tree onto `name` in `dir`. */
+static int attach_tree(int tree, int dir, const char *name)
+{
+    return (int)syscall(SYS_move_mount, tree, "", dir, name, CFL_MOVE_MOUNT_F_EMPTY_PATH);
+}
+
+/* A new root for the CFL_FS_MOUNT rules: a tmpfs holding a bind of every top-level entry of the
+ * host's root (a copy of each symbolic link), and each rule's source at its target in place of
+ * any entry of that name; then pivot_root into it and drop the old root. The copies are this
+ * namespace's own (private propagation): the host's root is never written, and the paths the
+ * other steps use (rules, /tmp, /proc) mean what they meant. Works without malloc (the command
+ * child shares the monitor's memory): getdents64 into a buffer on the stack. */
+static void build_root(const struct child_args *a)
+{
+    const struct request *rq = a->rq;
+    int trees[CFL_MAX_MOUNTS];
+    const char *targets[CFL_MAX_MOUNTS];
+    int ntrees = 0;
+    /* each source first (it may lie under /tmp, which the staging tmpfs covers next) */
+    size_t pos = 0;
+    for (uint32_t i = 0; i < rq->nfs_rules; i++) {
+        uint32_t access;
+        const char *target = next_rule(rq->fs_rules, &pos, &access);
+        if (!(access & CFL_FS_MOUNT))
+            continue;
+        int source = open_nofollow(rule_source(target));
+        if (source < 0)
+            child_fail(a, CFL_STAGE_MOUNT, errno, (int)i);
+        struct stat st;
+        if (fstat(source, &st) < 0)
+            child_fail(a, CFL_STAGE_MOUNT, errno, (int)i);
+        if (!S_ISDIR(st.st_mode))
+            child_fail(a, CFL_STAGE_MOUNT, ENOTDIR, (int)i);
+        int tree = clone_tree(source, "", CFL_AT_EMPTY_PATH);
+        struct cfl_mount_attr attr = {
+            .attr_set = CFL_MOUNT_ATTR_NOSUID | CFL_MOUNT_ATTR_NODEV | ((access & CFL_FS_WRITE) ? 0 : MOUNT_ATTR_RDONLY),
+        };
+        if (tree < 0 || syscall(SYS_mount_setattr, tree, "", CFL_AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) < 0)
+            child_fail(a, CFL_STAGE_MOUNT, errno, (int)i);
+        close(source);
+        trees[ntrees] = tree;
+        targets[ntrees++] = target + 1;
+    }
+    int host = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int tmp = host < 0 ? -1 : clone_tree(host, "tmp", 0);
+    if (host < 0 || (tmp < 0 && errno != ENOENT))
+        child_fail(a, CFL_STAGE_MOUNT, errno, -1);
+    /* the staging root, on /tmp (its own copy is in `tmp`) */
+    if (mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=1m") < 0)
+        child_fail(a, CFL_STAGE_MOUNT, errno, -1);
+    int root = open("/tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (root < 0)
+        child_fail(a, CFL_STAGE_MOUNT, errno, -1);
+    char buf[4096] __attribute__((aligned(8)));
+    char link[4096];
+    for (;;) {
+        long n = syscall(SYS_getdents64, host, buf, sizeof buf);
+        if (n < 0)
+            child_fail(a, CFL_STAGE_MOUNT, errno, -1);
+        if (n == 0)
+            break;
+        for (long off = 0; off < n;) {
+            const struct dirent64 *e = (const void *)(buf + off);
+            off += e->d_reclen;
+            const char *name = e->d_name;
+            if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+                continue;
+            bool replaced = false;
+            for (int t = 0; t < ntrees; t++)
+                replaced |= strcmp(name, targets[t]) == 0;
+            if (replaced)
+                continue;
+            struct stat st;
+            if (fstatat(host, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                continue; /* gone meanwhile */
+            if (S_ISLNK(st.st_mode)) {
+                ssize_t len = readlinkat(host, name, link, sizeof link - 1);
+                if (len < 0)
+                    child_fail(a, CFL_STAGE_MOUNT, errno, -1);
+                link[len] = '\0';
+                if (symlinkat(link, root, name) < 0)
+                    child_fail(a, CFL_STAGE_MOUNT, errno, -1);
+                continue;
+            }
+            if (S_ISDIR(st.st_mode)) {
+                if (mkdirat(root, name, 0755) < 0)
+                    child_fail(a, CFL_STAGE_MOUNT, errno, -1);
+            } else if (S_ISREG(st.st_mode)) {
+                int file = openat(root, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+                if (file < 0)
+                    child_fail(a, CFL_STAGE_MOUNT, errno, -1);
+                close(file);
+            } else {
+                continue; /* a device, socket or fifo at the top: left out */
+            }
+            int tree = strcmp(name, "tmp") == 0 ? tmp : clone_tree(host, name, AT_SYMLINK_NOFOLLOW);
+            if (tree < 0 || attach_tree(tree, root, name) < 0)
+                child_fail(a, CFL_STAGE_MOUNT, errno, -1);
+            close(tree);
+            if (tree == tmp)
+                tmp = -1;
+        }
+    }
+    if (tmp >= 0)
+        close(tmp);
+    for (int t = 0; t < ntrees; t++) {
+        if (mkdirat(root, targets[t], 0755) < 0 || attach_tree(trees[t], root, targets[t]) < 0)
+            child_fail(a, CFL_STAGE_MOUNT, errno, -1);
+        close(trees[t]);
+    }
+    close(host);
+    /* the old root stacked on the new one, then detached: only the copies remain */
+    if (fchdir(root) < 0 || syscall(SYS_pivot_root, ".", ".") < 0 || umount2(".", MNT_DETACH) < 0 || chdir("/") < 0)
+        child_fail(a, CFL_STAGE_MOUNT, errno, -1);
+    close(root);
+    /* nothing can be added at the top (the binds below keep their own flags) */
+    struct cfl_mount_attr top = { .attr_set = MOUNT_ATTR_RDONLY };
+    if (syscall(SYS_mount_setattr, AT_FDCWD, "/", 0, &top, sizeof top) < 0)
+        child_fail(a, CFL_STAGE_MOUNT, errno, -1);
+}
+
+/* Whether the request has a CFL_FS_MOUNT rule. */
+static bool has_mounts(const struct request *rq)
+{
+    size_t pos = 0;
+    for (uint32_t i = 0; i < rq->nfs_rules; i++) {
+        uint32_t access;
+        next_rule(rq->fs_rules, &pos, &access);
+        if (access & CFL_FS_MOUNT)
+            return true;
+    }
+    return false;
+}
+
 /* Sets up the new mount namespace: private propagation, then the read-only view with its
  * read-write binds, then the private tmpfs mounts (after, so they stay writable), then /proc. */
 static void setup_mounts(const struct child_args *a, bool proc)
@@ -158,6 +299,8 @@ static void setup_mounts(const struct child_args *a, bool proc)
      * every mount below would propagate back to the host. */
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
         child_fail(a, CFL_STAGE_MOUNT, errno, -1);
+    if (has_mounts(rq))
+        build_root(a);
     if (rq->hdr.iso_flags & CFL_ISO_READONLY_ROOT) {
         /* The mounts here are this namespace's own copies: no bind of / is needed to make them
          * read-only without touching the host's (and the copies have no writers yet). */

@@ -24,11 +24,19 @@ static bool skip_strings(const unsigned char *buf, size_t len, size_t *pos, uint
     return true;
 }
 
-/* Counts the packed { u32 access; absolute path; with CFL_FS_IDMAP u64 dev, u64 ino } rules of
- * a section; false if malformed. */
-static bool parse_fs_rules(const unsigned char *p, size_t len, uint32_t *count)
+/* Whether a CFL_FS_MOUNT target is a top-level path of one component: "/name", not "/." or "/..". */
+static bool valid_mount_target(const char *path)
 {
-    uint32_t n = 0;
+    return path[0] == '/' && path[1] != '\0' && strchr(path + 1, '/') == NULL &&
+           strcmp(path, "/.") != 0 && strcmp(path, "/..") != 0;
+}
+
+/* Counts the packed { u32 access; absolute path; with CFL_FS_IDMAP u64 dev, u64 ino; with
+ * CFL_FS_MOUNT the source's absolute path } rules of a section, and the MOUNT ones among them;
+ * false if malformed. */
+static bool parse_fs_rules(const unsigned char *p, size_t len, uint32_t *count, uint32_t *mounts)
+{
+    uint32_t n = 0, m = 0;
     size_t pos = 0;
     while (pos < len) {
         uint32_t access;
@@ -39,7 +47,16 @@ static bool parse_fs_rules(const unsigned char *p, size_t len, uint32_t *count)
         const unsigned char *nul = memchr(p + pos, 0, len - pos);
         if (access == 0 || (access & ~CFL_FS_ALL) != 0 || nul == NULL || p[pos] != '/')
             return false;
+        const char *path = (const char *)p + pos;
         pos = (size_t)(nul - p) + 1;
+        if (access & CFL_FS_MOUNT) {
+            if ((access & CFL_FS_IDMAP) || ++m > CFL_MAX_MOUNTS || !valid_mount_target(path) || pos >= len || p[pos] != '/')
+                return false;
+            const unsigned char *end = memchr(p + pos, 0, len - pos);
+            if (end == NULL)
+                return false;
+            pos = (size_t)(end - p) + 1;
+        }
         if (access & CFL_FS_IDMAP) {
             if (len - pos < 2 * sizeof(uint64_t))
                 return false;
@@ -47,6 +64,7 @@ static bool parse_fs_rules(const unsigned char *p, size_t len, uint32_t *count)
         }
     }
     *count = n;
+    *mounts = m;
     return true;
 }
 
@@ -76,8 +94,7 @@ static bool parse_cgroups(const unsigned char *p, size_t len, uint32_t *count)
 static bool valid_isolation(struct cfl_request_header *h)
 {
     if ((h->iso_flags & ~CFL_ISO_ALL) != 0 ||
-        (h->landlock_scopes != 0 && !(h->iso_flags & CFL_ISO_LANDLOCK)) ||
-        (h->fs_rules_len != 0 && !(h->iso_flags & (CFL_ISO_LANDLOCK | CFL_ISO_READONLY_ROOT))))
+        (h->landlock_scopes != 0 && !(h->iso_flags & CFL_ISO_LANDLOCK)))
         return false;
     /* a fresh /proc for the PID namespace, the read-only view, the private /tmp and /dev/shm
      * are all mounts that must not be the host's */
@@ -127,8 +144,15 @@ static bool parse_request(const unsigned char *buf, size_t len, struct request *
         return false;
     rq->fs_rules = buf + strings_end;
     rq->cgroups = (const char *)buf + strings_end + h->fs_rules_len;
-    return parse_fs_rules(rq->fs_rules, h->fs_rules_len, &rq->nfs_rules) &&
-           parse_cgroups((const unsigned char *)rq->cgroups, h->cgroup_len, &rq->ncgroups);
+    uint32_t mounts;
+    if (!parse_fs_rules(rq->fs_rules, h->fs_rules_len, &rq->nfs_rules, &mounts))
+        return false;
+    /* rules need something to apply them: Landlock, the read-only view or a folder to mount */
+    if (rq->nfs_rules != 0 && mounts == 0 && !(h->iso_flags & (CFL_ISO_LANDLOCK | CFL_ISO_READONLY_ROOT)))
+        return false;
+    if (mounts != 0)
+        h->iso_flags |= CFL_ISO_NEWNS;
+    return parse_cgroups((const unsigned char *)rq->cgroups, h->cgroup_len, &rq->ncgroups);
 }
 
 /* Reads a whole memfd request (fstat, pread) into a malloc'd buffer; 0 or an errno. */
@@ -197,7 +221,15 @@ const char *next_rule(const unsigned char *rules, size_t *pos, uint32_t *access)
     memcpy(access, rules + *pos, sizeof *access); /* unaligned */
     const char *path = (const char *)rules + *pos + sizeof *access;
     *pos += sizeof *access + strlen(path) + 1 + ((*access & CFL_FS_IDMAP) ? 2 * sizeof(uint64_t) : 0);
+    if (*access & CFL_FS_MOUNT)
+        *pos += strlen(rule_source(path)) + 1;
     return path;
+}
+
+/* The source folder that follows a CFL_FS_MOUNT rule's path (its target). */
+const char *rule_source(const char *path)
+{
+    return path + strlen(path) + 1;
 }
 
 /* The device and inode that follow a CFL_FS_IDMAP rule's path. */

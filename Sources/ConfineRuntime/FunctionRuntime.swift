@@ -141,10 +141,15 @@ public final class FunctionRuntime: Sendable {
         ]
         let contextFile = try scratch.write("context.json", Data(JSONValue(any: contextJSON).text(pretty: false).utf8), mode: 0o644)
         let errorFile = try scratch.write("error.json", Data(), mode: 0o666)
+        // Function Compute's layout where the command can get a mount namespace (Confine as
+        // root): the code read-only at /code, whatever the folders above it admit; a private,
+        // writable /tmp (HOME and TMPDIR too); this invocation's files at /.confine. Elsewhere
+        // the code and the files are where the host has them.
+        let layout = FunctionLayout(code: function.codeDirectory, scratch: SystemCalls.realPath(scratch.path) ?? scratch.path)
         var environment = function.policy.environment.merging(function.environment) { $1 }
         environment.merge([
-            "FC_FUNC_CODE_PATH": function.codeDirectory ?? "", "FC_CODE_DIR": function.codeDirectory ?? "",
-            "FC_HANDLER": function.handler, "FC_CONTEXT_FILE": contextFile, "FC_ERROR_FILE": errorFile,
+            "FC_FUNC_CODE_PATH": layout.code ?? "", "FC_CODE_DIR": layout.code ?? "",
+            "FC_HANDLER": function.handler, "FC_CONTEXT_FILE": layout.shown(contextFile), "FC_ERROR_FILE": layout.shown(errorFile),
             "FC_REQUEST_ID": context.requestID, "FC_FUNCTION_NAME": function.name, "FC_FUNCTION_HANDLER": function.handler,
             "FC_FUNCTION_MEMORY_SIZE": String(function.memory), "FC_SERVICE_NAME": configuration.service,
             "FC_REGION": configuration.region, "FC_ACCOUNT_ID": configuration.accountID,
@@ -155,7 +160,7 @@ public final class FunctionRuntime: Sendable {
         let argv: [String]
         switch function.runtime {
         case .python3:
-            argv = ["python3", try scratch.write("bootstrap.py", Data(PythonBootstrap.source.utf8), mode: 0o644)]
+            argv = ["python3", layout.shown(try scratch.write("bootstrap.py", Data(PythonBootstrap.source.utf8), mode: 0o644))]
         default:
             let executable = URL(fileURLWithPath: function.codeDirectory ?? "").appendingPathComponent(function.handler).path
             guard FileManager.default.isExecutableFile(atPath: executable) else {
@@ -170,8 +175,13 @@ public final class FunctionRuntime: Sendable {
         // the configuration was read), the code (with its python/ dependencies) and this
         // invocation's bootstrap, context and error files.
         command.filesystemGrants = function.grants
-        command.filesystemGrants[SystemCalls.realPath(scratch.path) ?? scratch.path] = .readWrite
-        if let code = function.codeDirectory { command.filesystemGrants[code] = .readOnly }
+        if layout.mounted {
+            command.mounts = layout.mounts
+            command.privateTmpSize = FunctionLayout.tmpSize
+        } else {
+            command.filesystemGrants[layout.scratch] = .readWrite
+            if let code = function.codeDirectory { command.filesystemGrants[code] = .readOnly }
+        }
         let result = try await executor.execute(command)
         let log = result.stderr ?? []
         if let data = FileManager.default.contents(atPath: errorFile), !data.isEmpty {
@@ -197,6 +207,39 @@ public final class FunctionRuntime: Sendable {
             let tail = String(decoding: log.suffix(512), as: UTF8.self)
             return (.failure(FunctionError("FunctionExited", "the handler process exited with status \(result.returnCode): \(tail)")), log, result)
         }
+    }
+}
+
+/// Where a function's command finds its code and this invocation's files.
+struct FunctionLayout {
+    /// The code folder's path as the command sees it.
+    let code: String?
+    /// The invocation directory on the host.
+    let scratch: String
+    /// The command gets Function Compute's layout (a mount namespace of its own).
+    let mounted: Bool
+    let mounts: [Command.Mount]
+    /// Function Compute's /tmp: 512 MiB (its default).
+    static let tmpSize: UInt64 = 512 << 20
+    static let codeTarget = "/code", scratchTarget = "/.confine"
+
+    init(code: String?, scratch: String) {
+        self.scratch = scratch
+        mounted = IsolationSupport.mountNamespaces
+        guard mounted else {
+            self.code = code
+            mounts = []
+            return
+        }
+        self.code = code == nil ? nil : Self.codeTarget
+        mounts = (code.map { [Command.Mount(source: $0, target: Self.codeTarget)] } ?? [])
+            + [Command.Mount(source: scratch, target: Self.scratchTarget, writable: true)]
+    }
+
+    /// An invocation file's path as the command sees it.
+    func shown(_ path: String) -> String {
+        guard mounted, path.hasPrefix(scratch + "/") else { return path }
+        return Self.scratchTarget + path.dropFirst(scratch.count)
     }
 }
 

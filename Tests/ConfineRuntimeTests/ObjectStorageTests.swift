@@ -72,6 +72,33 @@ final class OSSServer: @unchecked Sendable {
         #expect(try await server.stored("/my-bucket/my-object") == "payload of \(function)")
     }
 
+    /// The seed's three handlers (and the executable one) from a private folder (0700, as
+    /// `mktemp -d` makes it): no folder above the code needs to admit the command's uid.
+    @Test func theSeedHandlersRunFromAPrivateFolder() async throws {
+        try #require(FileManager.default.fileExists(atPath: examples + "/oss-put/python/oss2"), "scripts/install-deps.sh installs oss2")
+        var template = Array("/tmp/fc-seed-XXXXXX".utf8CString)
+        let folder = try #require(mkdtemp(&template).map { String(cString: $0) })
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        for name in ["functions.json", "json-key", "ls", "oss-put", "upper"] {
+            try FileManager.default.copyItem(atPath: examples + "/" + name, toPath: folder + "/" + name)
+        }
+        var configuration = try FunctionConfiguration.load(folder + "/functions.json")
+        let server = try OSSServer(keyID: "LTAI5tExampleKeyId", secret: "example-access-key-secret", token: "example-security-token")
+        configuration.functions["oss-put"]?.environment["OSS_ENDPOINT"] = "http://127.0.0.1:\(server.port)"
+        let registry = HandlerRegistry()
+        Examples.register(in: registry)
+        let runtime = try FunctionRuntime(configuration: configuration, registry: registry)
+        let key = await runtime.invoke("json-key", event: Array(#"{"key": "v"}"#.utf8))
+        #expect(try key.result.get() == Array("v".utf8), "\(key.result)")
+        let listing = try await runtime.invoke("ls", event: []).result.get()
+        #expect(String(decoding: listing, as: UTF8.self).contains("index.py"))
+        let upper = try await runtime.invoke("upper", event: Array("abc".utf8)).result.get()
+        #expect(upper == Array("ABC".utf8))
+        let put = await runtime.invoke("oss-put", event: Array("from a private folder".utf8))
+        #expect(try put.result.get() == Array("success".utf8), "\(put.result) \(put.log)")
+        #expect(try await server.stored("/my-bucket/my-object") == "from a private folder")
+    }
+
     @Test(arguments: ["oss-put", "oss-put-swift"])
     func aWrongSecretIsRefusedByTheEndpoint(_ function: String) async throws {
         try #require(FileManager.default.fileExists(atPath: examples + "/oss-put/python/oss2"))

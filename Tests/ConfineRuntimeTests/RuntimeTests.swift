@@ -237,6 +237,62 @@ enum Runtimes {
         #expect(throws: PolicyError.self) { try FunctionConfiguration.load(file) }
     }
 
+    /// Function Compute's layout (as root): the code read-only at /code, where the function
+    /// starts, whatever the folders above it admit; a private writable /tmp; its files at
+    /// /.confine, which it cannot change but for the error report.
+    @Test func functionsSeeTheirCodeAtCodeAndAPrivateTmp() async throws {
+        try #require(IsolationSupport.mountNamespaces, "as root")
+        var template = Array("/tmp/fc-code-XXXXXX".utf8CString)
+        let folder = try #require(mkdtemp(&template).map { String(cString: $0) })   // 0700, as mktemp -d makes it
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let planted = "/tmp/confine-planted-\(getpid())"
+        try Data("host\n".utf8).write(to: URL(fileURLWithPath: planted))
+        defer { try? FileManager.default.removeItem(atPath: planted) }
+        for name in ["code", "code/python", "py"] {
+            try FileManager.default.createDirectory(atPath: folder + "/" + name, withIntermediateDirectories: true)
+        }
+        let probe = """
+            #!/bin/sh
+            echo "pwd=$(pwd) code=$FC_FUNC_CODE_PATH home=$HOME tmpdir=$TMPDIR"
+            echo "tmp=$(ls -A /tmp | tr '\\n' ' ')"
+            echo written > /tmp/out && echo "tmpwrite=$(cat /tmp/out)"
+            touch /code/new 2>/dev/null && echo "codewrite=yes" || echo "codewrite=no"
+            mkdir /newtop 2>/dev/null && echo "topwrite=yes" || echo "topwrite=no"
+            test -e \(planted) && echo "planted=seen" || echo "planted=hidden"
+            test -e \(folder)/code/handler && echo "hostpath=seen" || echo "hostpath=hidden"
+            echo x > $FC_CONTEXT_FILE 2>/dev/null && echo "context=changed" || echo "context=kept"
+            ln -s /etc/shadow /.confine/link 2>/dev/null && echo "scratchlink=yes" || echo "scratchlink=no"
+            cp /bin/true /tmp/t && chmod 4755 /tmp/t 2>/dev/null; /tmp/t && echo "ranwritten=yes"
+            """
+        try Data(probe.utf8).write(to: URL(fileURLWithPath: folder + "/code/handler"))
+        chmod(folder + "/code/handler", 0o755)
+        // a dependency in the code's python/ folder, as FC installs them
+        try Data("VALUE = 'from python/'\n".utf8).write(to: URL(fileURLWithPath: folder + "/code/python/dependency.py"))
+        try Data("""
+            import os, dependency
+            def handler(event, context):
+                open('/tmp/scratch', 'w').write('ok')
+                return '%s %s %s' % (os.getcwd(), dependency.VALUE, open('/tmp/scratch').read())
+            """.utf8).write(to: URL(fileURLWithPath: folder + "/code/index.py"))
+        let file = folder + "/functions.json"
+        try Data("""
+            {"version": 1, "credentials": {"source": "static", "accessKeyID": "AKID", "accessKeySecret": "SECRET"}, "functions": {
+              "probe": {"handler": "handler", "runtime": "executable", "codeDirectory": "code", "policy": "default"},
+              "python": {"handler": "index.handler", "runtime": "python3", "codeDirectory": "code"}}}
+            """.utf8).write(to: URL(fileURLWithPath: file))
+        let runtime = try FunctionRuntime(configuration: try FunctionConfiguration.load(file), registry: HandlerRegistry())
+        let invocation = await runtime.invoke("probe", event: [])
+        let lines = Set(try invocation.result.get().text.split(separator: "\n").map(String.init))
+        let expected: Set = ["pwd=/code code=/code home=/tmp tmpdir=/tmp", "tmp=", "tmpwrite=written", "codewrite=no", "topwrite=no",
+                             "planted=hidden", "hostpath=hidden", "context=kept", "scratchlink=no", "ranwritten=yes"]
+        #expect(lines == expected, "\(lines.symmetricDifference(expected)) \(invocation.log.text)")
+        // what it wrote stayed in its own /tmp
+        #expect(!FileManager.default.fileExists(atPath: "/tmp/out"))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder + "/code").sorted() == ["handler", "index.py", "python"])
+        let python = await runtime.invoke("python", event: [])
+        #expect(try python.result.get().text == "/code from python/ ok", "\(python.log.text)")
+    }
+
     @Test func environmentCredentials() throws {
         let configuration = try FunctionConfiguration.load(fixtures + "/bad-handler.json".replacingOccurrences(of: "bad-handler", with: "functions"))
         #expect(try configuration.currentCredentials().accessKeyID == "AKID")

@@ -233,4 +233,33 @@ import Glibc
         let badNetwork = #"{"version": 1, "isolation": {"network": "some"}}"#
         #expect(throws: PolicyError.self) { try PolicyReader().parse(Array(badNetwork.utf8), file: "/tmp/n.json") }
     }
+
+    /// `Command.mounts` (a function's code at /code): a system tree is never replaced, a link
+    /// never followed, and a mount is read-only and nosuid unless asked: attacked by a command.
+    @Test func mountsShowAFolderReadOnlyAndNeverReplaceTheSystem() async throws {
+        try #require(IsolationSupport.mountNamespaces, "as root")
+        let work = try workDirectory()
+        defer { try? FileManager.default.removeItem(atPath: work) }
+        func run(_ script: String, _ mounts: [Command.Mount]) async throws -> CompletedProcess {
+            var command = Command(["sh", "-c", script], stdin: .null, stdout: .pipe, stderr: .pipe, workingDirectory: work)
+            command.mounts = mounts
+            return try await Executors.default.execute(command)
+        }
+        for (target, source) in [("/etc", work), ("/usr", work), ("/code/sub", work), ("code", work), ("/code", "/var/tmp/../tmp"), ("/code", work + "/present.txt")] {
+            await #expect(throws: ConfineError.self, "\(target) <- \(source)") { _ = try await run("true", [Command.Mount(source: source, target: target)]) }
+        }
+        let shown = try await run("cat /code/present.txt; touch /code/new || echo refused; cd /code && pwd", [Command.Mount(source: work, target: "/code")])
+        #expect(shown.stdout?.text == "here\nrefused\n/code\n", "\(shown.stderr?.text ?? "")")
+        #expect(!FileManager.default.fileExists(atPath: work + "/new"))
+        // The working directory in the source is passed as its place under the target.
+        var inside = Command(["pwd"], stdin: .null, stdout: .pipe, stderr: .pipe, workingDirectory: work)
+        inside.mounts = [Command.Mount(source: work, target: "/data", writable: true)]
+        #expect(try await Executors.default.execute(inside).stdout?.text == "/data\n")
+        // Writable: writes land in the source; a set-uid bit does not take (nosuid, and the guard refuses the mode).
+        let written = try await run("echo w > /data/w.txt && cp /bin/true /data/t && chmod 4755 /data/t; stat -c %a /data/t", [Command.Mount(source: work, target: "/data", writable: true)])
+        #expect(try String(contentsOfFile: work + "/w.txt", encoding: .utf8) == "w\n")
+        let mode = try FileManager.default.attributesOfItem(atPath: work + "/t")[.posixPermissions] as? Int
+        #expect(mode.map { $0 & 0o6000 } == 0, "\(written.stdout?.text ?? "")")
+    }
+
 }

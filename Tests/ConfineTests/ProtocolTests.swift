@@ -82,4 +82,23 @@ import Testing
         #expect(report.kind == CFL_REPORT_FAILED.rawValue, "\(what)")
         #expect(report.stage == Int32(CFL_STAGE_REQUEST.rawValue), "\(what)")
     }
+
+    /// A mount's target is one top-level name; it has a source, and is never idmapped: anything
+    /// else is refused before a process is made.
+    @Test(arguments: [
+        ("a target of two components", "/code/sub", UInt32(CFL_FS_MOUNT | CFL_FS_READ)),
+        ("a target that is the root's parent", "/..", UInt32(CFL_FS_MOUNT | CFL_FS_READ)),
+        ("the root itself", "/", UInt32(CFL_FS_MOUNT | CFL_FS_READ)),
+        ("a mount that is idmapped too", "/code", UInt32(CFL_FS_MOUNT | CFL_FS_READ | CFL_FS_WRITE | CFL_FS_IDMAP)),
+    ])
+    func aMalformedMountIsRefused(_ what: String, _ target: String, _ access: UInt32) throws {
+        var request = LaunchRequest(executable: "/bin/true", arguments: [Array("true".utf8)], environment: [], workingDirectory: nil,
+                                    filter: nil, rlimits: [], identity: nil)
+        request.isolationFlags = UInt32(CFL_ISO_LANDLOCK)
+        request.filesystemRules = [(access: access, path: target)]
+        request.mountSources = [target: "/usr"]
+        let report = try answer(to: request.encode())
+        #expect(report.kind == CFL_REPORT_FAILED.rawValue, "\(what)")
+        #expect(report.stage == Int32(CFL_STAGE_REQUEST.rawValue), "\(what)")
+    }
 }

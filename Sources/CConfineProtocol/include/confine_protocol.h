@@ -12,7 +12,8 @@
  *           cwd_len bytes: the working directory, NUL-terminated (0 = keep the helper's),
  *           argc NUL-terminated strings, then envc NUL-terminated strings,
  *           fs_rules_len bytes of filesystem rules: repeated { uint32_t access (CFL_FS_*, not 0);
- *             absolute path, NUL-terminated; with CFL_FS_IDMAP, u64 dev and u64 ino }, packed
+ *             absolute path, NUL-terminated; with CFL_FS_IDMAP, u64 dev and u64 ino; with
+ *             CFL_FS_MOUNT, the source's absolute path, NUL-terminated }, packed
  *             (the access word is not aligned), at
  *             most CFL_MAX_FS_RULES (4096),
  *           cgroup_len bytes: absolute paths of cgroup.procs files (ending in "/cgroup.procs"),
@@ -45,7 +46,7 @@
  * signal it (EPERM); SIGKILL to init from the monitor (or the monitor's death) kills the
  * whole namespace. NEWPID, READONLY_ROOT and a non-zero tmp_size each imply NEWNS. A
  * non-empty rules section needs LANDLOCK or READONLY_ROOT, non-zero landlock_scopes need
- * LANDLOCK; other combinations are malformed requests.
+ * LANDLOCK; a CFL_FS_MOUNT rule implies NEWNS; other combinations are malformed requests.
  *
  * All integers are in host byte order: both ends run on the same machine.
  */
@@ -84,6 +85,7 @@
 #define CFL_MAX_RLIMITS 16u   /* nrlimits */
 #define CFL_MAX_FS_RULES 4096u /* filesystem rules */
 #define CFL_MAX_CGROUPS 16u   /* cgroup.procs paths */
+#define CFL_MAX_MOUNTS 8u     /* CFL_FS_MOUNT rules */
 
 /* isolation flags (iso_flags) */
 #define CFL_ISO_NEWNS 0x1u          /* mount namespace with private propagation; with tmp_size, a
@@ -125,7 +127,17 @@
  * executor checked; a directory found at the path with another identity fails the launch
  * (CFL_STAGE_IDMAP, ESTALE): one swapped in after the check is never mapped */
 #define CFL_FS_IDMAP 0x10u
-#define CFL_FS_ALL (CFL_FS_READ | CFL_FS_WRITE | CFL_FS_EXEC | CFL_FS_NOFOLLOW | CFL_FS_IDMAP)
+/* a folder shown at another path (Function Compute's /code): the rule's path is the target, a
+ * top-level path of one component ("/code"), and it is followed by a second absolute path,
+ * NUL-terminated: the source folder, opened without following links. The command's root then
+ * becomes a fresh read-only tmpfs holding a bind of every top-level entry of the host's root
+ * (recursive, except those a target replaces) and each source at its target: read-only unless
+ * the rule has WRITE, always nosuid and nodev. Everything else (Landlock, the read-only view,
+ * the private /tmp) then applies to the target's path. A source beneath a folder the command's
+ * uid cannot enter is reachable there all the same: only the source's own modes apply. Not
+ * with IDMAP; at most CFL_MAX_MOUNTS; implies NEWNS */
+#define CFL_FS_MOUNT 0x20u
+#define CFL_FS_ALL (CFL_FS_READ | CFL_FS_WRITE | CFL_FS_EXEC | CFL_FS_NOFOLLOW | CFL_FS_IDMAP | CFL_FS_MOUNT)
 
 /* Landlock scopes (landlock_scopes, Landlock ABI 6+; asking for one on an older kernel fails) */
 #define CFL_LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET 0x1u

@@ -37,6 +37,20 @@ public struct Command: Sendable {
     /// Extra paths the command may reach when its policy restricts the filesystem
     /// (`isolation.filesystem`): e.g. a function's code directory.
     public var filesystemGrants: [String: Isolation.Access] = [:]
+    /// Folders shown to the command at a top-level path of their own, as Function Compute shows
+    /// a function's code at `/code`: in the command's own mount namespace, whose root is then a
+    /// read-only copy of the host's with each mount's source at its target. The source is
+    /// reachable there whatever the modes of the folders above it (only its own apply), and a
+    /// path beneath a source given as the program or the working directory is passed as the
+    /// same path beneath the target. Needs mount namespaces (Confine as root:
+    /// `IsolationSupport.mountNamespaces`); `execute` throws `.invalidArgument` otherwise, and for
+    /// a target that is not one free top-level name or a source that is not a canonical folder.
+    public var mounts: [Mount] = []
+    /// A private tmpfs on `/tmp` (and `/dev/shm`) of this many bytes, as the policy's
+    /// `isolation.filesystem.tmp` gives (this size wins): `/tmp` then is the command's own,
+    /// writable, and its HOME and TMPDIR. Pages are charged to the command's memory cgroup. Only
+    /// with mount namespaces (as root); ignored otherwise, as the policy's is.
+    public var privateTmpSize: UInt64?
     /// Let calls the policy refuses go ahead and report them (`Executor.learn`).
     var learning = false
 
@@ -78,6 +92,41 @@ public struct Command: Sendable {
 
     /// What the program receives: `argumentBytes` when set, else the UTF-8 of `arguments`.
     var argv: [[UInt8]] { argumentBytes ?? arguments.map { Array($0.utf8) } }
+}
+
+extension Command {
+    /// A folder shown at another path (`Command.mounts`).
+    public struct Mount: Sendable, Hashable {
+        /// The folder on the host: absolute and canonical (no symbolic link, `.` or `..`).
+        public var source: String
+        /// Where the command sees it: one top-level name, such as `/code`.
+        public var target: String
+        /// Read-write instead of read-only (nosuid and nodev either way).
+        public var writable: Bool
+
+        public init(source: String, target: String, writable: Bool = false) {
+            self.source = source
+            self.target = target
+            self.writable = writable
+        }
+
+        /// Top-level names a mount may not take: the system's own trees.
+        static let reserved: Set<String> = ["/bin", "/boot", "/dev", "/etc", "/home", "/lib", "/lib32", "/lib64", "/libx32", "/media",
+                                            "/mnt", "/opt", "/proc", "/root", "/run", "/sbin", "/srv", "/sys", "/tmp", "/usr", "/var"]
+
+        /// `path` as the command sees it: the same path beneath the target when it lies in the source.
+        func shown(_ path: String) -> String? {
+            if path == source { return target }
+            if path.hasPrefix(source == "/" ? "/" : source + "/") { return target + path.dropFirst(source.count == 1 ? 0 : source.count) }
+            return nil
+        }
+    }
+
+    /// `path` as the command sees it through its mounts.
+    func shown(_ path: String) -> String {
+        for mount in mounts { if let shown = mount.shown(path) { return shown } }
+        return path
+    }
 }
 
 /// A piece of a command's captured output, as it arrived.

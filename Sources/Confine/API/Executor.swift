@@ -175,6 +175,12 @@ public final class Executor: Sendable {
             return nil
         }
         let requested = command.workingDirectory ?? policy.workingDirectory ?? FileManager.default.currentDirectoryPath
+        // A folder in a mount's source is where the caller put the command (a function's code at
+        // /code): the view has it through the mount, not through the working-directory rules.
+        if !command.mounts.isEmpty, requested.hasPrefix("/"), let real = SystemCalls.realPath(requested),
+           command.mounts.contains(where: { $0.shown(real) != nil }) {
+            return real
+        }
         return try WorkingDirectoryCheck.resolve(requested, policy: policy, grants: command.filesystemGrants)
     }
 
@@ -287,11 +293,26 @@ public final class Executor: Sendable {
         // Read-write grants too (a folder named by `confine run --rw`), each checked the same way.
         let grantsAsOwner = options.workingDirectoryAsOwner && lease.leasedUID != nil
             ? Set(command.filesystemGrants.filter { $0.value == .readWrite && mappable($0.key) }.keys) : []
-        let plan = policy.isolation.isEmpty ? nil
-            : IsolationPlan(policy.isolation, workingDirectory: environment.workingDirectory, home: lease.home,
+        let plan = policy.isolation.isEmpty && command.mounts.isEmpty && (command.privateTmpSize ?? 0) == 0 ? nil
+            : IsolationPlan(policy.isolation, workingDirectory: environment.workingDirectory.flatMap { command.shown($0) == $0 ? $0 : nil }, home: lease.home,
                             executable: executable, grants: command.filesystemGrants, workingDirectoryAsOwner: asOwner,
-                            grantsAsOwner: grantsAsOwner, ownWorkingDirectory: policy.workingDirectory.flatMap(SystemCalls.realPath))
-        try WorkingDirectoryCheck.checkProtected(protectedPaths, rules: plan?.rules ?? [], hasView: (plan?.flags ?? 0) & UInt32(CFL_ISO_LANDLOCK) != 0,
+                            grantsAsOwner: grantsAsOwner, ownWorkingDirectory: policy.workingDirectory.flatMap(SystemCalls.realPath),
+                            mounts: command.mounts, privateTmpSize: command.privateTmpSize)
+        // The program and the folder as the command sees them: beneath a mount's target when
+        // they lie in its source (checked above by their host paths).
+        if !command.mounts.isEmpty {
+            request.executable = command.shown(executable)
+            request.workingDirectory = environment.workingDirectory.map(command.shown)
+            request.mountSources = Dictionary(uniqueKeysWithValues: command.mounts.map { ($0.target, $0.source) })
+        }
+        // What each rule shows of the host: a mount its source; a private /tmp nothing of it.
+        let sources = Dictionary(uniqueKeysWithValues: command.mounts.map { ($0.target, $0.source) })
+        let shown: [(access: UInt32, path: String)] = (plan?.rules ?? []).compactMap { rule in
+            if rule.access & IsolationPlan.mount != 0 { return (rule.access, sources[rule.path] ?? rule.path) }
+            if plan?.privateTmp == true && (rule.path == "/tmp" || rule.path == "/dev/shm") { return nil }
+            return rule
+        }
+        try WorkingDirectoryCheck.checkProtected(protectedPaths, rules: shown, hasView: (plan?.flags ?? 0) & UInt32(CFL_ISO_LANDLOCK) != 0,
                                                  ownUID: lease.identity == nil, policy: policy)
         if let plan {
             request.isolationFlags = plan.flags
@@ -419,6 +440,30 @@ public final class Executor: Sendable {
             if let resolved = SystemCalls.realPath(path), resolved != path {
                 throw ConfineError(.invalidArgument, "the granted path \(PythonRepr.string(path)) is not canonical (it resolves to \(PythonRepr.string(resolved))): grant the resolved path (FilesystemGrants.admit returns it)", path: path)
             }
+        }
+        var targets: Set<String> = []
+        for mount in command.mounts {
+            let target = mount.target
+            guard target.hasPrefix("/"), target.count > 1, !target.dropFirst().contains("/"), target != "/.", target != "/..",
+                  !target.utf8.contains(0), !Command.Mount.reserved.contains(target) else {
+                throw ConfineError(.invalidArgument, "the mount target \(PythonRepr.string(target)) is not accepted: give one top-level name such as /code, not a system tree (\(Command.Mount.reserved.sorted().joined(separator: " ")))", path: target)
+            }
+            guard targets.insert(target).inserted else {
+                throw ConfineError(.invalidArgument, "the mount target \(PythonRepr.string(target)) is given twice", path: target)
+            }
+            var info = stat()
+            guard mount.source.hasPrefix("/"), stat(mount.source, &info) == 0, info.st_mode & S_IFMT == S_IFDIR else {
+                throw ConfineError(.invalidArgument, "the mount source \(PythonRepr.string(mount.source)) is not a folder", path: mount.source)
+            }
+            if let resolved = SystemCalls.realPath(mount.source), resolved != mount.source {
+                throw ConfineError(.invalidArgument, "the mount source \(PythonRepr.string(mount.source)) is not canonical (it resolves to \(PythonRepr.string(resolved))): give the resolved path", path: mount.source)
+            }
+        }
+        if !command.mounts.isEmpty && !IsolationSupport.mountNamespaces {
+            throw ConfineError(.invalidArgument, "mounts (\(command.mounts.map(\.target).joined(separator: ", "))) need a mount namespace, which needs Confine to run as root: check IsolationSupport.mountNamespaces first")
+        }
+        if command.mounts.count > Int(CFL_MAX_MOUNTS) {
+            throw ConfineError(.invalidArgument, "\(command.mounts.count) mounts: at most \(CFL_MAX_MOUNTS) are accepted")
         }
         if let bytes = command.argumentBytes, bytes.count != command.arguments.count {
             throw ConfineError(.invalidArgument, "argumentBytes has \(bytes.count) arguments and arguments \(command.arguments.count): set both with init(bytes:)")

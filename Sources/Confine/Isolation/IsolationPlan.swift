@@ -14,6 +14,10 @@ public enum IsolationSupport {
 
     static let isRoot = geteuid() == 0
 
+    /// Whether commands can get mount namespaces of their own here (`Command.mounts`, a private
+    /// `/tmp`): Confine runs as root.
+    public static var mountNamespaces: Bool { isRoot }
+
     /// Checks a policy's isolation against this machine: throws when a part it requires is
     /// missing, and returns a warning for each part it will run without.
     /// - Throws: `ConfineError(.confinementFailed)` naming the part and why.
@@ -54,7 +58,7 @@ struct IsolationPlan {
     var privateTmp: Bool { tmpSize > 0 }
 
     static let read = UInt32(CFL_FS_READ), write = UInt32(CFL_FS_WRITE), exec = UInt32(CFL_FS_EXEC), noFollow = UInt32(CFL_FS_NOFOLLOW)
-    static let idmap = UInt32(CFL_FS_IDMAP)
+    static let idmap = UInt32(CFL_FS_IDMAP), mount = UInt32(CFL_FS_MOUNT)
     /// The private /dev/shm's size when the policy caps no memory.
     static let defaultShm: UInt64 = 64 << 20
 
@@ -65,8 +69,20 @@ struct IsolationPlan {
     /// - Parameter grantsAsOwner: read-write grants (as given in `grants`) mounted idmapped the same way.
     /// - Parameter ownWorkingDirectory: the policy's own `workingDirectory`, resolved.
     init(_ isolation: Isolation, workingDirectory: String?, home: String?, executable: String, grants: [String: Isolation.Access],
-         workingDirectoryAsOwner: Bool = false, grantsAsOwner: Set<String> = [], ownWorkingDirectory: String? = nil) {
+         workingDirectoryAsOwner: Bool = false, grantsAsOwner: Set<String> = [], ownWorkingDirectory: String? = nil,
+         mounts: [Command.Mount] = [], privateTmpSize: UInt64? = nil) {
         let root = IsolationSupport.isRoot
+        // Each mount a rule of its own (its target's path; the launcher builds the new root from
+        // them), whatever else the policy asks for: read and run (a function's code), writes too
+        // for a writable one, runnable then only if the policy lets written files run.
+        defer {
+            if root && !mounts.isEmpty {
+                let runnable = isolation.filesystem?.writableExecutable ?? true
+                self.rules += mounts.map { (access: Self.mount | Self.read | ($0.writable ? Self.write | (runnable ? Self.exec : 0) : Self.exec), path: $0.target) }
+                flags |= UInt32(CFL_ISO_NEWNS)
+            }
+        }
+        if root, let privateTmpSize, privateTmpSize > 0 { tmpSize = privateTmpSize }
         if root {
             if isolation.network == .none { flags |= UInt32(CFL_ISO_NEWNET) }
             if isolation.pidNamespace { flags |= UInt32(CFL_ISO_NEWPID) }
@@ -75,13 +91,13 @@ struct IsolationPlan {
             // locks and queues) live in /dev/shm, which an IPC namespace does not cover: a
             // private IPC gets a /dev/shm of its own (a private /tmp brings one already), as
             // large as the tree's memory cap (tmpfs pages are charged to the writer's cgroup).
-            if isolation.privateIPC && isolation.filesystem?.tmp == nil {
+            if isolation.privateIPC && isolation.filesystem?.tmp == nil && (privateTmpSize ?? 0) == 0 {
                 shmSizeMiB = UInt32(max(1, min((isolation.memory ?? Self.defaultShm) >> 20, UInt64(UInt32.max))))
             }
         }
         guard let filesystem = isolation.filesystem else { return }
         if root {
-            if let tmp = filesystem.tmp { tmpSize = tmp }
+            if let tmp = filesystem.tmp, tmpSize == 0 { tmpSize = tmp }
             if filesystem.readOnlyRoot { flags |= UInt32(CFL_ISO_READONLY_ROOT) }
         }
         let landlock = IsolationSupport.landlockABI > 0

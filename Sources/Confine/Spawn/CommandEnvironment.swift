@@ -26,11 +26,12 @@ struct CommandEnvironment {
     ///   tmpfs would hide; `ConfineError(.invalidArgument)` for a relative program path with no
     ///   folder to be relative to.
     init(command: Command, policy: Policy, workingDirectory: String?) throws {
-        privateTmp = IsolationSupport.isRoot && policy.isolation.filesystem?.tmp != nil
+        privateTmp = IsolationSupport.isRoot && (policy.isolation.filesystem?.tmp != nil || (command.privateTmpSize ?? 0) > 0)
         privateWorkingDirectory = workingDirectory == nil
         variables = command.environment ?? policy.environment
         self.workingDirectory = workingDirectory
-        if let directory = workingDirectory, privateTmp,
+        // (a folder shown through a mount is not where the host has it)
+        if let directory = workingDirectory.map(command.shown), privateTmp,
            directory == "/tmp" || directory.hasPrefix("/tmp/") || directory.hasPrefix("/dev/shm") {
             throw ConfineError(.workingDirectory, "the working directory \(PythonRepr.string(directory)) is under /tmp or /dev/shm, which policy '\(policy.name)' replaces with a private tmpfs (isolation.filesystem.tmp): the command cannot see it", path: directory)
         }

@@ -23,6 +23,8 @@ struct LaunchRequest {
     var filesystemRules: [(access: UInt32, path: String)] = []
     /// For each CFL_FS_IDMAP rule's path: the folder the executor checked (sent after the path).
     var identities: [String: IdmappedMounts.Identity] = [:]
+    /// For each CFL_FS_MOUNT rule's path (its target): the source folder (sent after the path).
+    var mountSources: [String: String] = [:]
     var cgroups: [String] = []
     var tmpSize: UInt64 = 0
     var shmSizeMiB: UInt32 = 0
@@ -72,6 +74,7 @@ struct LaunchRequest {
         header.landlock_scopes = landlockScopes
         header.fs_rules_len = UInt32(filesystemRules.reduce(0) {
             $0 + MemoryLayout<UInt32>.size + $1.path.utf8.count + 1 + ($1.access & UInt32(CFL_FS_IDMAP) != 0 ? 16 : 0)
+                + ($1.access & UInt32(CFL_FS_MOUNT) != 0 ? (mountSources[$1.path] ?? "/").utf8.count + 1 : 0)
         })
         header.cgroup_len = UInt32(cgroups.reduce(0) { $0 + $1.utf8.count + 1 })
         header.tmp_size = tmpSize
@@ -103,6 +106,10 @@ struct LaunchRequest {
                 let identity = identities[rule.path] ?? IdmappedMounts.Identity(device: .max, inode: .max)
                 raw(identity.device)
                 raw(identity.inode)
+            }
+            if rule.access & UInt32(CFL_FS_MOUNT) != 0 {
+                // No source (cannot happen: the plan makes one rule per mount): the root, read-only.
+                cString(mountSources[rule.path] ?? "/")
             }
         }
         for path in cgroups { cString(path) }
