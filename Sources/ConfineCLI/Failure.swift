@@ -61,3 +61,28 @@ func commandBytes(_ command: [String]) -> [[UInt8]]? {
     guard zip(raw, command).allSatisfy({ String(decoding: $0, as: UTF8.self) == $1 }) else { return nil }
     return raw.contains { String(validating: $0, as: UTF8.self) == nil } ? raw : nil
 }
+
+/// The values of `--env` as the bytes this process was given, when one of them is not UTF-8:
+/// each raw `--env VALUE` or `--env=VALUE` before `--`, matched against its parsed form. Nil
+/// when every value is UTF-8 (or the raw values do not match the parsed ones).
+func environmentBytes(_ parsed: [String]) -> [[UInt8]]? {
+    var raw: [[UInt8]] = []
+    var i = 1
+    let count = Int(CommandLine.argc)
+    func bytes(_ index: Int) -> [UInt8]? {
+        guard let pointer = CommandLine.unsafeArgv[index] else { return nil }
+        return Array(UnsafeBufferPointer(start: UnsafeRawPointer(pointer).assumingMemoryBound(to: UInt8.self), count: strlen(pointer)))
+    }
+    let option = Array("--env".utf8), attached = Array("--env=".utf8)
+    while i < count, let argument = bytes(i), argument != Array("--".utf8) {
+        if argument == option, i + 1 < count, let value = bytes(i + 1) {
+            raw.append(value)
+            i += 2
+            continue
+        }
+        if argument.starts(with: attached) { raw.append(Array(argument.dropFirst(attached.count))) }
+        i += 1
+    }
+    guard raw.count == parsed.count, zip(raw, parsed).allSatisfy({ String(decoding: $0, as: UTF8.self) == $1 }) else { return nil }
+    return raw.contains { String(validating: $0, as: UTF8.self) == nil } ? raw : nil
+}

@@ -89,6 +89,15 @@ extension ConfineCommand {
                 environment: environment, workingDirectory: directory, timeout: limit)
             // Arguments that are not UTF-8 reach the command byte for byte.
             request.argumentBytes = commandBytes(command)
+            // So do values of --env (K=V, split at the first '=').
+            if let raw = environmentBytes(self.environment) {
+                var exact = Dictionary(uniqueKeysWithValues: policy.environment.map { (Array($0.key.utf8), Array($0.value.utf8)) })
+                for entry in raw {
+                    guard let equals = entry.firstIndex(of: 0x3D) else { continue }
+                    exact[Array(entry[..<equals])] = Array(entry[(equals + 1)...])
+                }
+                request.environmentBytes = exact
+            }
             request.filesystemGrants = grants
             let result: CompletedProcess
             do {

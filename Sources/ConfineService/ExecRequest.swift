@@ -11,6 +11,9 @@ struct ExecRequest: Sendable {
     var policy: String?
     var timeout: Duration?
     var environment: [String: String] = [:]
+    /// Values given in hex (`{"hex": ...}`, bytes that are not UTF-8), by name; their readable
+    /// form is in `environment`.
+    var environmentBytes: [String: [UInt8]] = [:]
     var workingDirectory: String?
 
     static let fields = ["argv", "stdin", "policy", "timeout", "env", "cwd"]
@@ -111,10 +114,19 @@ struct ExecRequest: Sendable {
                 guard !name.isEmpty, !name.utf8.contains(UInt8(ascii: "=")), !name.utf8.contains(0) else {
                     throw invalid("env name '\(ConfineService.printable(name))' is not a variable name (non-empty, no '=' or NUL)")
                 }
-                guard case .string(let s) = value, !s.utf8.contains(0) else {
-                    throw invalid("env.\(ConfineService.printable(name)) must be a string without NUL bytes")
+                switch value {
+                case .string(let s) where !s.utf8.contains(0):
+                    request.environment[name] = s
+                // {"hex": "..."} for a value that is not UTF-8, as in argv
+                case .object(let fields):
+                    guard fields.count == 1, case .string(let text)? = fields["hex"], let decoded = Self.hex(text), !decoded.contains(0) else {
+                        throw invalid("env.\(ConfineService.printable(name)) must be a string or {\"hex\": \"...\"} (the value's bytes as pairs of hex digits, none 00, for bytes that are not UTF-8)")
+                    }
+                    request.environment[name] = String(decoding: decoded, as: UTF8.self)
+                    request.environmentBytes[name] = decoded
+                default:
+                    throw invalid("env.\(ConfineService.printable(name)) must be a string without NUL bytes, or {\"hex\": \"...\"}")
                 }
-                request.environment[name] = s
             }
         }
         if let raw = object["cwd"], raw != .null {

@@ -137,6 +137,12 @@ extension ConfineService {
         var request = Command(spec.argv, stdin: .bytes(spec.stdin), stdout: .pipe, stderr: .pipe,
                               environment: environment, workingDirectory: spec.workingDirectory, timeout: spec.timeout)
         request.argumentBytes = spec.argvBytes
+        // Values given in hex reach the command byte for byte.
+        if !spec.environmentBytes.isEmpty {
+            var exact = Dictionary(uniqueKeysWithValues: environment.map { (Array($0.key.utf8), Array($0.value.utf8)) })
+            for (name, value) in spec.environmentBytes { exact[Array(name.utf8)] = value }
+            request.environmentBytes = exact
+        }
         // Never the service's own directory: without a cwd, a fresh private folder per request.
         request.privateWorkingDirectory = spec.workingDirectory == nil
         do { try executor.checkWorkingDirectory(of: request) } catch let error as ConfineError {

@@ -200,6 +200,12 @@ import Testing
         let result = try execute("/bin/sh", ["-c", script, Self.binary], directory: folder, environment: ["PWD": folder])
         #expect(result.status == 0 && result.text.hasPrefix("found\n"), "\(result.stderr)")
         #expect(result.text.dropFirst(6).split(separator: " ").joined(separator: " ").trimmingCharacters(in: .whitespacesAndNewlines) == "66 f0 90 80")
+        // --env values too, in both spellings, beside the policy's own variables
+        let env = #"v=$(printf 'caf\351'); "$0" run --env "X=$v" --env="Y=$v" --env Z=plain -- sh -c 'printf "%s|%s|%s|%s" "$X" "$Y" "$Z" "$LANG"' | od -An -tx1"#
+        let variables = try execute("/bin/sh", ["-c", env, Self.binary], directory: folder, environment: ["PWD": folder])
+        #expect(variables.status == 0, "\(variables.stderr)")
+        #expect(variables.text.split(whereSeparator: { $0 == " " || $0 == "\n" }).joined(separator: " ")
+                == "63 61 66 e9 7c 63 61 66 e9 7c 70 6c 61 69 6e 7c 43 2e 55 54 46 2d 38", "\(variables.text)")
     }
 
     @Test func grantsAddAPathForOneRunWithinWhatThePolicyAllows() throws {

@@ -43,6 +43,14 @@ struct ExecRouteTests {
                 let refused = try await client.exec(["argv": ["printf", bad]])
                 #expect(refused.status == .badRequest && String(buffer: refused.body).contains("argv[1]"), "\(bad)")
             }
+            // env values too
+            let env = try await client.exec(["argv": ["sh", "-c", "printf %s \"$X$Y\""], "env": ["X": ["hex": "636166e9"], "Y": "!"], "timeout": 10])
+            let shown = object(env.body)
+            #expect(Data(base64Encoded: shown["stdout"] as? String ?? "").map { [UInt8]($0) } == [0x63, 0x61, 0x66, 0xe9, 0x21], "\(shown)")
+            for bad: Any in [["hex": "6100"], ["hex": "zz"], ["hex": "61", "more": 1], 7] {
+                let refused = try await client.exec(["argv": ["true"], "env": ["X": bad]])
+                #expect(refused.status == .badRequest && String(buffer: refused.body).contains("env.X"), "\(bad)")
+            }
         }
     }
 

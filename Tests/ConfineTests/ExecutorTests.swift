@@ -34,6 +34,24 @@ import Testing
         await #expect(throws: ConfineError.self) { try await executor.checkOutput(bytes: [Array("cat".utf8), [0x61, 0, 0x62]]) }
     }
 
+    @Test func anEnvironmentThatIsNotUTF8ReachesTheCommandByteForByte() async throws {
+        let value: [UInt8] = [0x63, 0x61, 0x66, 0xe9]   // "café" in Latin-1
+        let name: [UInt8] = [0x4e, 0xff]                 // a name that is not UTF-8 either
+        let exact: [[UInt8]: [UInt8]] = [Array("PATH".utf8): Array("/usr/bin:/bin".utf8), Array("X".utf8): value, name: value]
+        let shown = try await executor.checkOutput(bytes: [Array("sh".utf8), Array("-c".utf8), Array(#"printf %s "$X"; printf '|%s' "$HOME" | head -c 2"#.utf8)],
+                                                  environmentBytes: exact)
+        #expect(shown == value + Array("|/".utf8), "HOME is added as for any command: \(shown.text)")
+        let all = try await executor.checkOutput(bytes: [Array("env".utf8)], environmentBytes: exact)
+        #expect(all.split(separator: 0x0a).contains(name + [0x3d] + value))
+        // The readable form is what `environment` says; a NUL or an '=' in a name is refused.
+        var command = Command(["env"])
+        command.environmentBytes = exact
+        #expect(command.environment?["X"] == "caf\u{FFFD}")
+        for bad: [[UInt8]: [UInt8]] in [[Array("A=B".utf8): [0x31]], [[]: [0x31]], [Array("A".utf8): [0x31, 0, 0x32]]] {
+            await #expect(throws: ConfineError.self) { try await executor.checkOutput(bytes: [Array("true".utf8)], environmentBytes: bad) }
+        }
+    }
+
     @Test func aGrantIsUsedAsGivenSoItMustBeCanonical() async throws {
         // The launcher opens a grant without following links and never resolves it again (a
         // link swapped in after a check must not redirect it): a path through a link is refused.

@@ -12,7 +12,7 @@ import Testing
         #expect(MemoryLayout.offset(of: \cfl_request_header.iso_flags) == 44)
         #expect(MemoryLayout.offset(of: \cfl_request_header.tmp_size) == 64)
         #expect(MemoryLayout<cfl_rlimit>.size == 24)
-        var request = LaunchRequest(executable: "/bin/true", arguments: [Array("true".utf8), Array("x".utf8)], environment: ["A=b"], workingDirectory: "/opt",
+        var request = LaunchRequest(executable: "/bin/true", arguments: [Array("true".utf8), Array("x".utf8)], environment: [Array("A=b".utf8)], workingDirectory: "/opt",
                                     filter: nil, rlimits: [(7, 64, 65)], identity: (uid: 4242, gid: 4343))
         request.filesystemRules = [(access: UInt32(CFL_FS_READ), path: "/usr")]
         request.tmpSize = 1 << 20

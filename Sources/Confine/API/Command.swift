@@ -14,8 +14,22 @@ public struct Command: Sendable {
     public var stdin: InputSource
     public var stdout: OutputDestination
     public var stderr: OutputDestination
-    /// The whole environment of the command (Python's `env=`); `nil` gives the policy's.
+    /// The whole environment of the command (Python's `env=`); `nil` gives the policy's. For
+    /// names or values that are not UTF-8, see `environmentBytes`.
     public var environment: [String: String]?
+    /// The whole environment as bytes, exactly as the program receives it: for a value (or name)
+    /// that is not UTF-8, which a `String` cannot hold — as Python's `env=` takes `bytes` (what
+    /// `os.environb` holds). When set, the command gets these (names non-empty, without `=` or
+    /// NUL; values without NUL), and setting it makes `environment` their readable form (U+FFFD in
+    /// place of bytes that are not UTF-8), used to find the program in PATH and for HOME and
+    /// TMPDIR, which are added when missing as with `environment`.
+    public var environmentBytes: [[UInt8]: [UInt8]]? {
+        didSet {
+            environment = environmentBytes.map {
+                Dictionary($0.map { (String(decoding: $0.key, as: UTF8.self), String(decoding: $0.value, as: UTF8.self)) }) { first, _ in first }
+            }
+        }
+    }
     /// Where the command starts; `nil` gives the policy's, or else the caller's. Under a
     /// filesystem view the folder must be one the policy admits
     /// (`isolation.filesystem.workingDirectories`), after symlinks and `..` are resolved.

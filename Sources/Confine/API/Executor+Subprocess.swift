@@ -79,16 +79,19 @@ extension Executor {
 
     /// `run` with arguments as bytes (any but NUL), passed unchanged: for arguments that are
     /// not UTF-8, as Python's functions take the `bytes` of `os.fsencode` (see `Command.argumentBytes`).
+    /// - Parameter environmentBytes: the whole environment as bytes (`Command.environmentBytes`),
+    ///   in place of `environment`: Python's `env=` with `bytes` names and values.
     public func run(
         bytes args: [[UInt8]], input: [UInt8]? = nil, stdin: InputSource? = nil,
         stdout: OutputDestination = .inherit, stderr: OutputDestination = .inherit, captureOutput: Bool = false,
         check: Bool = false, timeout: Duration? = nil, environment: [String: String]? = nil,
-        workingDirectory: String? = nil, policy: Policy? = nil
+        environmentBytes: [[UInt8]: [UInt8]]? = nil, workingDirectory: String? = nil, policy: Policy? = nil
     ) async throws -> CompletedProcess {
         var command = try Self.command(args.map { String(decoding: $0, as: UTF8.self) }, input: input, stdin: stdin,
                                        stdout: captureOutput ? .pipe : stdout, stderr: captureOutput ? .pipe : stderr,
                                        timeout: timeout, environment: environment, workingDirectory: workingDirectory, policy: policy)
         command.argumentBytes = args
+        if let environmentBytes { command.environmentBytes = environmentBytes }
         let result = try Self.raiseTimeout(try await execute(command))
         if check { try result.checkReturnCode() }
         return result
@@ -98,10 +101,11 @@ extension Executor {
     /// - Throws: as `checkOutput`.
     public func checkOutput(
         bytes args: [[UInt8]], input: [UInt8]? = nil, stdin: InputSource? = nil, stderr: OutputDestination = .inherit,
-        timeout: Duration? = nil, environment: [String: String]? = nil, workingDirectory: String? = nil, policy: Policy? = nil
+        timeout: Duration? = nil, environment: [String: String]? = nil, environmentBytes: [[UInt8]: [UInt8]]? = nil,
+        workingDirectory: String? = nil, policy: Policy? = nil
     ) async throws -> [UInt8] {
         try await run(bytes: args, input: input, stdin: stdin, stdout: .pipe, stderr: stderr, check: true, timeout: timeout,
-                      environment: environment, workingDirectory: workingDirectory, policy: policy).stdout ?? []
+                      environment: environment, environmentBytes: environmentBytes, workingDirectory: workingDirectory, policy: policy).stdout ?? []
     }
 
     // MARK: Blocking twins, for code outside Swift concurrency.

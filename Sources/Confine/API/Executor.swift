@@ -473,6 +473,9 @@ public final class Executor: Sendable {
                 throw ConfineError(.invalidArgument, "environment variable \(PythonRepr.string(key)) is invalid: names must be non-empty without '=' or NUL, values without NUL")
             }
         }
+        for (name, value) in command.environmentBytes ?? [:] where name.isEmpty || name.contains(0x3D) || name.contains(0) || value.contains(0) {
+            throw ConfineError(.invalidArgument, "environment variable \(PythonRepr.string(String(decoding: name, as: UTF8.self))) is invalid: names must be non-empty without '=' or NUL, values without NUL")
+        }
         if let directory = command.workingDirectory, directory.utf8.contains(0) || directory.isEmpty {
             throw ConfineError(.invalidArgument, "the working directory \(PythonRepr.string(directory)) is empty or contains a NUL byte")
         }

@@ -16,6 +16,8 @@ struct CommandEnvironment {
     let privateWorkingDirectory: Bool
     /// The variables, by name.
     private(set) var variables: [String: String]
+    /// The command's own variables as bytes (`Command.environmentBytes`), when it gave them so.
+    private let exact: [[UInt8]: [UInt8]]?
     /// The resolved folder the command starts in; nil until `adopt(home:)` for a command that
     /// gets a private HOME as its folder.
     private(set) var workingDirectory: String?
@@ -29,6 +31,7 @@ struct CommandEnvironment {
         privateTmp = IsolationSupport.isRoot && (policy.isolation.filesystem?.tmp != nil || (command.privateTmpSize ?? 0) > 0)
         privateWorkingDirectory = workingDirectory == nil
         variables = command.environment ?? policy.environment
+        exact = command.environmentBytes
         self.workingDirectory = workingDirectory
         // (a folder shown through a mount is not where the host has it)
         if let directory = workingDirectory.map(command.shown), privateTmp,
@@ -61,8 +64,15 @@ struct CommandEnvironment {
         if workingDirectory == nil { workingDirectory = CommandResolver.canonical(home) }
     }
 
-    /// `NAME=value` entries sorted by name, as execve(2) takes them.
-    var entries: [String] {
-        variables.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+    /// `NAME=value` entries sorted by name, as execve(2) takes them: the command's bytes as
+    /// given, plus what was added here (HOME, TMPDIR) under names it did not give.
+    var entries: [[UInt8]] {
+        guard let exact else {
+            return variables.sorted { $0.key < $1.key }.map { Array("\($0.key)=\($0.value)".utf8) }
+        }
+        let given = Set(exact.keys.map { String(decoding: $0, as: UTF8.self) })
+        var all = exact
+        for (name, value) in variables where !given.contains(name) { all[Array(name.utf8)] = Array(value.utf8) }
+        return all.sorted { $0.key.lexicographicallyPrecedes($1.key) }.map { $0.key + [0x3D] + $0.value }
     }
 }

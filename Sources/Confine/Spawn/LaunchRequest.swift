@@ -8,7 +8,7 @@ import Glibc
 struct LaunchRequest {
     var executable: String
     var arguments: [[UInt8]]
-    var environment: [String]
+    var environment: [[UInt8]]
     var workingDirectory: String?
     var filter: CompiledFilter?
     var rlimits: [(resource: Int32, soft: UInt64, hard: UInt64)]
@@ -97,7 +97,7 @@ struct LaunchRequest {
         cString(executable)
         if let workingDirectory { cString(workingDirectory) }
         for argument in arguments { out += argument; out.append(0) }
-        for variable in environment { cString(variable) }
+        for variable in environment { out += variable; out.append(0) }
         for rule in filesystemRules {
             raw(rule.access)
             cString(rule.path)
