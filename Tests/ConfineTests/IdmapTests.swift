@@ -80,6 +80,25 @@ import Glibc
         }
     }
 
+    /// A policy's own readWrite folder (root's, 0755) takes the command's writes too, from any
+    /// executor (the policy's author made it writable), as root's on disk; set-uid stays out.
+    @Test func aPolicysReadWriteFolderTakesWritesAsItsOwner() async throws {
+        let data = try rootFolder("policy-rw")
+        let elsewhere = try rootFolder("policy-rw-cwd")
+        defer { for path in [data, elsewhere] { try? FileManager.default.removeItem(atPath: path) } }
+        let policy = variant(Policies.default) { $0.isolation.filesystem?.readWrite = [data] }
+        var command = Command(
+            ["sh", "-c", "echo hi > \(data)/out.txt && mkdir \(data)/sub && cp /bin/true \(data)/t && chmod 4755 \(data)/t; echo > \(elsewhere)/no"],
+            stdin: .null, stdout: .pipe, stderr: .pipe, policy: policy)
+        command.privateWorkingDirectory = true
+        let result = try await Executors.default.execute(command)
+        #expect((try? String(contentsOfFile: data + "/out.txt", encoding: .utf8)) == "hi\n", "\(result.stderr?.text ?? "")")
+        #expect(!FileManager.default.fileExists(atPath: elsewhere + "/no"), "only the policy's folder")
+        for entry in try entries(data) {
+            #expect(entry.uid == 0 && entry.mode & 0o6000 == 0, "\(entry.path): uid \(entry.uid) mode \(String(entry.mode, radix: 8))")
+        }
+    }
+
     @Test func aRootFolderInsideAnotherUsersFolderIsNotMappedForThatUserCouldSwapItIn() async throws {
         // uid 4242 owns the folder above: it could rename another folder of root's into the
         // path between the check and the launch, so none below it is mapped as root.

@@ -293,11 +293,18 @@ public final class Executor: Sendable {
         // Read-write grants too (a folder named by `confine run --rw`), each checked the same way.
         let grantsAsOwner = options.workingDirectoryAsOwner && lease.leasedUID != nil
             ? Set(command.filesystemGrants.filter { $0.value == .readWrite && mappable($0.key) }.keys) : []
+        // The policy's own readWrite folders too, for every command of a leased uid (the policy's
+        // author made them writable): each resolved once, checked and mapped the same way.
+        let readWriteAsOwner: [String: String] = lease.leasedUID == nil ? [:]
+            : Dictionary((policy.isolation.filesystem?.readWrite ?? []).compactMap { path in
+                let canonical = WorkingDirectoryCheck.canonical(path)
+                return mappable(canonical) ? (path, canonical) : nil
+            }, uniquingKeysWith: { first, _ in first })
         let plan = policy.isolation.isEmpty && command.mounts.isEmpty && (command.privateTmpSize ?? 0) == 0 ? nil
             : IsolationPlan(policy.isolation, workingDirectory: environment.workingDirectory.flatMap { command.shown($0) == $0 ? $0 : nil }, home: lease.home,
                             executable: executable, grants: command.filesystemGrants, workingDirectoryAsOwner: asOwner,
                             grantsAsOwner: grantsAsOwner, ownWorkingDirectory: policy.workingDirectory.flatMap(SystemCalls.realPath),
-                            mounts: command.mounts, privateTmpSize: command.privateTmpSize)
+                            mounts: command.mounts, privateTmpSize: command.privateTmpSize, readWriteAsOwner: readWriteAsOwner)
         // The program and the folder as the command sees them: beneath a mount's target when
         // they lie in its source (checked above by their host paths).
         if !command.mounts.isEmpty {

@@ -68,9 +68,11 @@ struct IsolationPlan {
     ///   its owner shown as the command's leased uid (`IdmappedMounts`; the caller has checked it).
     /// - Parameter grantsAsOwner: read-write grants (as given in `grants`) mounted idmapped the same way.
     /// - Parameter ownWorkingDirectory: the policy's own `workingDirectory`, resolved.
+    /// - Parameter readWriteAsOwner: the policy's `readWrite` paths mounted idmapped, each to its
+    ///   canonical path (checked by the caller).
     init(_ isolation: Isolation, workingDirectory: String?, home: String?, executable: String, grants: [String: Isolation.Access],
          workingDirectoryAsOwner: Bool = false, grantsAsOwner: Set<String> = [], ownWorkingDirectory: String? = nil,
-         mounts: [Command.Mount] = [], privateTmpSize: UInt64? = nil) {
+         mounts: [Command.Mount] = [], privateTmpSize: UInt64? = nil, readWriteAsOwner: [String: String] = [:]) {
         let root = IsolationSupport.isRoot
         // Each mount a rule of its own (its target's path; the launcher builds the new root from
         // them), whatever else the policy asks for: read and run (a function's code), writes too
@@ -110,7 +112,11 @@ struct IsolationPlan {
         // What the command may write is executable too unless the policy says otherwise.
         let written = Self.read | Self.write | (filesystem.writableExecutable ? Self.exec : 0)
         var rules: [(UInt32, String)] = filesystem.readOnly.map { (Self.read | Self.exec, $0) }
-        rules += filesystem.readWrite.map { (written, $0) }
+        // a readWrite folder that is mapped: by its canonical path, opened without following links
+        rules += filesystem.readWrite.map { path in
+            guard root, let canonical = readWriteAsOwner[path] else { return (written, path) }
+            return (written | Self.noFollow | Self.idmap, canonical)
+        }
         // What every command needs to start, and what it was given.
         rules.append((Self.read | Self.exec, executable))
         rules += [("/dev/null", Self.read | Self.write), ("/dev/full", Self.read | Self.write), ("/dev/zero", Self.read),
