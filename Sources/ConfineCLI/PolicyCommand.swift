@@ -62,6 +62,10 @@ extension ConfineCommand {
                     }
                     print("    \(name): \(parts.joined(separator: "; "))")
                 }
+                for quiet in policy.seccomp.quiet {
+                    let condition = quiet.args.map { "arg\($0.index) \($0.op.rawValue) 0x\(String($0.value, radix: 16))" }.joined(separator: " && ")
+                    print("  quiet (refused, not reported): \(quiet.names.joined(separator: ", "))\(condition.isEmpty ? "" : " if " + condition) (\(quiet.origin ?? "-"))")
+                }
                 if let filter = try? PolicyCompiler.compile(policy.seccomp) {
                     print("  compiled: \(filter.instructionCount) BPF instructions")
                 }

@@ -12,7 +12,7 @@ extension ConfineCommand {
         static let configuration = CommandConfiguration(
             commandName: "run",
             abstract: "Run a command under a policy, passing its output through unchanged.",
-            usage: "confine run [--policy NAME|FILE] [--timeout S] [--cwd DIR] [--env K=V]... [--ro PATH]... [--rw PATH]... [--json] -- CMD [ARG...]"
+            usage: "confine run [--policy NAME|FILE] [--timeout S] [--cwd DIR] [--env K=V]... [--ro PATH]... [--rw PATH]... [--json] [--quiet] -- CMD [ARG...]"
         )
 
         @OptionGroup var policyOption: PolicyOption
@@ -35,10 +35,14 @@ extension ConfineCommand {
         @Flag(help: "Capture the output and print one JSON result record instead.")
         var json = false
 
+        @Flag(name: [.customShort("q"), .long], help: "Print no warnings (the parts of the isolation this host cannot give, a folder not written as its owner); errors still print. CONFINE_QUIET=1 in the environment does the same for every run.")
+        var quiet = false
+
         @Argument(parsing: .captureForPassthrough, help: "The command and its arguments, after --.")
         var command: [String] = []
 
         mutating func run() throws {
+            if quiet { warningsSilenced = true }
             command = passthroughCommand(command, of: Self.self, named: "run")
             guard !command.isEmpty else { fail("no command given (usage: confine run [OPTIONS] -- CMD [ARG...])", status: 2) }
             let policy = loadPolicy(policyOption.policy)

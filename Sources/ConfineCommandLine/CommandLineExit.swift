@@ -25,7 +25,15 @@ public func fail(_ message: String, status: Int32) -> Never {
     Glibc.exit(status)
 }
 
-/// One `confine: warning:` line on stderr.
+/// Warnings are not printed: `--quiet`, or `CONFINE_QUIET=1` in the environment (set once, in
+/// a shell profile, by whoever has read them and accepts what they say).
+nonisolated(unsafe) public var warningsSilenced: Bool = {
+    guard let value = getenv("CONFINE_QUIET") else { return false }
+    return String(cString: value) == "1"
+}()
+
+/// One `confine: warning:` line on stderr, unless warnings are silenced.
 public func warn(_ message: String) {
+    guard !warningsSilenced else { return }
     StandardStream.error.write("confine: warning: \(message)\n")
 }

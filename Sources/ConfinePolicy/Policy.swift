@@ -108,6 +108,11 @@ public struct SeccompProfile: Sendable, Hashable {
     /// Architectures whose syscalls are filtered (and so admitted); others are killed.
     public var architectures: [Architecture]
     public var syscalls: [SyscallRule]
+    /// Calls the policy refuses that programs are known to try and do without (glibc's probe for
+    /// nscd, `socket(AF_UNIX, SOCK_STREAM|SOCK_NONBLOCK|SOCK_CLOEXEC, 0)`, under a policy with
+    /// no sockets): still refused exactly as before, but not reported in `refused`, records,
+    /// logs or metrics. Confine-specific (`seccomp.quiet`); the filter is unchanged.
+    public var quiet: [QuietCall] = []
 
     public init(
         defaultAction: SeccompAction = .errno(1),
@@ -117,6 +122,26 @@ public struct SeccompProfile: Sendable, Hashable {
         self.defaultAction = defaultAction
         self.architectures = architectures
         self.syscalls = syscalls
+    }
+}
+
+/// A refused call not worth reporting (`SeccompProfile.quiet`): these syscalls, when the
+/// comparisons (on arguments 0 to 2, those a refusal reports) all hold.
+public struct QuietCall: Sendable, Hashable {
+    public var names: [String]
+    public var args: [ArgumentComparison]
+    /// Where it was written: "file:line".
+    public var origin: String?
+
+    public init(names: [String], args: [ArgumentComparison] = [], origin: String? = nil) {
+        self.names = names
+        self.args = args
+        self.origin = origin
+    }
+
+    /// Whether a refused call (its name and first three arguments) is this one.
+    public func matches(name: String, arguments: [UInt64]) -> Bool {
+        names.contains(name) && args.allSatisfy { $0.index < arguments.count && $0.matches(arguments[$0.index]) }
     }
 }
 

@@ -399,7 +399,7 @@ package struct Walker {
     }
 
     func seccomp(_ value: JSONValue, into profile: inout SeccompProfile) throws {
-        let fields = try object(value, "seccomp", allowed: ["defaultAction", "defaultErrnoRet", "architectures", "syscalls"])
+        let fields = try object(value, "seccomp", allowed: ["defaultAction", "defaultErrnoRet", "architectures", "syscalls", "quiet"])
         if let action = fields["defaultAction"] {
             profile.defaultAction = try self.action(action, errnoRet: fields["defaultErrnoRet"], "seccomp.defaultAction", errnoPath: "seccomp.defaultErrnoRet")
         } else if fields["defaultErrnoRet"] != nil {
@@ -421,6 +421,24 @@ package struct Walker {
             }
             for (i, rule) in rules.enumerated() {
                 profile.syscalls.append(try self.rule(rule, "seccomp.syscalls[\(i)]"))
+            }
+        }
+        if let quiet = fields["quiet"] {
+            guard case .array(let entries) = quiet else {
+                throw error("seccomp.quiet", "expected an array of {names, args} entries, found \(quiet.typeName)")
+            }
+            for (i, entry) in entries.enumerated() {
+                let path = "seccomp.quiet[\(i)]"
+                _ = try object(entry, path, allowed: ["names", "args", "comment"])
+                guard case .object(var fields) = entry else { continue }
+                // read as a rule (the same names, groups and comparisons), without an action
+                fields["action"] = .string("SCMP_ACT_ALLOW")
+                let parsed = try rule(.object(fields), path)
+                for (j, arg) in parsed.args.enumerated() where arg.index > 2 {
+                    throw error("\(path).args[\(j)].index", "argument \(arg.index) is not reported with a refusal (accepted: 0...2)")
+                }
+                let names = parsed.names.flatMap { $0.hasPrefix("@") ? (SyscallGroups.all[$0]?.syscalls ?? []) : [$0] }
+                profile.quiet.append(QuietCall(names: names, args: parsed.args, origin: parsed.origin))
             }
         }
     }

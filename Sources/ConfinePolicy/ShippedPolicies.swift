@@ -78,6 +78,10 @@ package enum ShippedPolicies {
         "comment": "AF_UNIX pairs only: a pipe with two ends, no address" },
       { "names": ["sendmsg", "recvmsg", "sendto", "recvfrom", "shutdown", "getsockopt", "getsockname"], "action": "SCMP_ACT_ALLOW",
         "comment": "usable only on descriptors the command already has (socketpair, inherited): socket and connect stay refused" }
+    ],
+    "quiet": [
+      { "names": ["socket"], "args": [{ "index": 0, "value": 1, "op": "SCMP_CMP_EQ" }, { "index": 1, "value": 526337, "op": "SCMP_CMP_EQ" }],
+        "comment": "glibc's probe for nscd (socket(AF_UNIX, SOCK_STREAM|SOCK_NONBLOCK|SOCK_CLOEXEC, 0)) on every user or group lookup, as in ls -l: refused as before, not reported" }
     ]
   }
 }

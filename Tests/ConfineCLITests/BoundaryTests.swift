@@ -173,6 +173,23 @@ import Testing
         return try cli.execute("/bin/su", [user, "-s", "/bin/sh", "-c", "cd '\(directory)' && CONFINE_POLICY_PATH=\(bin)/policies \(bin)/confine \(quoted)"])
     }
 
+    /// The warnings an ordinary user gets on every run (no namespaces, no cgroups without
+    /// root) can be acknowledged: `--quiet` for one run, CONFINE_QUIET=1 for all; errors still print.
+    @Test func anOrdinaryUserCanSilenceTheWarningsButNotTheErrors() throws {
+        let home = "/var/tmp/confine-quiet-\(getpid())"
+        try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
+        chmod(home, 0o755)
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        let loud = try asOrdinaryUser(["run", "--", "echo", "hi"], in: home)
+        #expect(loud.status == 0 && loud.text == "hi\n" && loud.stderr.contains("confine: warning:"), "\(loud.stderr)")
+        let quiet = try asOrdinaryUser(["run", "--quiet", "--", "echo", "hi"], in: home)
+        #expect(quiet.status == 0 && quiet.text == "hi\n" && quiet.stderr.isEmpty, "\(quiet.stderr)")
+        let short = try asOrdinaryUser(["run", "-q", "--", "echo", "hi"], in: home)
+        #expect(short.stderr.isEmpty, "\(short.stderr)")
+        let refused = try asOrdinaryUser(["run", "-q", "--cwd", "/", "--", "true"], in: home)
+        #expect(refused.status == 126 && refused.stderr.hasPrefix("confine: ") && !refused.stderr.contains("warning"), "\(refused.stderr)")
+    }
+
     @Test func anOrdinaryUserCannotWidenTheViewEither() throws {
         let root = try asOrdinaryUser(["run", "--cwd", "/", "--", "ls", "/home"], in: "/tmp")
         #expect(root.status == 126, "\(root.stderr)")

@@ -432,7 +432,16 @@ public final class Executor: Sendable {
             pid: outcome.pid, policy: launch.policy.name, timeout: launch.timeout,
             wallTime: outcome.started.duration(to: outcome.ended),
             userTime: outcome.userTime, systemTime: outcome.systemTime, maxRSS: outcome.maxRSS,
-            refused: outcome.refused, memoryPeak: outcome.memoryPeak, oomKilled: outcome.oomKilled)
+            refused: Self.reported(outcome.refused, policy: launch.policy, learning: command.learning),
+            memoryPeak: outcome.memoryPeak, oomKilled: outcome.oomKilled)
+    }
+
+    /// The refusals worth reporting: all when learning, else those the policy does not expect
+    /// (`seccomp.quiet`).
+    static func reported(_ refused: [RefusedCall], policy: Policy, learning: Bool) -> [RefusedCall] {
+        let quiet = policy.seccomp.quiet
+        guard !learning, !quiet.isEmpty, !refused.isEmpty else { return refused }
+        return refused.filter { call in !quiet.contains { $0.matches(name: call.name, arguments: call.arguments) } }
     }
 
     static func validate(_ command: Command) throws {
