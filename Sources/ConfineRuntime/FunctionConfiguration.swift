@@ -134,6 +134,10 @@ public struct FunctionConfiguration: Sendable {
                 }
                 // Resolved: it is granted to the function's view, and grants are canonical paths.
                 code = SystemCalls.realPath(absolute) ?? URL(fileURLWithPath: absolute).standardized.path
+                // The code is shown to the function whole (at /code): never with this file (its secrets) inside.
+                if let code, let own = SystemCalls.realPath(path), own.hasPrefix(code == "/" ? "/" : code + "/") {
+                    throw error("\(base).codeDirectory", "'\(code)' holds this configuration file (\(own)), which the function would see: keep each function's code in a folder of its own")
+                }
             }
             let policyName = try string(f["policy"], "\(base).policy", default: runtime == .python3 ? "python" : "default")
             let policy: Policy

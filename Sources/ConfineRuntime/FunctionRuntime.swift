@@ -128,7 +128,7 @@ public final class FunctionRuntime: Sendable {
     func runProcess(_ function: FunctionConfiguration.Function, executor: Executor, event: [UInt8], context: FunctionContext)
         async throws -> (Result<[UInt8], FunctionError>, [UInt8], CompletedProcess?)
     {
-        let scratch = try InvocationDirectory()
+        let scratch = try InvocationDirectory(mounted: IsolationSupport.mountNamespaces)
         defer { scratch.remove() }
         let contextJSON: [String: Any?] = [
             "requestId": context.requestID,
@@ -177,14 +177,14 @@ public final class FunctionRuntime: Sendable {
         command.filesystemGrants = function.grants
         if layout.mounted {
             command.mounts = layout.mounts
-            command.privateTmpSize = FunctionLayout.tmpSize
+            command.privateTmpSize = FunctionLayout.tmpSize(memory: function.memory)
         } else {
             command.filesystemGrants[layout.scratch] = .readWrite
             if let code = function.codeDirectory { command.filesystemGrants[code] = .readOnly }
         }
         let result = try await executor.execute(command)
         let log = result.stderr ?? []
-        if let data = FileManager.default.contents(atPath: errorFile), !data.isEmpty {
+        if let data = InvocationDirectory.report(errorFile), !data.isEmpty {
             if let error = try? JSONDecoder().decode(FunctionError.self, from: data) { return (.failure(error), log, result) }
             return (.failure(FunctionError("InvalidErrorReport", "the handler reported an error that is not FC's JSON: \(String(decoding: data.prefix(200), as: UTF8.self))")), log, result)
         }
@@ -219,8 +219,12 @@ struct FunctionLayout {
     /// The command gets Function Compute's layout (a mount namespace of its own).
     let mounted: Bool
     let mounts: [Command.Mount]
-    /// Function Compute's /tmp: 512 MiB (its default).
-    static let tmpSize: UInt64 = 512 << 20
+    /// The private /tmp (and /dev/shm): the function's memory (MB), at least 64 MiB and at most
+    /// 512 MiB (Function Compute's default /tmp): what is written there is memory, charged to
+    /// the command's cgroup, so the function's own budget bounds it.
+    static func tmpSize(memory: Int) -> UInt64 {
+        UInt64(min(512, max(64, memory))) << 20
+    }
     static let codeTarget = "/code", scratchTarget = "/.confine"
 
     init(code: String?, scratch: String) {
@@ -243,18 +247,49 @@ struct FunctionLayout {
     }
 }
 
-/// A private directory for one invocation's bootstrap, context and error files: 0711, so the
-/// confined command can open the files it is told about but not list the directory.
+/// A private directory for one invocation's bootstrap, context (with the credentials) and error
+/// files, that no other user can reach. As root (the command sees it mounted at /.confine), it
+/// is 0711 so that the command's leased uid can open the files it is told about but not list
+/// them, inside a root-only 0700 folder (`/run/confine-fc`) so that nobody else reaches it by its
+/// host path. Otherwise the command runs as this user: 0700.
 struct InvocationDirectory {
     let path: String
 
-    init() throws {
-        var template = Array((FileManager.default.temporaryDirectory.path + "/confine-fc-XXXXXX").utf8CString)
+    /// The root-only parent of the invocation directories, made once; one that is not root's,
+    /// a link, or open to others is refused.
+    static func parent() throws -> String {
+        let base = FileManager.default.fileExists(atPath: "/run") ? "/run/confine-fc" : "/var/tmp/confine-fc"
+        if mkdir(base, 0o700) != 0 && errno != EEXIST {
+            throw FunctionError("InternalError", "cannot create \(base): \(String(cString: strerror(errno)))")
+        }
+        var info = stat()
+        guard lstat(base, &info) == 0, info.st_mode & S_IFMT == S_IFDIR, info.st_uid == 0, info.st_mode & 0o077 == 0 else {
+            throw FunctionError("InternalError", "\(base) is not a folder of root's that only root may enter (mode 0700): remove it, Confine makes it")
+        }
+        return base
+    }
+
+    init(mounted: Bool) throws {
+        let base = mounted ? try Self.parent() : FileManager.default.temporaryDirectory.path
+        var template = Array((base + "/confine-fc-XXXXXX").utf8CString)
         guard let made = mkdtemp(&template) else {
             throw FunctionError("InternalError", "cannot create an invocation directory: \(String(cString: strerror(errno)))")
         }
         path = String(cString: made)
-        chmod(path, 0o711)
+        chmod(path, mounted ? 0o711 : 0o700)
+    }
+
+    /// The error report the handler wrote: a regular file (not a link, a fifo or a device it
+    /// put in its place), at most 64 KiB of it read.
+    static func report(_ file: String) -> Data? {
+        let fd = open(file, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { return nil }
+        var buffer = [UInt8](repeating: 0, count: 64 << 10)
+        let count = read(fd, &buffer, buffer.count)
+        return count > 0 ? Data(buffer[..<count]) : nil
     }
 
     func write(_ name: String, _ data: Data, mode: mode_t) throws -> String {

@@ -291,6 +291,17 @@ enum Runtimes {
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder + "/code").sorted() == ["handler", "index.py", "python"])
         let python = await runtime.invoke("python", event: [])
         #expect(try python.result.get().text == "/code from python/ ok", "\(python.log.text)")
+        // The invocation's files (the credentials) live where only root reaches them by their host path.
+        var parent = stat()
+        #expect(lstat("/run/confine-fc", &parent) == 0 && parent.st_uid == 0 && parent.st_mode & 0o777 == 0o700)
+        // An error report the runtime cannot take (10 MB of zeros) is named as such, read no further than 64 KiB.
+        try Data("#!/bin/sh\ntruncate -s 10M \"$FC_ERROR_FILE\"\n".utf8).write(to: URL(fileURLWithPath: folder + "/code/handler"))
+        guard case .failure(let error) = await runtime.invoke("probe", event: []).result else { Issue.record("expected an error"); return }
+        #expect(error.errorType == "InvalidErrorReport", "\(error)")
+        // A configuration inside the code it shows is refused when it is read.
+        try Data(#"{"version": 1, "functions": {"f": {"handler": "handler", "runtime": "executable", "codeDirectory": "."}}}"#.utf8)
+            .write(to: URL(fileURLWithPath: folder + "/code/inside.json"))
+        #expect(throws: PolicyError.self) { try FunctionConfiguration.load(folder + "/code/inside.json") }
     }
 
     @Test func environmentCredentials() throws {

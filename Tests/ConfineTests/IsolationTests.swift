@@ -260,6 +260,15 @@ import Glibc
         #expect(try String(contentsOfFile: work + "/w.txt", encoding: .utf8) == "w\n")
         let mode = try FileManager.default.attributesOfItem(atPath: work + "/t")[.posixPermissions] as? Int
         #expect(mode.map { $0 & 0o6000 } == 0, "\(written.stdout?.text ?? "")")
+        // A mount reaches past the folders above it, so a protected file in its source is
+        // refused whatever the view: here under a policy with none at all.
+        try Data("secret\n".utf8).write(to: URL(fileURLWithPath: work + "/service.json"))
+        let guarded = try Executors.default.protecting([work + "/service.json"])
+        var viewless = Command(["cat", "/code/service.json"], stdin: .null, stdout: .pipe, stderr: .pipe,
+                               policy: variant(Policies.default) { $0.isolation.filesystem = nil })
+        viewless.privateWorkingDirectory = true
+        viewless.mounts = [Command.Mount(source: work, target: "/code")]
+        await #expect(throws: ConfineError.self) { _ = try await guarded.execute(viewless) }
     }
 
 }

@@ -312,6 +312,15 @@ public final class Executor: Sendable {
             request.workingDirectory = environment.workingDirectory.map(command.shown)
             request.mountSources = Dictionary(uniqueKeysWithValues: command.mounts.map { ($0.target, $0.source) })
         }
+        // A mount shows its source past the modes of the folders above it: whatever the view,
+        // never one that holds a protected file.
+        for mount in command.mounts {
+            if let hidden = protectedPaths.first(where: { WorkingDirectoryRules.isWithin($0, mount.source) }) {
+                throw ConfineError(.workingDirectoryNotAdmitted,
+                                   "the folder mounted at \(mount.target), \(PythonRepr.string(mount.source)), holds \(hidden), a file this executor keeps hidden (the service's configuration or audit store); keep the code in a folder of its own",
+                                   path: mount.source)
+            }
+        }
         // What each rule shows of the host: a mount its source; a private /tmp nothing of it.
         let sources = Dictionary(uniqueKeysWithValues: command.mounts.map { ($0.target, $0.source) })
         let shown: [(access: UInt32, path: String)] = (plan?.rules ?? []).compactMap { rule in
