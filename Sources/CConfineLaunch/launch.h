@@ -139,6 +139,8 @@ struct child_args {
     int started;           /* NEWPID: write end of the pipe whose EOF tells the monitor that
                               the command has exec'd (or failed), else -1 */
     char tmpfs_options[48];
+    uid_t outer_uid;       /* NEWUSER: the launcher's uid and gid, mapped to themselves */
+    gid_t outer_gid;
 };
 
 /* What a PID namespace's init tells the monitor, in a MAP_SHARED page: why the launch failed

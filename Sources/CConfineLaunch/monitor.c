@@ -285,6 +285,7 @@ _Noreturn void monitor(const struct launcher *l, const struct request *rq, int m
         .launcher = l, .rq = rq, .argv = argv, .envp = envp,
         .error = shared != NULL ? shared->error : child_error,
         .transfer = transfer[1], .isolated = false, .started = -1, .tmpfs_options = "",
+        .outer_uid = getuid(), .outer_gid = getgid(),
     };
     if (rq->hdr.tmp_size != 0)
         snprintf(args.tmpfs_options, sizeof args.tmpfs_options, "size=%llu,mode=1777",

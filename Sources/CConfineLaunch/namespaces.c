@@ -338,9 +338,45 @@ static void setup_mounts(const struct child_args *a, bool proc)
 /* Joins the cgroups and sets up the new namespaces; runs as root, before anything else, so
  * that the cgroup files are still reachable (not yet read-only) and everything after runs in
  * the cgroups. `proc`: mount a fresh /proc (the caller is a new PID namespace's init). */
+/* In a new user namespace: the launcher's uid and gid mapped to themselves, nothing else (the
+ * one mapping a process without privilege may write, setgroups denied first, as the kernel
+ * asks), written by the namespace's first process itself, which holds every capability there. */
+static void map_self(const struct child_args *a)
+{
+    char map[64];
+    /* The launcher is not dumpable (pool.c), so its /proc files are root's and the maps could
+     * not be opened: dumpable only while they are written (a tracer of our uid would need
+     * ptrace, which the filters refuse, in this window of a few calls). */
+    prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+    int failed = 0, index = 0;
+    if (write_text("/proc/self/setgroups", "deny") < 0) {
+        failed = errno;
+        index = 1;
+    }
+    if (failed == 0) {
+        snprintf(map, sizeof map, "%u %u 1\n", (unsigned)a->outer_uid, (unsigned)a->outer_uid);
+        if (write_text("/proc/self/uid_map", map) < 0) {
+            failed = errno;
+            index = 2;
+        }
+    }
+    if (failed == 0) {
+        snprintf(map, sizeof map, "%u %u 1\n", (unsigned)a->outer_gid, (unsigned)a->outer_gid);
+        if (write_text("/proc/self/gid_map", map) < 0) {
+            failed = errno;
+            index = 3;
+        }
+    }
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    if (failed != 0)
+        child_fail(a, CFL_STAGE_NAMESPACE, failed, index);
+}
+
 void isolate(const struct child_args *a, bool proc)
 {
     const struct request *rq = a->rq;
+    if (rq->hdr.iso_flags & CFL_ISO_NEWUSER)
+        map_self(a);
     join_cgroups(a);
     if ((rq->hdr.iso_flags & CFL_ISO_NEWUTS) && sethostname("confine", 7) < 0)
         child_fail(a, CFL_STAGE_NAMESPACE, errno, 0);
@@ -410,7 +446,7 @@ int namespace_flags(uint32_t iso)
 {
     return ((iso & CFL_ISO_NEWNS) ? CLONE_NEWNS : 0) | ((iso & CFL_ISO_NEWNET) ? CLONE_NEWNET : 0) |
            ((iso & CFL_ISO_NEWPID) ? CLONE_NEWPID : 0) | ((iso & CFL_ISO_NEWIPC) ? CLONE_NEWIPC : 0) |
-           ((iso & CFL_ISO_NEWUTS) ? CLONE_NEWUTS : 0);
+           ((iso & CFL_ISO_NEWUTS) ? CLONE_NEWUTS : 0) | ((iso & CFL_ISO_NEWUSER) ? CLONE_NEWUSER : 0);
 }
 
 /* Starts the command with a PID namespace: init is a plain (copy-on-write) clone, since it

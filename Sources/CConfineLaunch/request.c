@@ -34,7 +34,7 @@ static bool valid_mount_target(const char *path)
 /* Counts the packed { u32 access; absolute path; with CFL_FS_IDMAP u64 dev, u64 ino; with
  * CFL_FS_MOUNT the source's absolute path } rules of a section, and the MOUNT ones among them;
  * false if malformed. */
-static bool parse_fs_rules(const unsigned char *p, size_t len, uint32_t *count, uint32_t *mounts)
+static bool parse_fs_rules(const unsigned char *p, size_t len, uint32_t iso_flags, uint32_t *count, uint32_t *mounts)
 {
     uint32_t n = 0, m = 0;
     size_t pos = 0;
@@ -58,7 +58,7 @@ static bool parse_fs_rules(const unsigned char *p, size_t len, uint32_t *count, 
             pos = (size_t)(end - p) + 1;
         }
         if (access & CFL_FS_IDMAP) {
-            if (len - pos < 2 * sizeof(uint64_t))
+            if (len - pos < 2 * sizeof(uint64_t) || (iso_flags & CFL_ISO_NEWUSER))
                 return false;
             pos += 2 * sizeof(uint64_t);
         }
@@ -111,6 +111,7 @@ static bool parse_request(const unsigned char *buf, size_t len, struct request *
         return false;
     memcpy(h, buf, sizeof *h);
     if (h->magic != CFL_MAGIC || (h->flags & ~(CFL_FLAG_SETUID | CFL_FLAG_SETSID | CFL_FLAG_NOTIFY | CFL_FLAG_LEARN | CFL_FLAG_SETID_GUARD)) != 0 ||
+        ((h->iso_flags & CFL_ISO_NEWUSER) && (h->flags & CFL_FLAG_SETUID)) ||
         h->nrlimits > CFL_MAX_RLIMITS || h->filter_len % sizeof(struct sock_filter) != 0 ||
         h->filter_len / sizeof(struct sock_filter) > BPF_MAXINSNS || h->argc < 1 ||
         h->path_len < 2 || !valid_isolation(h))
@@ -145,7 +146,7 @@ static bool parse_request(const unsigned char *buf, size_t len, struct request *
     rq->fs_rules = buf + strings_end;
     rq->cgroups = (const char *)buf + strings_end + h->fs_rules_len;
     uint32_t mounts;
-    if (!parse_fs_rules(rq->fs_rules, h->fs_rules_len, &rq->nfs_rules, &mounts))
+    if (!parse_fs_rules(rq->fs_rules, h->fs_rules_len, h->iso_flags, &rq->nfs_rules, &mounts))
         return false;
     /* rules need something to apply them: Landlock, the read-only view or a folder to mount */
     if (rq->nfs_rules != 0 && mounts == 0 && !(h->iso_flags & (CFL_ISO_LANDLOCK | CFL_ISO_READONLY_ROOT)))

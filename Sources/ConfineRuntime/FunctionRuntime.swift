@@ -128,7 +128,7 @@ public final class FunctionRuntime: Sendable {
     func runProcess(_ function: FunctionConfiguration.Function, executor: Executor, event: [UInt8], context: FunctionContext)
         async throws -> (Result<[UInt8], FunctionError>, [UInt8], CompletedProcess?)
     {
-        let scratch = try InvocationDirectory(mounted: IsolationSupport.mountNamespaces)
+        let scratch = try InvocationDirectory(asRoot: geteuid() == 0)
         defer { scratch.remove() }
         let contextJSON: [String: Any?] = [
             "requestId": context.requestID,
@@ -248,10 +248,10 @@ struct FunctionLayout {
 }
 
 /// A private directory for one invocation's bootstrap, context (with the credentials) and error
-/// files, that no other user can reach. As root (the command sees it mounted at /.confine), it
-/// is 0711 so that the command's leased uid can open the files it is told about but not list
-/// them, inside a root-only 0700 folder (`/run/confine-fc`) so that nobody else reaches it by its
-/// host path. Otherwise the command runs as this user: 0700.
+/// files, that no other user can reach. As root, it is 0711 so that the command's leased uid can
+/// open the files it is told about (at /.confine) but not list them, inside a root-only 0700
+/// folder (`/run/confine-fc`) so that nobody else reaches it by its host path. Otherwise the
+/// command runs as this user: 0700, in the temporary folder.
 struct InvocationDirectory {
     let path: String
 
@@ -269,14 +269,14 @@ struct InvocationDirectory {
         return base
     }
 
-    init(mounted: Bool) throws {
-        let base = mounted ? try Self.parent() : FileManager.default.temporaryDirectory.path
+    init(asRoot: Bool) throws {
+        let base = asRoot ? try Self.parent() : FileManager.default.temporaryDirectory.path
         var template = Array((base + "/confine-fc-XXXXXX").utf8CString)
         guard let made = mkdtemp(&template) else {
             throw FunctionError("InternalError", "cannot create an invocation directory: \(String(cString: strerror(errno)))")
         }
         path = String(cString: made)
-        chmod(path, mounted ? 0o711 : 0o700)
+        chmod(path, asRoot ? 0o711 : 0o700)
     }
 
     /// The error report the handler wrote: a regular file (not a link, a fifo or a device it

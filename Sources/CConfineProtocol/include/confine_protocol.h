@@ -102,8 +102,15 @@
                                        itself (a path that does not exist is skipped); the
                                        private /tmp and /dev/shm stay writable */
 #define CFL_ISO_NEWUTS 0x40u        /* UTS namespace, hostname "confine" */
+#define CFL_ISO_NEWUSER 0x80u       /* for a launcher that is not root: a user namespace, made by
+                                       the same clone as the others (which it then owns), that
+                                       maps the launcher's uid and gid to themselves and nothing
+                                       else (setgroups denied), as bwrap does without privilege:
+                                       the namespaces' setup runs with capabilities in it, and
+                                       the command, a non-zero uid there, loses them at execve.
+                                       Not with CFL_FLAG_SETUID, nor with a CFL_FS_IDMAP rule */
 #define CFL_ISO_ALL (CFL_ISO_NEWNS | CFL_ISO_NEWNET | CFL_ISO_NEWPID | CFL_ISO_NEWIPC | \
-                     CFL_ISO_LANDLOCK | CFL_ISO_READONLY_ROOT | CFL_ISO_NEWUTS)
+                     CFL_ISO_LANDLOCK | CFL_ISO_READONLY_ROOT | CFL_ISO_NEWUTS | CFL_ISO_NEWUSER)
 
 /* filesystem rule access bits; with LANDLOCK: READ = READ_FILE|READ_DIR, WRITE = WRITE_FILE,
  * TRUNCATE, REMOVE_*, MAKE_*, REFER, EXEC = EXECUTE (those the ABI knows; on a non-directory

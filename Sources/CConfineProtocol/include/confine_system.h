@@ -13,6 +13,8 @@
 #include <signal.h>
 #include <spawn.h>
 #include <pthread.h>
+#include <stdio.h>
+#include <sys/wait.h>
 
 #include "confine_kernel.h"
 
@@ -45,6 +47,43 @@ static inline long cfl_landlock_abi(void) {
     long version = syscall(SYS_landlock_create_ruleset, (void *)0, 0UL,
                            (unsigned long)LL_CREATE_RULESET_VERSION);
     return version < 0 ? 0 : version;
+}
+
+/* Whether this process, not root, can make a user namespace that maps its uid to itself and,
+ * inside it, mount and network namespaces (what the launcher's CFL_ISO_NEWUSER does): tried for
+ * real in a fork-like child (raw syscalls only), since a sysctl, a container's seccomp filter or
+ * an LSM (Ubuntu's apparmor_restrict_unprivileged_userns) may each forbid it. 1 or 0. */
+#ifndef CLONE_NEWUSER /* <sched.h> has them only with _GNU_SOURCE */
+#define CLONE_NEWNS 0x00020000
+#define CLONE_NEWIPC 0x08000000
+#define CLONE_NEWUSER 0x10000000
+#define CLONE_NEWNET 0x40000000
+#endif
+static inline int CConfine_userNamespacesUsable(void) {
+    char uid_map[32], gid_map[32];
+    snprintf(uid_map, sizeof uid_map, "%u %u 1\n", (unsigned)getuid(), (unsigned)getuid());
+    snprintf(gid_map, sizeof gid_map, "%u %u 1\n", (unsigned)getgid(), (unsigned)getgid());
+    long pid = syscall(SYS_clone, (unsigned long)(CLONE_NEWUSER | SIGCHLD), 0UL, 0UL, 0UL, 0UL);
+    if (pid < 0)
+        return 0;
+    if (pid == 0) {
+        const char *files[3] = { "/proc/self/setgroups", "/proc/self/uid_map", "/proc/self/gid_map" };
+        const char *texts[3] = { "deny", uid_map, gid_map };
+        for (int i = 0; i < 3; i++) {
+            long fd = syscall(SYS_openat, AT_FDCWD, files[i], O_WRONLY | O_CLOEXEC);
+            long length = 0;
+            while (texts[i][length] != 0)
+                length++;
+            if (fd < 0 || syscall(SYS_write, fd, texts[i], length) != length)
+                syscall(SYS_exit_group, 1);
+            syscall(SYS_close, fd);
+        }
+        syscall(SYS_exit_group, syscall(SYS_unshare, CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC) == 0 ? 0 : 1);
+    }
+    int status = 0;
+    while (waitpid((pid_t)pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
 /* pthread_setname_np(3), a GNU declaration the Glibc module leaves out. */

@@ -485,7 +485,7 @@ public final class Executor: Sendable {
             }
         }
         if !command.mounts.isEmpty && !IsolationSupport.mountNamespaces {
-            throw ConfineError(.invalidArgument, "mounts (\(command.mounts.map(\.target).joined(separator: ", "))) need a mount namespace, which needs Confine to run as root: check IsolationSupport.mountNamespaces first")
+            throw ConfineError(.invalidArgument, "mounts (\(command.mounts.map(\.target).joined(separator: ", "))) need a mount namespace, which needs Confine to run as root or user namespaces this user may make: check IsolationSupport.mountNamespaces first")
         }
         if command.mounts.count > Int(CFL_MAX_MOUNTS) {
             throw ConfineError(.invalidArgument, "\(command.mounts.count) mounts: at most \(CFL_MAX_MOUNTS) are accepted")

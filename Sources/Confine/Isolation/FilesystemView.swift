@@ -72,7 +72,7 @@ public struct FilesystemView: Sendable {
                                   what: "the working directory (\(origin("isolation.filesystem.workingDirectory")): \(access.rawValue))"))
             }
         }
-        let root = geteuid() == 0
+        let root = IsolationSupport.namespaces
         if filesystem.tmp != nil && root {
             rules.append(Rule(path: "/tmp", write: true, what: "the private /tmp (\(origin("isolation.filesystem.tmp")))"))
             rules.append(Rule(path: "/dev/shm", write: true, what: "the private /dev/shm (\(origin("isolation.filesystem.tmp")))"))

@@ -14,9 +14,17 @@ public enum IsolationSupport {
 
     static let isRoot = geteuid() == 0
 
+    /// Not root, but able to make a user namespace that maps this user to itself, and in it the
+    /// other namespaces, as bwrap does (`CConfine_userNamespacesUsable`, tried once for real).
+    public static let userNamespaces: Bool = !isRoot && CConfine_userNamespacesUsable() == 1
+
+    /// Whether commands get network, PID, IPC, UTS and mount namespaces here: as root, or
+    /// through a user namespace of their own (`userNamespaces`).
+    public static var namespaces: Bool { isRoot || userNamespaces }
+
     /// Whether commands can get mount namespaces of their own here (`Command.mounts`, a private
-    /// `/tmp`): Confine runs as root.
-    public static var mountNamespaces: Bool { isRoot }
+    /// `/tmp`): `namespaces`.
+    public static var mountNamespaces: Bool { namespaces }
 
     /// Checks a policy's isolation against this machine: throws when a part it requires is
     /// missing, and returns a warning for each part it will run without.
@@ -32,8 +40,8 @@ public enum IsolationSupport {
             (isolation.privateIPC, "isolation.ipc private, and with it a private /dev/shm: without one, POSIX semaphores and shared memory (Python's multiprocessing locks and queues) fail"), (isolation.filesystem?.tmp != nil, "isolation.filesystem.tmp"),
             (isolation.filesystem?.readOnlyRoot == true, "isolation.filesystem.readOnlyRoot"),
         ].filter(\.0).map(\.1)
-        if !namespaces.isEmpty && !isRoot {
-            missing.append("namespaces (\(namespaces.joined(separator: ", "))) need Confine to run as root")
+        if !namespaces.isEmpty && !Self.namespaces {
+            missing.append("namespaces (\(namespaces.joined(separator: ", "))) need Confine to run as root, or user namespaces this user may make (the kernel's user.max_user_namespaces and kernel.unprivileged_userns_clone, an LSM such as AppArmor's apparmor_restrict_unprivileged_userns, or a container's seccomp filter forbid them here)")
         }
         if isolation.usesCgroups && !Cgroups.available {
             missing.append("isolation.memory/cpu/processes.max need writable cgroup v1 controllers at /sys/fs/cgroup/{memory,cpu,pids} (Confine as root)")
@@ -74,18 +82,23 @@ struct IsolationPlan {
          workingDirectoryAsOwner: Bool = false, grantsAsOwner: Set<String> = [], ownWorkingDirectory: String? = nil,
          mounts: [Command.Mount] = [], privateTmpSize: UInt64? = nil, readWriteAsOwner: [String: String] = [:]) {
         let root = IsolationSupport.isRoot
+        // Namespaces as root, or in a user namespace of the command's own (never with idmapping,
+        // which needs root in the folder's own namespace).
+        let namespaces = IsolationSupport.namespaces
         // Each mount a rule of its own (its target's path; the launcher builds the new root from
         // them), whatever else the policy asks for: read and run (a function's code), writes too
         // for a writable one, runnable then only if the policy lets written files run.
         defer {
-            if root && !mounts.isEmpty {
+            if namespaces && !mounts.isEmpty {
                 let runnable = isolation.filesystem?.writableExecutable ?? true
                 self.rules += mounts.map { (access: Self.mount | Self.read | ($0.writable ? Self.write | (runnable ? Self.exec : 0) : Self.exec), path: $0.target) }
                 flags |= UInt32(CFL_ISO_NEWNS)
             }
+            let made = UInt32(CFL_ISO_NEWNS | CFL_ISO_NEWNET | CFL_ISO_NEWPID | CFL_ISO_NEWIPC | CFL_ISO_NEWUTS | CFL_ISO_READONLY_ROOT)
+            if !root && (flags & made != 0 || tmpSize > 0 || shmSizeMiB > 0) { flags |= UInt32(CFL_ISO_NEWUSER) }
         }
-        if root, let privateTmpSize, privateTmpSize > 0 { tmpSize = privateTmpSize }
-        if root {
+        if namespaces, let privateTmpSize, privateTmpSize > 0 { tmpSize = privateTmpSize }
+        if namespaces {
             if isolation.network == .none { flags |= UInt32(CFL_ISO_NEWNET) }
             if isolation.pidNamespace { flags |= UInt32(CFL_ISO_NEWPID) }
             if isolation.privateIPC { flags |= UInt32(CFL_ISO_NEWIPC) }
@@ -98,7 +111,7 @@ struct IsolationPlan {
             }
         }
         guard let filesystem = isolation.filesystem else { return }
-        if root {
+        if namespaces {
             if let tmp = filesystem.tmp, tmpSize == 0 { tmpSize = tmp }
             if filesystem.readOnlyRoot { flags |= UInt32(CFL_ISO_READONLY_ROOT) }
         }
@@ -136,7 +149,7 @@ struct IsolationPlan {
             if let home { rules.append((written, home)) }
             if shmSizeMiB > 0 { rules.append((written, "/dev/shm")) }
         }
-        if isolation.pidNamespace && root { rules.append((Self.read, "/proc")) }
+        if isolation.pidNamespace && namespaces { rules.append((Self.read, "/proc")) }
         // Canonical paths (the executor checked), opened by the launcher as given without
         // following any link: never resolved again here, so a link or a folder swapped in after
         // the check cannot redirect a grant. With writableExecutable false a grant is not

@@ -28,7 +28,7 @@ struct CommandEnvironment {
     ///   tmpfs would hide; `ConfineError(.invalidArgument)` for a relative program path with no
     ///   folder to be relative to.
     init(command: Command, policy: Policy, workingDirectory: String?) throws {
-        privateTmp = IsolationSupport.isRoot && (policy.isolation.filesystem?.tmp != nil || (command.privateTmpSize ?? 0) > 0)
+        privateTmp = IsolationSupport.namespaces && (policy.isolation.filesystem?.tmp != nil || (command.privateTmpSize ?? 0) > 0)
         privateWorkingDirectory = workingDirectory == nil
         variables = command.environment ?? policy.environment
         exact = command.environmentBytes
