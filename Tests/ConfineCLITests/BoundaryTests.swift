@@ -153,7 +153,8 @@ import Testing
     // MARK: as an ordinary user
 
     /// Runs the CLI as an unprivileged user from a copy of the binaries in a folder it can read.
-    func asOrdinaryUser(_ arguments: [String], in directory: String) throws -> CLITests.Output {
+    /// (`directory` nil: the folder of the copies, which holds the attack probe too.)
+    func asOrdinaryUser(_ arguments: [String], in directory: String?) throws -> CLITests.Output {
         let user = "confine-boundary"
         if getpwnam(user) == nil {
             let add = Process()
@@ -164,13 +165,46 @@ import Testing
         }
         let bin = try Self.project()
         let build = URL(fileURLWithPath: CLITests.binary).deletingLastPathComponent().path
-        for name in ["confine", "confine-launch"] {
+        for name in ["confine", "confine-launch", "ConfineProbe"] where FileManager.default.fileExists(atPath: build + "/" + name) {
             try FileManager.default.copyItem(atPath: build + "/" + name, toPath: bin + "/" + name)
         }
         try FileManager.default.copyItem(atPath: CLITests.fixtures + "/../../../policies", toPath: bin + "/policies")
         defer { try? FileManager.default.removeItem(atPath: bin) }
         let quoted = arguments.map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }.joined(separator: " ")
-        return try cli.execute("/bin/su", [user, "-s", "/bin/sh", "-c", "cd '\(directory)' && CONFINE_POLICY_PATH=\(bin)/policies \(bin)/confine \(quoted)"])
+        return try cli.execute("/bin/su", [user, "-s", "/bin/sh", "-c", "cd '\(directory ?? bin)' && CONFINE_POLICY_PATH=\(bin)/policies \(bin)/confine \(quoted)"])
+    }
+
+    /// The escape suite as an ordinary user: every attack of the probe refused under the
+    /// shipped `default`, as it is for root's leased uids; and the namespaces a user namespace
+    /// now gives (where this host lets a user make one): its own network with loopback only, its
+    /// own processes, a read-only view, nothing mounted, nobody's files but its own.
+    @Test func theEscapeSuitePassesAsAnOrdinaryUser() throws {
+        let attacks = ["io_uring", "tiocsti", "ptrace", "ptrace-traceme", "bpf", "perf_event_open", "userfaultfd", "keyctl", "kexec",
+                       "open_by_handle_at", "process_vm_readv", "process_vm_writev", "unshare", "setns", "mount", "umount2",
+                       "pivot_root", "personality", "socket-inet", "socket-inet6", "socket-netlink", "socket-unix",
+                       "setuid-root", "chroot", "reboot", "swapon", "init_module", "iopl", "settimeofday", "acct", "mknod-dev"]
+        let loop = "for a in \(attacks.joined(separator: " ")); do r=$(./ConfineProbe $a 2>/dev/null | head -1); echo \"$a $r\"; done"
+        let suite = try asOrdinaryUser(["run", "-q", "--", "sh", "-c", loop], in: nil)
+        let lines = suite.text.split(separator: "\n").map(String.init)
+        #expect(lines.count == attacks.count, "\(suite.stderr)")
+        for line in lines {
+            let words = line.split(separator: " ", maxSplits: 1).map(String.init)
+            // a refusal, or the probe killed by SIGSYS (it printed nothing)
+            #expect(words.count < 2 || words[1].hasPrefix("refused"), "\(line)")
+        }
+        let script = ["tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' ' | tr '\\n' ' '; echo", "ps -e -o pid= | wc -l",
+                      "touch /usr/confine-x 2>/dev/null && echo wrote-usr || echo usr-read-only",
+                      "cat /etc/shadow 2>/dev/null && echo shadow || echo no-shadow"].joined(separator: "\n")
+        let namespaces = try asOrdinaryUser(["run", "-q", "--json", "--", "sh", "-c", script], in: nil)
+        #expect(namespaces.status == 0, "\(namespaces.stderr)")
+        let record = (try? JSONSerialization.jsonObject(with: Data(namespaces.text.utf8))) as? [String: Any] ?? [:]
+        let out = (record["stdout"] as? String).flatMap { Data(base64Encoded: $0) }.map { String(decoding: $0, as: UTF8.self) } ?? ""
+        let said = out.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+        if IsolationSupportProbe.userNamespacesForOthers {
+            #expect(said.first == "lo", "only loopback: \(out)")
+            #expect(Int(said.dropFirst().first ?? "") ?? 99 <= 5, "only its own processes (init, sh, ps, wc): \(out)")
+        }
+        #expect(said.contains("usr-read-only") && said.contains("no-shadow"), "\(out)")
     }
 
     /// The warnings an ordinary user gets on every run (no namespaces, no cgroups without
@@ -199,4 +233,20 @@ import Testing
         let home = try asOrdinaryUser(["run", "--cwd", "/home", "--", "ls"], in: "/tmp")
         #expect(home.status == 126, "\(home.stderr)")
     }
+}
+
+/// Whether an ordinary user may make user namespaces on this host (tried as that user with
+/// util-linux's unshare): where not, the namespace claims are not checked, only the filter's
+/// and Landlock's.
+enum IsolationSupportProbe {
+    static let userNamespacesForOthers: Bool = {
+        let su = Process()
+        su.executableURL = URL(fileURLWithPath: "/bin/su")
+        su.arguments = ["confine-boundary", "-s", "/bin/sh", "-c", "unshare --user --map-current-user --net --mount true"]
+        su.standardError = FileHandle.nullDevice
+        su.standardOutput = FileHandle.nullDevice
+        do { try su.run() } catch { return false }
+        su.waitUntilExit()
+        return su.terminationStatus == 0
+    }()
 }
