@@ -48,9 +48,16 @@ extension ConfineCommand {
                 if !policy.description.isEmpty { print("  \(policy.description)") }
                 print("  user: \(policy.user)")
                 print("  timeout: \(policy.timeout.map(Quantity.format) ?? "none"), outputLimit: \(policy.outputLimit.map { Quantity.format(bytes: UInt64($0)) } ?? "none")")
-                print("  rlimits: " + policy.rlimits.entries.map { "\($0.name)=\($0.value)" }.joined(separator: " "))
+                // sizes in bytes shown as sizes (the policy file may say "1GiB"), cpu in seconds
+                print("  rlimits: " + policy.rlimits.entries.map { entry in
+                    guard case .limited(let n) = entry.value, ["as", "fsize", "stack", "memlock", "data"].contains(entry.name) else {
+                        return "\(entry.name)=\(entry.value)\(entry.name == "cpu" ? "s" : "")"
+                    }
+                    return "\(entry.name)=\(Quantity.format(bytes: n))"
+                }.joined(separator: " "))
                 print("  environment: " + policy.environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
                 print("  commands: allow [\(policy.commands.allow.joined(separator: ", "))] deny [\(policy.commands.deny.joined(separator: ", "))]")
+                for line in PolicyCommand.show(isolation: policy.isolation) { print(line) }
                 print("  seccomp: default \(policy.seccomp.defaultAction), architectures \(policy.seccomp.architectures.map(\.rawValue).joined(separator: ", "))")
                 let plan = FilterPlan(policy.seccomp)
                 for name in plan.entries.keys.sorted() {
@@ -70,6 +77,25 @@ extension ConfineCommand {
                     print("  compiled: \(filter.instructionCount) BPF instructions")
                 }
             }
+        }
+
+        /// Every part of `isolation`, as the policy file spells it (sizes as sizes).
+        static func show(isolation: Isolation) -> [String] {
+            guard !isolation.isEmpty else { return ["  isolation: none (syscalls and rlimits only)"] }
+            var lines = ["  isolation: required \(isolation.required) (\(isolation.required ? "a part this host lacks is an error" : "a part this host lacks is a warning"))"]
+            if let fs = isolation.filesystem {
+                lines.append("    filesystem: workingDirectory \(fs.workingDirectory.rawValue), grants \(fs.grants.rawValue), tmp \(fs.tmp.map { Quantity.format(bytes: $0) } ?? "none"), readOnlyRoot \(fs.readOnlyRoot), writableExecutable \(fs.writableExecutable)")
+                lines.append("      readOnly: \(fs.readOnly.isEmpty ? "none" : fs.readOnly.joined(separator: " "))")
+                lines.append("      readWrite: \(fs.readWrite.isEmpty ? "none" : fs.readWrite.joined(separator: " "))")
+                lines.append("      workingDirectories: \(fs.workingDirectories.joined(separator: " "))")
+            } else {
+                lines.append("    filesystem: no view (every path the command's uid may open)")
+            }
+            lines.append("    network: \(isolation.network == .none ? "none (loopback only)" : "host")")
+            lines.append("    processes: namespace \(isolation.pidNamespace), max \(isolation.maxProcesses.map(String.init) ?? "none")")
+            lines.append("    ipc: \(isolation.privateIPC ? "private (and /dev/shm)" : "host")")
+            lines.append("    memory: \(isolation.memory.map { Quantity.format(bytes: $0) } ?? "none"), cpu: \(isolation.cpu.map { "\($0) cores" } ?? "none")")
+            return lines
         }
 
         struct Diff: ParsableCommand {

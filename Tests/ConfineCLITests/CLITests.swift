@@ -364,6 +364,14 @@ import Testing
         let show = try confine(["policy", "show", "default"])
         #expect(show.text.contains("clone3: SCMP_ACT_ERRNO(38)"))
         #expect(show.text.contains("BPF instructions"))
+        // every part, sizes as sizes (issue 17 item 5)
+        for part in ["rlimits: cpu=10s as=1GiB fsize=64MiB", "isolation: required false", "filesystem: workingDirectory readWrite, grants readWrite",
+                     "readOnly: /usr /bin", "network: none (loopback only)", "processes: namespace true, max 256", "memory: 1GiB, cpu: 1.0 cores",
+                     "quiet (refused, not reported): socket if arg0"] {
+            #expect(show.text.contains(part), "\(part)")
+        }
+        let base = try confine(["policy", "show", "strict"])
+        #expect(base.text.contains("writableExecutable false") && base.text.contains("grants readOnly"), "\(base.text.prefix(800))")
     }
 
     @Test func auditScoresAndFailsOnALevel() throws {
