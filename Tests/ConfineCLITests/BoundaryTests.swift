@@ -154,7 +154,7 @@ import Testing
 
     /// Runs the CLI as an unprivileged user from a copy of the binaries in a folder it can read.
     /// (`directory` nil: the folder of the copies, which holds the attack probe too.)
-    func asOrdinaryUser(_ arguments: [String], in directory: String?) throws -> CLITests.Output {
+    func asOrdinaryUser(_ arguments: [String], in directory: String?, policies extra: [String: String] = [:]) throws -> CLITests.Output {
         let user = "confine-boundary"
         if getpwnam(user) == nil {
             let add = Process()
@@ -169,6 +169,7 @@ import Testing
             try FileManager.default.copyItem(atPath: build + "/" + name, toPath: bin + "/" + name)
         }
         try FileManager.default.copyItem(atPath: CLITests.fixtures + "/../../../policies", toPath: bin + "/policies")
+        for (name, text) in extra { try Data(text.utf8).write(to: URL(fileURLWithPath: bin + "/policies/\(name).json")) }
         defer { try? FileManager.default.removeItem(atPath: bin) }
         let quoted = arguments.map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }.joined(separator: " ")
         return try cli.execute("/bin/su", [user, "-s", "/bin/sh", "-c", "cd '\(directory ?? bin)' && CONFINE_POLICY_PATH=\(bin)/policies \(bin)/confine \(quoted)"])
@@ -222,6 +223,27 @@ import Testing
         #expect(short.stderr.isEmpty, "\(short.stderr)")
         let refused = try asOrdinaryUser(["run", "-q", "--cwd", "/", "--", "true"], in: home)
         #expect(refused.status == 126 && refused.stderr.hasPrefix("confine: ") && !refused.stderr.contains("warning"), "\(refused.stderr)")
+    }
+
+    /// `confine doctor` as an ordinary user: what the host offers (no cgroups without root),
+    /// what each policy gets, and exit 1 when a policy marked required would not start.
+    @Test func doctorSaysWhatThisHostGivesAndFailsForARequiredPolicyItCannotServe() throws {
+        let plain = try asOrdinaryUser(["doctor"], in: nil)
+        #expect(plain.status == 0, "\(plain.stderr)")
+        #expect(plain.text.contains("missing cgroups") && plain.text.contains("fix: run Confine as root"), "\(plain.text)")
+        #expect(plain.text.contains("ok      landlock") && plain.text.contains("partial default"), "\(plain.text)")
+        let required = #"{"version": 1, "include": "default", "isolation": {"required": true, "memory": "256MiB"}}"#
+        let failing = try asOrdinaryUser(["doctor", "--json"], in: nil, policies: ["capped": required])
+        #expect(failing.status == 1, "\(failing.stderr)")
+        let object = (try? JSONSerialization.jsonObject(with: Data(failing.text.utf8))) as? [String: Any] ?? [:]
+        let capped = (object["policies"] as? [[String: Any]] ?? []).first { $0["name"] as? String == "capped" }
+        #expect(capped?["wouldFail"] as? Bool == true && (capped?["error"] as? String ?? "").contains("cgroup"), "\(failing.text)")
+        let ids = (object["parts"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
+        #expect(ids == ["seccomp.notify", "landlock", "namespaces", "cgroups"], "\(ids)")
+        // as root: the idmapped-mount check of the working directory too
+        let asRoot = try cli.confine(["doctor", "--json"])
+        let rootObject = (try? JSONSerialization.jsonObject(with: Data(asRoot.text.utf8))) as? [String: Any] ?? [:]
+        #expect(rootObject["root"] as? Bool == true && (rootObject["parts"] as? [[String: Any]] ?? []).contains { $0["id"] as? String == "idmap" }, "\(asRoot.text)")
     }
 
     @Test func anOrdinaryUserCannotWidenTheViewEither() throws {
