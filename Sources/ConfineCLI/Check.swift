@@ -58,7 +58,7 @@ extension ConfineCommand {
                     let parts = query.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
                     let name = parts.first.map(String.init) ?? ""
                     guard let nr = Syscalls.number(of: name) else {
-                        fail("--syscall '\(name)': unknown syscall on this architecture", status: 2)
+                        fail("--syscall '\(name)': unknown syscall on this architecture\(Syscalls.closest(to: name).map { " (did you mean '\($0)'?)" } ?? "")", status: 2)
                     }
                     var arguments: [UInt64] = []
                     if parts.count > 1 {

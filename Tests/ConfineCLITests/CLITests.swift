@@ -358,6 +358,13 @@ import Testing
         }
     }
 
+    @Test func checkSuggestsTheSyscallMeant() throws {
+        for typo in ["sockett", "scoket"] {
+            let result = try confine(["check", "--policy", "default", "--syscall", typo])
+            #expect(result.status == 2 && result.stderr.contains("did you mean 'socket'?"), "\(result.stderr)")
+        }
+    }
+
     @Test func policyListAndShow() throws {
         let list = try confine(["policy", "list"])
         for name in ["default", "strict", "network", "python"] { #expect(list.text.contains(name)) }

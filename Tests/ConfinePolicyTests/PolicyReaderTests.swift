@@ -46,6 +46,11 @@ func policyError(_ name: String) -> PolicyError? {
         #expect(error.path == "seccomp.syscalls[0].names[1]")
         #expect(error.message.contains("unknown syscall 'wrte'"))
         #expect(error.message.contains("did you mean 'write'"))
+        // a swap of two letters is one edit, as a letter too many or too few is
+        for (typo, meant) in [("scoket", "socket"), ("sockett", "socket"), ("opneat", "openat"), ("exceve", "execve")] {
+            #expect(Syscalls.closest(to: typo) == meant, "\(typo)")
+        }
+        #expect(Syscalls.closest(to: "banana") == nil)
     }
 
     @Test func badSizeSaysWhatIsAccepted() throws {
