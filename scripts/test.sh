@@ -14,3 +14,15 @@ echo "policy audit: every shipped policy is SAFE or better"
 # The service, fuzzed from its OpenAPI document (schemathesis): no 5xx, answers as documented,
 # a clean SIGTERM and no process left behind.
 scripts/fuzz.sh .build/debug/confine
+# An installation under a prefix finds its policies, and runs a command, from a folder of its own.
+if [ -x .build/release/confine ] && [ -x .build/release/confine-server ] && [ -x .build/release/confine-launch ]; then
+    prefix=$(mktemp -d /var/tmp/confine-prefix-XXXXXX) && chmod 755 "$prefix"
+    scripts/install.sh "$prefix" > /dev/null
+    listed=$(cd / && "$prefix/bin/confine" policy list | awk '{print $1}' | sort | tr '\n' ' ')
+    [ "$listed" = "base default network python strict " ] || { echo "install: policy list says '$listed'"; exit 1; }
+    (cd "$prefix" && "$prefix/bin/confine" run -q -- true) || { echo "install: confine run failed"; exit 1; }
+    scripts/install.sh --uninstall "$prefix" > /dev/null
+    [ ! -e "$prefix/bin/confine" ] || { echo "install: --uninstall left $prefix/bin/confine"; exit 1; }
+    rm -rf "$prefix"
+    echo "install: scripts/install.sh PREFIX lists the shipped policies and runs a command from PREFIX/bin"
+fi

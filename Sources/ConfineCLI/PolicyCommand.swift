@@ -16,7 +16,7 @@ extension ConfineCommand {
         )
 
         struct List: ParsableCommand {
-            static let configuration = CommandConfiguration(commandName: "list", abstract: "List the policies found in the search path.")
+            static let configuration = CommandConfiguration(commandName: "list", abstract: "List the policies found in the search path (the checkout's policies/, $CONFINE_POLICY_PATH, /etc/confine/policies, PREFIX/share/confine/policies), then those built in.")
 
             func run() throws {
                 let reader = PolicyReader()
@@ -32,6 +32,11 @@ extension ConfineCommand {
                             print("\(TextFormat.padded(String(file.dropLast(5)), 10)) (invalid: \(error))")
                         }
                     }
+                }
+                // the policies built into Confine, for names no folder holds
+                for name in PolicyReader.builtInNames where seen.insert(name).inserted {
+                    guard let policy = try? PolicyReader(searchPaths: []).load(name) else { continue }
+                    print("\(TextFormat.padded(name, 10)) \(policy.description) (built in)")
                 }
             }
         }

@@ -14,15 +14,35 @@ public struct PolicyReader: Sendable {
         self.searchPaths = searchPaths
     }
 
-    /// `policies/` of the package the running binary was built from, then `$CONFINE_POLICY_PATH`.
+    /// `policies/` of the package the running binary was built from, then `$CONFINE_POLICY_PATH`,
+    /// then the administrator's `/etc/confine/policies`, then those of an installation:
+    /// `PREFIX/share/confine/policies` for a binary in `PREFIX/bin` (`scripts/install.sh`). The
+    /// first folder that holds a name wins; a name none holds is the built-in policy.
     public static func defaultSearchPaths() -> [String] {
         var paths: [String] = []
         if let shipped = shippedPoliciesDirectory() { paths.append(shipped) }
         if let extra = ProcessInfo.processInfo.environment["CONFINE_POLICY_PATH"] {
             paths += extra.split(separator: ":").map(String.init).filter { !$0.isEmpty }
         }
+        var isDirectory = false
+        for folder in ["/etc/confine/policies", installedPoliciesDirectory()].compactMap({ $0 })
+        where !paths.contains(folder) && FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory) && isDirectory {
+            paths.append(folder)
+        }
         return paths
     }
+
+    /// `PREFIX/share/confine/policies` for the running binary at `PREFIX/bin/...`.
+    public static func installedPoliciesDirectory() -> String? {
+        guard let running = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") else { return nil }
+        let bin = URL(fileURLWithPath: running).deletingLastPathComponent()
+        guard bin.lastPathComponent == "bin" else { return nil }
+        return bin.deletingLastPathComponent().appendingPathComponent("share/confine/policies").path
+    }
+
+    /// The names of the policies built into the library (`default`, `strict`, ...), which a
+    /// name no search path holds falls back to.
+    public static var builtInNames: [String] { ShippedPolicies.text.keys.sorted() }
 
     /// The `policies/` directory next to the package that holds the running executable
     /// (`.build/debug/confine` → `policies/`), if there is one.

@@ -358,6 +358,24 @@ import Testing
         }
     }
 
+    /// A binary installed as PREFIX/bin/confine finds PREFIX/share/confine/policies, and lists the
+    /// built-in policies besides (a copy with no folder at all still has them).
+    @Test func anInstalledBinaryFindsItsPoliciesAndListsTheBuiltInOnes() throws {
+        let prefix = "/var/tmp/confine-prefix-\(getpid())"
+        defer { try? FileManager.default.removeItem(atPath: prefix) }
+        try FileManager.default.createDirectory(atPath: prefix + "/bin", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: prefix + "/share/confine/policies", withIntermediateDirectories: true)
+        let build = URL(fileURLWithPath: Self.binary).deletingLastPathComponent().path
+        for name in ["confine", "confine-launch"] { try FileManager.default.copyItem(atPath: build + "/" + name, toPath: prefix + "/bin/" + name) }
+        try Data(#"{"version": 1, "description": "Mine.", "include": "default"}"#.utf8).write(to: URL(fileURLWithPath: prefix + "/share/confine/policies/mine.json"))
+        let list = try execute(prefix + "/bin/confine", ["policy", "list"], directory: "/", environment: [:])
+        let names = list.text.split(separator: "\n").map { $0.split(separator: " ").first.map(String.init) ?? "" }
+        #expect(names == ["mine", "base", "default", "network", "python", "strict"], "\(list.text)")
+        #expect(list.text.contains("(built in)"))
+        let run = try execute(prefix + "/bin/confine", ["run", "-q", "--policy", "mine", "--cwd", prefix, "--", "true"], directory: "/", environment: [:])
+        #expect(run.status == 0, "\(run.stderr)")
+    }
+
     @Test func checkSuggestsTheSyscallMeant() throws {
         for typo in ["sockett", "scoket"] {
             let result = try confine(["check", "--policy", "default", "--syscall", typo])
