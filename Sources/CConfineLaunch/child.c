@@ -118,10 +118,12 @@ static _Noreturn void command_child(const struct child_args *a)
     prepare_listener_handoff(a);
     /* built while still root (every rule path can be opened) and before RLIMIT_NOFILE, after
      * the mounts (a rule for /tmp means the private one); enforced once unprivileged */
-    int ruleset = (h->iso_flags & CFL_ISO_LANDLOCK) ? landlock_ruleset(a) : -1;
+    int ruleset = (h->iso_flags & (CFL_ISO_LANDLOCK | CFL_ISO_SCOPES)) ? landlock_ruleset(a) : -1;
     set_rlimits(a);
     if (h->flags & CFL_FLAG_SETUID)
         drop_privileges(a, h->uid, h->gid);
+    /* the monitor's (or init's) death kills the command (set after the drop, which clears it) */
+    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     if (rq->cwd != NULL && chdir(rq->cwd) < 0) /* after the drop: the target user must reach it */
         child_fail(a, CFL_STAGE_CHDIR, errno, 0);
     if (rq->cwd != NULL && !cwd_is(rq->cwd)) /* a link swapped into the path since the executor resolved it */

@@ -58,7 +58,8 @@ int landlock_ruleset(const struct child_args *a)
         child_fail(a, CFL_STAGE_LANDLOCK, -landlock_abi, -1);
     if (rq->hdr.landlock_scopes != 0 && landlock_abi < 6)
         child_fail(a, CFL_STAGE_LANDLOCK, EOPNOTSUPP, -1);
-    uint64_t handled = landlock_fs_rights(landlock_abi);
+    /* scopes alone (CFL_ISO_SCOPES): no filesystem right handled, so no path is denied */
+    uint64_t handled = (rq->hdr.iso_flags & CFL_ISO_LANDLOCK) ? landlock_fs_rights(landlock_abi) : 0;
     /* the full struct even for an older ABI: the kernel accepts trailing zero fields */
     struct ll_ruleset_attr attr = { .handled_access_fs = handled, .scoped = rq->hdr.landlock_scopes };
     int ruleset = (int)syscall(SYS_landlock_create_ruleset, &attr, sizeof attr, 0);

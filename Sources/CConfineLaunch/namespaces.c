@@ -343,33 +343,28 @@ static void setup_mounts(const struct child_args *a, bool proc)
  * asks), written by the namespace's first process itself, which holds every capability there. */
 static void map_self(const struct child_args *a)
 {
-    char map[64];
     /* The launcher is not dumpable (pool.c), so its /proc files are root's and the maps could
-     * not be opened: dumpable only while they are written (a tracer of our uid would need
-     * ptrace, which the filters refuse, in this window of a few calls). */
+     * not be opened: dumpable only while they are opened (the kernel checks the opener, not the
+     * writer, so they are written after), a window of three open(2) calls. */
+    static const char *const files[3] = { "/proc/self/setgroups", "/proc/self/uid_map", "/proc/self/gid_map" };
+    int fds[3];
     prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
-    int failed = 0, index = 0;
-    if (write_text("/proc/self/setgroups", "deny") < 0) {
-        failed = errno;
-        index = 1;
-    }
-    if (failed == 0) {
-        snprintf(map, sizeof map, "%u %u 1\n", (unsigned)a->outer_uid, (unsigned)a->outer_uid);
-        if (write_text("/proc/self/uid_map", map) < 0) {
-            failed = errno;
-            index = 2;
-        }
-    }
-    if (failed == 0) {
-        snprintf(map, sizeof map, "%u %u 1\n", (unsigned)a->outer_gid, (unsigned)a->outer_gid);
-        if (write_text("/proc/self/gid_map", map) < 0) {
-            failed = errno;
-            index = 3;
-        }
-    }
+    for (int i = 0; i < 3; i++)
+        fds[i] = open(files[i], O_WRONLY | O_CLOEXEC);
+    int opened = errno;
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-    if (failed != 0)
-        child_fail(a, CFL_STAGE_NAMESPACE, failed, index);
+    char text[3][64];
+    snprintf(text[0], sizeof text[0], "deny");
+    snprintf(text[1], sizeof text[1], "%u %u 1\n", (unsigned)a->outer_uid, (unsigned)a->outer_uid);
+    snprintf(text[2], sizeof text[2], "%u %u 1\n", (unsigned)a->outer_gid, (unsigned)a->outer_gid);
+    for (int i = 0; i < 3; i++) {
+        if (fds[i] < 0)
+            child_fail(a, CFL_STAGE_NAMESPACE, opened, i + 1);
+        ssize_t n = write(fds[i], text[i], strlen(text[i]));
+        if (n != (ssize_t)strlen(text[i]))
+            child_fail(a, CFL_STAGE_NAMESPACE, n < 0 ? errno : EIO, i + 1);
+        close(fds[i]);
+    }
 }
 
 void isolate(const struct child_args *a, bool proc)

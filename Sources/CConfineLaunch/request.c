@@ -94,7 +94,8 @@ static bool parse_cgroups(const unsigned char *p, size_t len, uint32_t *count)
 static bool valid_isolation(struct cfl_request_header *h)
 {
     if ((h->iso_flags & ~CFL_ISO_ALL) != 0 ||
-        (h->landlock_scopes != 0 && !(h->iso_flags & CFL_ISO_LANDLOCK)))
+        (h->landlock_scopes != 0 && !(h->iso_flags & (CFL_ISO_LANDLOCK | CFL_ISO_SCOPES))) ||
+        ((h->iso_flags & CFL_ISO_SCOPES) && (h->landlock_scopes == 0 || (h->iso_flags & CFL_ISO_LANDLOCK))))
         return false;
     /* a fresh /proc for the PID namespace, the read-only view, the private /tmp and /dev/shm
      * are all mounts that must not be the host's */

@@ -246,6 +246,16 @@ import Testing
         #expect(rootObject["root"] as? Bool == true && (rootObject["parts"] as? [[String: Any]] ?? []).contains { $0["id"] as? String == "idmap" }, "\(asRoot.text)")
     }
 
+    /// Under a policy with no isolation at all, a command of an ordinary user (its own uid) still
+    /// cannot signal anything outside its Landlock domain: not its monitor, not the user's
+    /// other processes (scopes alone, Landlock ABI 6+).
+    @Test func aCommandWithoutIsolationCannotSignalTheUsersProcesses() throws {
+        let open = #"{"version": 1, "seccomp": {"defaultAction": "SCMP_ACT_ALLOW"}}"#
+        let result = try asOrdinaryUser(["run", "-q", "--policy", "open", "--", "sh", "-c", "kill -CONT $PPID 2>/dev/null && echo reached || echo refused"],
+                                        in: nil, policies: ["open": open])
+        #expect(result.status == 0 && result.text == "refused\n", "\(result.text) \(result.stderr)")
+    }
+
     @Test func anOrdinaryUserCannotWidenTheViewEither() throws {
         let root = try asOrdinaryUser(["run", "--cwd", "/", "--", "ls", "/home"], in: "/tmp")
         #expect(root.status == 126, "\(root.stderr)")

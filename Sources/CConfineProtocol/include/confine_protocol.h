@@ -109,8 +109,12 @@
                                        the namespaces' setup runs with capabilities in it, and
                                        the command, a non-zero uid there, loses them at execve.
                                        Not with CFL_FLAG_SETUID, nor with a CFL_FS_IDMAP rule */
+#define CFL_ISO_SCOPES 0x100u      /* without LANDLOCK: a Landlock domain that handles no
+                                       filesystem right, only landlock_scopes (ABI 6): a command
+                                       with no filesystem view still cannot signal, or reach the
+                                       abstract sockets of, anything outside its own domain */
 #define CFL_ISO_ALL (CFL_ISO_NEWNS | CFL_ISO_NEWNET | CFL_ISO_NEWPID | CFL_ISO_NEWIPC | \
-                     CFL_ISO_LANDLOCK | CFL_ISO_READONLY_ROOT | CFL_ISO_NEWUTS | CFL_ISO_NEWUSER)
+                     CFL_ISO_LANDLOCK | CFL_ISO_READONLY_ROOT | CFL_ISO_NEWUTS | CFL_ISO_NEWUSER | CFL_ISO_SCOPES)
 
 /* filesystem rule access bits; with LANDLOCK: READ = READ_FILE|READ_DIR, WRITE = WRITE_FILE,
  * TRUNCATE, REMOVE_*, MAKE_*, REFER, EXEC = EXECUTE (those the ABI knows; on a non-directory

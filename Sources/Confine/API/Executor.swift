@@ -300,7 +300,10 @@ public final class Executor: Sendable {
                 let canonical = WorkingDirectoryCheck.canonical(path)
                 return mappable(canonical) ? (path, canonical) : nil
             }, uniquingKeysWith: { first, _ in first })
-        let plan = policy.isolation.isEmpty && command.mounts.isEmpty && (command.privateTmpSize ?? 0) == 0 ? nil
+        // A command under this process's own uid gets the Landlock scopes even with no isolation
+        // at all: it must not signal this process or others of the user.
+        let scopesOnly = !IsolationSupport.isRoot && IsolationSupport.landlockABI >= 6
+        let plan = policy.isolation.isEmpty && command.mounts.isEmpty && (command.privateTmpSize ?? 0) == 0 && !scopesOnly ? nil
             : IsolationPlan(policy.isolation, workingDirectory: environment.workingDirectory.flatMap { command.shown($0) == $0 ? $0 : nil }, home: lease.home,
                             executable: executable, grants: command.filesystemGrants, workingDirectoryAsOwner: asOwner,
                             grantsAsOwner: grantsAsOwner, ownWorkingDirectory: policy.workingDirectory.flatMap(SystemCalls.realPath),

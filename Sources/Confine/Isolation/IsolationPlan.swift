@@ -110,17 +110,19 @@ struct IsolationPlan {
                 shmSizeMiB = UInt32(max(1, min((isolation.memory ?? Self.defaultShm) >> 20, UInt64(UInt32.max))))
             }
         }
+        // Abstract unix sockets and signals outside the command's own domain are out of reach,
+        // with a filesystem view or without one (then a Landlock domain of the scopes alone).
+        if IsolationSupport.landlockABI >= 6 {
+            scopes = UInt32(CFL_LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET | CFL_LANDLOCK_SCOPE_SIGNAL)
+            if isolation.filesystem == nil { flags |= UInt32(CFL_ISO_SCOPES) }
+        }
         guard let filesystem = isolation.filesystem else { return }
         if namespaces {
             if let tmp = filesystem.tmp, tmpSize == 0 { tmpSize = tmp }
             if filesystem.readOnlyRoot { flags |= UInt32(CFL_ISO_READONLY_ROOT) }
         }
         let landlock = IsolationSupport.landlockABI > 0
-        if landlock {
-            flags |= UInt32(CFL_ISO_LANDLOCK)
-            // Abstract unix sockets and signals outside the command's own domain are out of reach.
-            if IsolationSupport.landlockABI >= 6 { scopes = UInt32(CFL_LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET | CFL_LANDLOCK_SCOPE_SIGNAL) }
-        }
+        if landlock { flags |= UInt32(CFL_ISO_LANDLOCK) }
         guard landlock || filesystem.readOnlyRoot else { return }
         // What the command may write is executable too unless the policy says otherwise.
         let written = Self.read | Self.write | (filesystem.writableExecutable ? Self.exec : 0)
