@@ -35,3 +35,11 @@ if [ ! -d "$sdk/alibabacloud_fc20230330" ]; then
   python3 -m pip install -q --disable-pip-version-check --target "$sdk" alibabacloud_fc20230330==4.8.3 \
     alibabacloud_tea_openapi==0.4.6 darabonba-core==1.0.9 alibabacloud-credentials==1.0.12
 fi
+
+# A SARIF 2.1.0 validator (models of the OASIS schema) for `confine audit --format sarif`'s test.
+# (a folder of its own: it brings pydantic, which the FC SDK's folder does not need)
+sarif="$root/.build-sarif"
+if [ ! -d "$sarif/sarif_pydantic" ]; then
+  echo "installing sarif-pydantic (SARIF 2.1.0 validator) into .build-sarif"
+  python3 -m pip install -q --disable-pip-version-check --target "$sarif" sarif-pydantic==0.6.2
+fi

@@ -14,6 +14,16 @@ echo "policy audit: every shipped policy is SAFE or better"
 # The service, fuzzed from its OpenAPI document (schemathesis): no 5xx, answers as documented,
 # a clean SIGTERM and no process left behind.
 scripts/fuzz.sh .build/debug/confine
+# cgroup v2: the resource tests again with the pids and cpu controllers moved to this machine's
+# v2 hierarchy (the layout of current distributions), then moved back.
+if [ "$(id -u)" = 0 ] && [ "$(scripts/cgroup-layout.sh show | grep -c ' v1$')" -ge 2 ] && scripts/cgroup-layout.sh v2; then
+    trap 'scripts/cgroup-layout.sh v1' EXIT
+    CONFINE_CGROUP_LAYOUT=v2 swift test --skip-build --filter 'IsolationTests|ContainmentTests' 2>&1 | tail -3
+    [ "${PIPESTATUS[0]}" = 0 ] || { echo "the resource tests failed with pids and cpu on cgroup v2"; exit 1; }
+    scripts/cgroup-layout.sh v1
+    trap - EXIT
+    echo "cgroup v2: the isolation and containment tests pass with pids and cpu on cgroup v2"
+fi
 # An installation under a prefix finds its policies, and runs a command, from a folder of its own.
 if [ -x .build/release/confine ] && [ -x .build/release/confine-server ] && [ -x .build/release/confine-launch ]; then
     prefix=$(mktemp -d /var/tmp/confine-prefix-XXXXXX) && chmod 755 "$prefix"

@@ -23,9 +23,9 @@ extension ConfineCommand {
                 """
         )
 
-        enum Format: String, ExpressibleByArgument, CaseIterable { case text, json }
+        enum Format: String, ExpressibleByArgument, CaseIterable { case text, json, sarif }
 
-        @Option(help: "text for people, json for CI.")
+        @Option(help: "text for people, json for CI, sarif (SARIF 2.1.0) for code scanning (GitHub and most CI security tools).")
         var format: Format = .text
 
         @Option(name: .customLong("fail-on"), help: "Exit 1 if a policy's label is at or above this one (perfect, safe, ok, medium, exposed, unsafe, dangerous).")
@@ -65,6 +65,7 @@ extension ConfineCommand {
             switch format {
             case .text: printText(reports, errors)
             case .json: printJSON(reports, errors)
+            case .sarif: printSARIF(reports, errors)
             }
             if !errors.isEmpty { Glibc.exit(2) }
             if let threshold, reports.contains(where: { $0.label >= threshold }) { Glibc.exit(1) }
@@ -91,6 +92,87 @@ extension ConfineCommand {
                 print("")
             }
             for error in errors { StandardStream.error.write("confine: \(error)\n") }
+        }
+
+        /// SARIF 2.1.0 (OASIS): one run of the tool `confine audit`; one rule per finding id (its
+        /// title, why, fix and default level), one result per finding with its level, message
+        /// and location (the policy file and line; a path under the current folder relative to
+        /// it, as code scanning expects, else a file: URI); policies that cannot be read as
+        /// tool notifications with their file and line; each policy's exposure in the run's
+        /// properties.
+        func printSARIF(_ reports: [AuditReport], _ errors: [PolicyError]) {
+            func level(_ severity: Severity) -> String {
+                switch severity {
+                case .critical, .high: "error"
+                case .medium: "warning"
+                case .low, .info: "note"
+                }
+            }
+            let here = FileManager.default.currentDirectoryPath
+            func location(_ origin: String?) -> [[String: Any]] {
+                guard let origin else { return [] }
+                var file = origin
+                var line: Int?
+                if let colon = origin.lastIndex(of: ":"), let number = Int(origin[origin.index(after: colon)...]) {
+                    file = String(origin[..<colon])
+                    line = number
+                }
+                let uri: String
+                if file.hasPrefix(here + "/") {
+                    uri = String(file.dropFirst(here.count + 1))
+                } else if file.hasPrefix("/") {
+                    uri = URL(fileURLWithPath: file).absoluteString
+                } else {
+                    uri = file
+                }
+                var physical: [String: Any] = ["artifactLocation": ["uri": uri]]
+                if let line, line > 0 { physical["region"] = ["startLine": line] }
+                return [["physicalLocation": physical]]
+            }
+            var rules: [[String: Any]] = []
+            var ruleIndex: [String: Int] = [:]
+            var results: [[String: Any]] = []
+            for report in reports {
+                for finding in report.findings {
+                    if ruleIndex[finding.id] == nil {
+                        ruleIndex[finding.id] = rules.count
+                        rules.append([
+                            "id": finding.id,
+                            "name": finding.id.split(whereSeparator: { $0 == "." || $0 == "-" }).map { $0.prefix(1).uppercased() + $0.dropFirst() }.joined(),
+                            "shortDescription": ["text": finding.title],
+                            "fullDescription": ["text": finding.why],
+                            "help": ["text": "Why: \(finding.why). Fix: \(finding.fix)."],
+                            "defaultConfiguration": ["level": level(finding.severity)],
+                            "properties": ["points": finding.points, "severity": finding.severity.rawValue],
+                        ])
+                    }
+                    var result: [String: Any] = [
+                        "ruleId": finding.id, "ruleIndex": ruleIndex[finding.id] ?? 0, "level": level(finding.severity),
+                        "message": ["text": "policy '\(report.policy)': \(finding.title). Fix: \(finding.fix)"],
+                        "properties": ["policy": report.policy, "points": finding.points],
+                    ]
+                    let locations = location(finding.origin ?? report.file)
+                    if !locations.isEmpty { result["locations"] = locations }
+                    results.append(result)
+                }
+            }
+            let notifications = errors.map { error -> [String: Any] in
+                ["level": "error", "message": ["text": error.message.isEmpty ? "\(error)" : "\(error.path.isEmpty ? "" : error.path + ": ")\(error.message)"],
+                 "locations": location(error.line.map { "\(error.file):\($0)" } ?? error.file)]
+            }
+            let run: [String: Any] = [
+                "tool": ["driver": [
+                    "name": "confine audit", "version": ConfineVersion.string, "semanticVersion": ConfineVersion.string,
+                    "rules": rules,
+                ]],
+                "invocations": [["executionSuccessful": errors.isEmpty, "toolExecutionNotifications": notifications]],
+                "results": results,
+                "properties": ["exposures": reports.map { ["policy": $0.policy, "file": $0.file ?? "", "exposure": $0.exposure, "label": $0.label.rawValue] }],
+            ]
+            let document: [String: Any] = [
+                "$schema": "https://json.schemastore.org/sarif-2.1.0.json", "version": "2.1.0", "runs": [run],
+            ]
+            StandardStream.output.write(JSONValue(any: document).text() + "\n")
         }
 
         func printJSON(_ reports: [AuditReport], _ errors: [PolicyError]) {

@@ -12,7 +12,7 @@ extension ConfineCommand {
         static let configuration = CommandConfiguration(
             commandName: "policy",
             abstract: "List, show, compare and import policies.",
-            subcommands: [List.self, Show.self, Diff.self, Import.self, Learn.self]
+            subcommands: [List.self, Show.self, Diff.self, Import.self, Export.self, Learn.self]
         )
 
         struct List: ParsableCommand {
@@ -174,6 +174,94 @@ extension ConfineCommand {
                 } else {
                     StandardStream.output.write(result.json)
                 }
+            }
+        }
+
+        struct Export: ParsableCommand {
+            static let configuration = CommandConfiguration(
+                commandName: "export",
+                abstract: "Write a policy's seccomp filter as an OCI/Docker seccomp profile.",
+                discussion: """
+                    The profile (defaultAction, defaultErrnoRet, architectures, syscalls with names, action, \
+                    errnoRet and args) is what `docker run --security-opt seccomp=FILE`, Podman and \
+                    Kubernetes' `seccompProfile: {type: Localhost}` take. Groups are expanded to the calls this \
+                    machine knows; a call whose rule has argument comparisons gets its unconditional action \
+                    first and each exception after it. What a profile cannot carry (rlimits, isolation, \
+                    commands, timeout, output limit, environment, user, quiet probes) is listed on stderr. \
+                    Exit status: 0, or 2 when the policy cannot be read.
+                    """
+            )
+
+            enum Format: String, ExpressibleByArgument, CaseIterable { case oci }
+
+            @Option(help: "oci: an OCI runtime-spec / Docker seccomp profile.") var format: Format = .oci
+            @Argument(help: "The policy: a name or a file.") var policy: String
+            @Option(name: .shortAndLong, help: "Write the profile here instead of to stdout.") var output: String?
+
+            func run() throws {
+                let loaded = loadPolicy(policy)
+                let (text, dropped) = Self.profile(of: loaded)
+                for part in dropped { StandardStream.error.write("confine: not in the profile: \(part)\n") }
+                if let output {
+                    do { try OutputFile.write(text, to: output) } catch { fail("-o \(error)", status: 2) }
+                } else {
+                    StandardStream.output.write(text)
+                }
+            }
+
+            /// The OCI profile of a policy's filter, and what of the policy it leaves out.
+            static func profile(of policy: Policy) -> (json: String, dropped: [String]) {
+                func action(_ action: SeccompAction) -> [String: Any] {
+                    switch action {
+                    case .allow: ["action": "SCMP_ACT_ALLOW"]
+                    case .errno(let e): ["action": "SCMP_ACT_ERRNO", "errnoRet": Int(e)]
+                    case .killProcess: ["action": "SCMP_ACT_KILL_PROCESS"]
+                    case .killThread: ["action": "SCMP_ACT_KILL_THREAD"]
+                    case .trap: ["action": "SCMP_ACT_TRAP"]
+                    case .log: ["action": "SCMP_ACT_LOG"]
+                    }
+                }
+                let plan = FilterPlan(policy.seccomp)
+                // Calls grouped by what is decided for them, in a stable order.
+                var groups: [(key: String, names: [String], rule: [String: Any])] = []
+                var index: [String: Int] = [:]
+                func add(_ name: String, _ rule: [String: Any], key: String) {
+                    if let i = index[key] { groups[i].names.append(name); return }
+                    index[key] = groups.count
+                    groups.append((key, [name], rule))
+                }
+                for name in plan.entries.keys.sorted() where Syscalls.number(of: name) != nil {
+                    guard let entry = plan.entries[name] else { continue }
+                    let base = entry.base?.action ?? policy.seccomp.defaultAction
+                    if let given = entry.base { add(name, action(given.action), key: "\(given.action)") }
+                    for (rule, decided) in entry.conditional where decided != base {
+                        var object = action(decided)
+                        object["args"] = rule.args.map { ["index": $0.index, "value": $0.value, "valueTwo": $0.valueTwo, "op": $0.op.rawValue] as [String: Any] }
+                        add(name, object, key: "\(decided)|\(rule.args)")
+                    }
+                }
+                let architectures = policy.seccomp.architectures.flatMap { arch -> [String] in
+                    arch == .native ? [ProfileImporter.nativeOCIArchitecture] : [arch.rawValue]
+                }
+                var profile: [String: Any] = action(policy.seccomp.defaultAction).reduce(into: [:]) { out, pair in
+                    out[pair.key == "action" ? "defaultAction" : "defaultErrnoRet"] = pair.value
+                }
+                profile["architectures"] = architectures
+                profile["syscalls"] = groups.map { group -> [String: Any] in
+                    var rule = group.rule
+                    rule["names"] = group.names
+                    return rule
+                }
+                var dropped: [String] = []
+                if !policy.rlimits.entries.isEmpty { dropped.append("rlimits (" + policy.rlimits.entries.map(\.name).joined(separator: ", ") + ")") }
+                if !policy.isolation.isEmpty { dropped.append("isolation (\(policy.isolation.summary))") }
+                if !policy.commands.allow.isEmpty || !policy.commands.deny.isEmpty { dropped.append("commands (allow and deny lists)") }
+                if policy.timeout != nil { dropped.append("timeout") }
+                if policy.outputLimit != nil { dropped.append("outputLimit") }
+                if !policy.environment.isEmpty { dropped.append("environment") }
+                if policy.user != .automatic { dropped.append("user") }
+                if !policy.seccomp.quiet.isEmpty { dropped.append("seccomp.quiet (refused probes not reported: a profile has no reports)") }
+                return (JSONValue(any: profile).text(pretty: true) + "\n", dropped)
             }
         }
     }

@@ -100,6 +100,7 @@ public struct AuditWeights: Sendable {
         "isolation.filesystem.writable-executable": 3,
         "isolation.network.host": 2, "isolation.pid.none": 3, "isolation.ipc.none": 1,
         "isolation.memory.none": 2, "isolation.processes.none": 2, "isolation.cpu.none": 1,
+        "isolation.required-false": 0.4,
     ])
 
     public init(points: [String: Double]) { self.points = points }
@@ -448,6 +449,13 @@ public struct PolicyAuditor: Sendable {
              "the tree may take every core until RLIMIT_CPU or the timeout ends it", "set isolation.cpu (1 core)"),
         ]
         for part in missing where part.off { add(part.id, part.title, part.field, why: part.why, fix: part.fix) }
+        // Parts a host may lack (Landlock, namespaces, cgroups) are skipped there with a warning.
+        if !isolation.isEmpty && !isolation.required {
+            add("isolation.required-false", "isolation runs without the parts a host lacks (required: false)",
+                policy.origin(of: "isolation.required") != nil ? "isolation.required" : "isolation",
+                why: "on a host without Landlock, namespaces or cgroups the same policy confines less, and only a warning says so (a service's log, not its caller)",
+                fix: "set isolation.required to true where running with less is worse than not running; confine doctor shows what a host gives")
+        }
         return findings
     }
 

@@ -199,6 +199,11 @@ public struct ProfileImporter: Sendable {
         #endif
     }
 
+    /// This machine's architecture as an OCI profile names it (`SCMP_ARCH_X86_64`).
+    public static var nativeOCIArchitecture: String {
+        "SCMP_ARCH_" + nativeArch.uppercased()
+    }
+
     /// Whether `text` is a kernel version rules can be compared with: dotted numbers, then
     /// anything after a `-`, `+` or `~` (`6.1`, `6.18.0-1-amd64`).
     public static func isKernelVersion(_ text: String) -> Bool {

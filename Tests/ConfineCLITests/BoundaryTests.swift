@@ -87,8 +87,9 @@ import Testing
         let numeric = pids.text.split(separator: "\n").filter { $0.allSatisfy(\.isNumber) }
         #expect(numeric.count <= 3, "a PID namespace: only its own processes, not the host's \(numeric.count)")
         let audit = try cli.confine(["audit", project + "/ls.json"])
-        // No finding of isolation left out (writableExecutable is a choice the base makes, not a gap).
-        let gaps = audit.text.split(separator: "\n").filter { $0.contains("isolation.") && !$0.contains("writableExecutable") }
+        // No finding of isolation left out (writableExecutable and required: false are choices
+        // the base makes, not gaps).
+        let gaps = audit.text.split(separator: "\n").filter { $0.contains("isolation.") && !$0.contains("writableExecutable") && !$0.contains("isolation.required") }
         #expect(gaps.isEmpty, "no isolation finding: \(audit.text)")
         // Asked for, it goes: and the audit says so.
         let bare = try cli.confine(["policy", "learn", "--without-isolation", "-o", project + "/bare.json", "--", "true"])

@@ -376,6 +376,35 @@ import Testing
         #expect(run.status == 0, "\(run.stderr)")
     }
 
+    /// `confine audit --format sarif`: SARIF 2.1.0 that code scanning reads — one rule per
+    /// finding id, one result per finding at its policy file and line (relative to the current
+    /// folder), unreadable policies as tool notifications — checked here and by a validator of
+    /// the OASIS schema's models from PyPI (sarif-pydantic, installed by scripts/install-deps.sh).
+    @Test func auditSpeaksSARIF() throws {
+        let repository = URL(fileURLWithPath: Self.fixtures).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+        let result = try execute(Self.binary, ["audit", "--format", "sarif", "policies", Self.fixtures + "/dangerous.json", Self.fixtures + "/broken.json"],
+                                 directory: repository)
+        #expect(result.status == 2, "an unreadable policy: \(result.stderr)")
+        let document = try #require((try? JSONSerialization.jsonObject(with: Data(result.text.utf8))) as? [String: Any], "\(result.text.prefix(300))")
+        #expect(document["version"] as? String == "2.1.0")
+        let run = try #require((document["runs"] as? [[String: Any]])?.first)
+        let driver = try #require((run["tool"] as? [String: Any])?["driver"] as? [String: Any])
+        let rules = driver["rules"] as? [[String: Any]] ?? []
+        let ids = rules.compactMap { $0["id"] as? String }
+        #expect(Set(ids).count == ids.count && ids.contains("isolation.network.host") && ids.contains("seccomp.default-allow"), "\(ids)")
+        let results = run["results"] as? [[String: Any]] ?? []
+        #expect(results.allSatisfy { ids.contains($0["ruleId"] as? String ?? "") && ["error", "warning", "note"].contains($0["level"] as? String ?? "") })
+        let network = results.first { $0["ruleId"] as? String == "network.inet" }
+        let physical = ((network?["locations"] as? [[String: Any]])?.first?["physicalLocation"]) as? [String: Any]
+        #expect((physical?["artifactLocation"] as? [String: Any])?["uri"] as? String == "policies/network.json", "\(network ?? [:])")
+        #expect(((physical?["region"] as? [String: Any])?["startLine"] as? Int ?? 0) > 0)
+        let notifications = ((run["invocations"] as? [[String: Any]])?.first?["toolExecutionNotifications"]) as? [[String: Any]] ?? []
+        #expect(notifications.count == 1 && notifications.first?["level"] as? String == "error")
+        let validated = try execute("/usr/bin/env", ["python3", "-c", "import json, sys; from sarif_pydantic import Sarif; Sarif.model_validate(json.load(sys.stdin)); print('valid')"],
+                                    input: Data(result.text.utf8), environment: ["PYTHONPATH": repository + "/.build-sarif"])
+        #expect(validated.text == "valid\n", "\(validated.stderr)")
+    }
+
     @Test func checkSuggestsTheSyscallMeant() throws {
         for typo in ["sockett", "scoket"] {
             let result = try confine(["check", "--policy", "default", "--syscall", typo])

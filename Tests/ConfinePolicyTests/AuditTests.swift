@@ -50,6 +50,11 @@ import Testing
         #expect(open.findings.contains { $0.id == "isolation.filesystem.writable-executable" })
         let strict = auditor.audit(try PolicyReader().load("strict"))
         #expect(!strict.findings.contains { $0.id == "isolation.filesystem.writable-executable" })
+        // required: false is a (small) finding of its own, at the field that says it
+        #expect(strict.findings.contains { $0.id == "isolation.required-false" })
+        var required = try PolicyReader().load("strict")
+        required.isolation.required = true
+        #expect(!PolicyAuditor().audit(required).findings.contains { $0.id == "isolation.required-false" })
         let text = #"{"version": 1, "include": "default", "isolation": {"filesystem": {"readOnly": ["/usr"], "writableExecutable": "no"}}}"#
         #expect(throws: PolicyError.self) { try PolicyReader().parse(Array(text.utf8), file: "w.json") }
         var closed = try PolicyReader().load("default")

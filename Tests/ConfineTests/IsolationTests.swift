@@ -163,6 +163,22 @@ import Glibc
         }
     }
 
+    /// The command runs in Confine's leaf of each hierarchy the host has its controllers in: v1
+    /// by default here, cgroup v2 for pids and cpu when scripts/test.sh moves them there
+    /// (CONFINE_CGROUP_LAYOUT=v2).
+    @Test func theCommandRunsInConfinesCgroupLeaves() async throws {
+        try #require(geteuid() == 0, "cgroups need root")
+        let policy = variant(Policies.default) { $0.isolation.maxProcesses = 16 }
+        let result = try await sh("cat /proc/self/cgroup", policy: policy)
+        let lines = (result.stdout?.text ?? "").split(separator: "\n").map(String.init)
+        if ProcessInfo.processInfo.environment["CONFINE_CGROUP_LAYOUT"] == "v2" {
+            #expect(lines.contains { $0.hasPrefix("0::/confine/") }, "a leaf in the v2 hierarchy: \(lines)")
+            #expect(!lines.contains { $0.contains(":pids:/confine") }, "\(lines)")
+        } else {
+            #expect(lines.contains { $0.contains(":pids:/confine/") } && lines.contains { $0.contains(":memory:/confine/") }, "\(lines)")
+        }
+    }
+
     @Test func cpuQuotaSlowsASpinner() async throws {
         let policy = variant(Policies.default) { $0.isolation.cpu = 0.2 }
         let result = try await Executors.default.execute(Command(["timeout", "1", "sh", "-c", "while :; do :; done"], stdin: .null,

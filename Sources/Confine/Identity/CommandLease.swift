@@ -19,6 +19,8 @@ final class CommandLease: @unchecked Sendable {
     private(set) var home: String?
     /// The command's cgroup leaf, once `acquireCgroup(for:)` made it.
     private(set) var cgroup: Cgroups?
+    /// The leaf is this command's alone (removed at release), not a leased uid's reused one.
+    private var perCommandLeaf = false
 
     private let lock = Lock()
     private var released = false
@@ -54,8 +56,12 @@ final class CommandLease: @unchecked Sendable {
     /// - Returns: the leaf's `cgroup.procs` files, for the launcher to join.
     /// - Throws: `ConfineError(.confinementFailed)` when the leaf cannot be made or set.
     func acquireCgroup(for isolation: Isolation) throws -> [String] {
-        let leaf = try Cgroups(name: leasedUID.map { "u\($0)" } ?? "c\(getpid())-\(Cgroups.nextLeaf())", isolation: isolation)
+        // a leased uid's own leaf, reused; a leaf per command otherwise, and where memory is on
+        // cgroup v2 (whose peak a reused leaf would carry over)
+        let reused = leasedUID != nil && !Cgroups.memoryOnV2
+        let leaf = try Cgroups(name: reused ? "u\(leasedUID ?? 0)" : "c\(getpid())-\(Cgroups.nextLeaf())", isolation: isolation)
         cgroup = leaf
+        perCommandLeaf = !reused
         return leaf.procs
     }
 
@@ -76,7 +82,7 @@ final class CommandLease: @unchecked Sendable {
         released = true
         lock.unlock()
         guard first else { return }
-        if leasedUID == nil { cgroup?.remove() }
+        if perCommandLeaf { cgroup?.remove() }
         let uid = leasedUID
         if let home {
             PrivateHome.release(home, leased: uid != nil) { if let uid { IdentityPool.shared.release(uid) } }

@@ -4,22 +4,66 @@ import FoundationEssentials
 import Glibc
 #endif
 
-/// Per-command cgroups (v1 controllers): memory (a limit on resident memory, the peak and OOM
-/// kills read back), cpu (a CFS quota) and pids (a cap on the whole tree). Each leased uid has its
-/// own leaf under `confine/`, reused command after command; other identities get a leaf per command.
+/// Per-command cgroups: memory (a limit on resident memory, the peak and OOM kills read back),
+/// cpu (a quota) and pids (a cap on the whole tree). Each controller is used where the host has
+/// it: a cgroup v1 hierarchy at /sys/fs/cgroup/NAME, else the cgroup v2 hierarchy (where current
+/// distributions have every one), in Confine's own subtree `confine/` with the controllers
+/// enabled in `cgroup.subtree_control`. A leased uid's leaf is reused command after command,
+/// except where memory is on v2 (its `memory.peak` cannot be reset for another reader: a leaf
+/// per command there); other identities get a leaf per command.
 final class Cgroups: @unchecked Sendable {
     static let base = "/sys/fs/cgroup"
     static let controllers = ["memory", "cpu", "pids"]
 
-    static let available: Bool = {
-        guard IsolationSupport.isRoot else { return false }
+    /// Where a controller is.
+    enum Hierarchy: Equatable, Sendable { case v1, v2 }
+
+    /// The cgroup v2 hierarchy's mount point, when the host has one.
+    static let v2Root: String? = HostReport.cgroup2Controllers()?.path
+
+    /// Where each controller is used, or nil when one of them is nowhere usable (not root, or
+    /// the host has it in neither hierarchy).
+    static let placement: [String: Hierarchy]? = {
+        guard IsolationSupport.isRoot else { return nil }
+        let v2 = HostReport.cgroup2Controllers()
+        var found: [String: Hierarchy] = [:]
         for controller in controllers {
-            let directory = "\(base)/\(controller)/confine"
-            if mkdir(directory, 0o755) != 0 && errno != EEXIST { return false }
-            if access("\(directory)/cgroup.procs", W_OK) != 0 { return false }
+            let v1 = "\(base)/\(controller)"
+            if access("\(v1)/cgroup.procs", F_OK) == 0, v1 != v2?.path {
+                let directory = "\(v1)/confine"
+                if mkdir(directory, 0o755) != 0 && errno != EEXIST { return nil }
+                if access("\(directory)/cgroup.procs", W_OK) != 0 { return nil }
+                found[controller] = .v1
+            } else if let v2, v2.controllers.contains(controller) {
+                found[controller] = .v2
+            } else {
+                return nil
+            }
         }
-        return true
+        let onV2 = controllers.filter { found[$0] == .v2 }
+        if let root = v2?.path, !onV2.isEmpty {
+            // Confine's subtree, with the controllers handed down to its leaves (a cgroup with
+            // processes of its own may not: `confine/` never holds any).
+            let subtree = "\(root)/confine"
+            if mkdir(subtree, 0o755) != 0 && errno != EEXIST { return nil }
+            let enable = onV2.map { "+" + $0 }.joined(separator: " ")
+            for folder in [root, subtree] where !writeText(enable, to: "\(folder)/cgroup.subtree_control") { return nil }
+        }
+        return found
     }()
+
+    static var available: Bool { placement != nil }
+
+    /// Whether the memory controller is on cgroup v2 (a leaf per command, see above).
+    static var memoryOnV2: Bool { placement?["memory"] == .v2 }
+
+    /// Writes text to an existing file; false on failure.
+    static func writeText(_ text: String, to path: String) -> Bool {
+        let fd = open(path, O_WRONLY | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        return text.withCString { Glibc.write(fd, $0, strlen($0)) } >= 0
+    }
 
     /// Starts, on a thread of its own, the slow part of the first move of a process between
     /// cgroups, so that the command's own move (its launcher writes to `cgroup.procs`) is quick.
@@ -32,7 +76,8 @@ final class Cgroups: @unchecked Sendable {
     /// starts the launcher takes that wait off the command's path. Nothing happens without root
     /// or the cgroup v1 pids controller.
     static func prepareMove() {
-        guard IsolationSupport.isRoot, let text = try? String(contentsOfFile: "/proc/self/cgroup", encoding: .utf8) else { return }
+        guard IsolationSupport.isRoot, placement?["pids"] == .v1,
+              let text = try? String(contentsOfFile: "/proc/self/cgroup", encoding: .utf8) else { return }
         guard let line = text.split(separator: "\n").first(where: { $0.split(separator: ":").dropFirst().first == "pids" }),
               let path = line.split(separator: ":", maxSplits: 2).last else { return }
         let procs = "\(base)/pids\(path == "/" ? "" : String(path))/cgroup.procs"
@@ -64,8 +109,7 @@ final class Cgroups: @unchecked Sendable {
         maxProcesses = isolation.maxProcesses
         let limits = Limits(memory: memory, cpu: cpu, maxProcesses: maxProcesses)
         var made = false
-        for controller in Self.controllers {
-            let directory = "\(Self.base)/\(controller)/confine/\(name)"
+        for directory in Set(Self.controllers.map { Self.folder(of: $0, leaf: name) }) {
             if mkdir(directory, 0o755) == 0 {
                 made = true
             } else if errno != EEXIST {
@@ -81,18 +125,36 @@ final class Cgroups: @unchecked Sendable {
             // memsw (memory + swap) must never be below the memory limit: lift it first, then
             // set the limit, then bring memsw down to it (no swap beyond the limit), where the
             // kernel accounts swap at all.
-            try? set("memory", "memory.memsw.limit_in_bytes", "-1")
-            try set("memory", "memory.limit_in_bytes", memory.map(String.init) ?? "-1")
-            if memory != nil { try? set("memory", "memory.memsw.limit_in_bytes", memory.map(String.init) ?? "-1") }
-            try set("cpu", "cpu.cfs_period_us", "100000")
-            try set("cpu", "cpu.cfs_quota_us", cpu.map { String(max(1000, Int($0 * 100_000))) } ?? "-1")
+            let quota = cpu.map { String(max(1000, Int($0 * 100_000))) }
+            if Self.placement?["memory"] == .v2 {
+                try set("memory", "memory.max", memory.map(String.init) ?? "max")
+                // no swap beyond the limit, where the kernel accounts swap at all
+                try? set("memory", "memory.swap.max", memory == nil ? "max" : "0")
+            } else {
+                try? set("memory", "memory.memsw.limit_in_bytes", "-1")
+                try set("memory", "memory.limit_in_bytes", memory.map(String.init) ?? "-1")
+                if memory != nil { try? set("memory", "memory.memsw.limit_in_bytes", memory.map(String.init) ?? "-1") }
+            }
+            if Self.placement?["cpu"] == .v2 {
+                try set("cpu", "cpu.max", "\(quota ?? "max") 100000")
+            } else {
+                try set("cpu", "cpu.cfs_period_us", "100000")
+                try set("cpu", "cpu.cfs_quota_us", quota ?? "-1")
+            }
             try set("pids", "pids.max", maxProcesses.map(String.init) ?? "max")
             Self.written.set(limits, for: name)
         }
         if memory != nil {
-            try set("memory", "memory.max_usage_in_bytes", "0")
+            // v1 resets the peak; a v2 leaf is the command's own (made for it)
+            if Self.placement?["memory"] != .v2 { try set("memory", "memory.max_usage_in_bytes", "0") }
             oomKillsBefore = oomKills()
         }
+    }
+
+    /// The leaf's folder for a controller: its v1 hierarchy's, or the one v2 folder.
+    static func folder(of controller: String, leaf: String) -> String {
+        if placement?[controller] == .v2, let root = v2Root { return "\(root)/confine/\(leaf)" }
+        return "\(base)/\(controller)/confine/\(leaf)"
     }
 
     /// The limits a leaf holds.
@@ -107,24 +169,26 @@ final class Cgroups: @unchecked Sendable {
 
     /// The cgroup.procs files the command joins.
     var procs: [String] {
-        Self.controllers.map { "\(Self.base)/\($0)/confine/\(name)/cgroup.procs" }
+        Array(Set(Self.controllers.map { Self.folder(of: $0, leaf: name) })).sorted().map { "\($0)/cgroup.procs" }
     }
 
     /// After the command: the memory peak (bytes) and whether the OOM killer struck.
     func usage() -> (peak: Int?, oomKilled: Bool) {
         guard memory != nil else { return (nil, false) }
-        let peak = read("memory", "memory.max_usage_in_bytes").flatMap { Int($0.split(whereSeparator: \.isWhitespace).first ?? "") }
+        let peak = read("memory", Self.placement?["memory"] == .v2 ? "memory.peak" : "memory.max_usage_in_bytes")
+            .flatMap { Int($0.split(whereSeparator: \.isWhitespace).first ?? "") }
         return (peak, oomKills() > oomKillsBefore)
     }
 
     /// Removes a per-command leaf (a uid's leaf stays for its next command).
     func remove() {
         Self.written.set(nil, for: name)
-        for controller in Self.controllers { rmdir("\(Self.base)/\(controller)/confine/\(name)") }
+        for directory in Set(Self.controllers.map { Self.folder(of: $0, leaf: name) }) { rmdir(directory) }
     }
 
     private func oomKills() -> Int {
-        guard let text = read("memory", "memory.oom_control") else { return 0 }
+        // v1: memory.oom_control; v2: memory.events (both have an "oom_kill N" line)
+        guard let text = read("memory", Self.placement?["memory"] == .v2 ? "memory.events" : "memory.oom_control") else { return 0 }
         for line in text.split(separator: "\n") where line.hasPrefix("oom_kill ") {
             return Int(line.dropFirst(9)) ?? 0
         }
@@ -132,7 +196,7 @@ final class Cgroups: @unchecked Sendable {
     }
 
     private func set(_ controller: String, _ file: String, _ value: String) throws {
-        let path = "\(Self.base)/\(controller)/confine/\(name)/\(file)"
+        let path = "\(Self.folder(of: controller, leaf: name))/\(file)"
         let fd = open(path, O_WRONLY | O_CLOEXEC)
         guard fd >= 0 else { throw ConfineError(.confinementFailed, "cannot open \(path): \(ConfineError.errnoText(errno))") }
         defer { close(fd) }
@@ -141,7 +205,7 @@ final class Cgroups: @unchecked Sendable {
     }
 
     private func read(_ controller: String, _ file: String) -> String? {
-        let path = "\(Self.base)/\(controller)/confine/\(name)/\(file)"
+        let path = "\(Self.folder(of: controller, leaf: name))/\(file)"
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }

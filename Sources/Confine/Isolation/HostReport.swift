@@ -67,11 +67,18 @@ public struct HostReport: Sendable {
                               : "allow unprivileged user namespaces (sysctl user.max_user_namespaces > 0, kernel.unprivileged_userns_clone=1 where it exists; on Ubuntu an AppArmor profile for confine-launch or kernel.apparmor_restrict_unprivileged_userns=0; in a container, a seccomp profile that allows clone with CLONE_NEWUSER), or run Confine as root"))
 
         let v2 = Self.cgroup2Controllers()
-        parts.append(Part(id: "cgroups", available: Cgroups.available,
-                          detail: Cgroups.available ? "cgroup v1 controllers memory, cpu and pids under /sys/fs/cgroup: isolation.memory, cpu and processes.max apply to the whole tree"
-                              : "no usable cgroup v1 controllers" + (root ? "" : " (they need root)") + (v2.map { "; cgroup v2 at \($0.path) with controllers [\($0.controllers.joined(separator: " "))], which Confine does not use yet" } ?? "")
-                              + ": isolation.memory, cpu and processes.max are skipped (RLIMIT_AS and RLIMIT_NPROC still apply)",
-                          fix: Cgroups.available ? nil : "run Confine as root on a host that mounts the cgroup v1 memory, cpu and pids controllers"))
+        let placement = Cgroups.placement
+        let placed = placement.map { found in
+            Cgroups.controllers.map { "\($0) (\(found[$0] == .v2 ? "v2, \(v2?.path ?? "?")/confine" : "v1, /sys/fs/cgroup/\($0)/confine"))" }.joined(separator: ", ")
+        }
+        parts.append(Part(id: "cgroups", available: placement != nil,
+                          detail: placed.map { "\($0): isolation.memory, cpu and processes.max apply to the whole tree" }
+                              ?? ("no usable memory, cpu and pids controllers" + (root ? "" : " (they need root)")
+                                  + (v2.map { "; cgroup v2 at \($0.path) offers [\($0.controllers.joined(separator: " "))]" } ?? "")
+                                  + ": isolation.memory, cpu and processes.max are skipped (RLIMIT_AS and RLIMIT_NPROC still apply)"),
+                          fix: placement != nil ? nil : root
+                              ? "mount the memory, cpu and pids controllers, in cgroup v1 hierarchies under /sys/fs/cgroup or in the cgroup v2 hierarchy (where a v1 hierarchy holds a controller, unmount it and add +CONTROLLER to the v2 root's cgroup.subtree_control)"
+                              : "run Confine as root (a cgroup subtree delegated to this user is not used yet)"))
 
         if root {
             let obstacle = IdmappedMounts.obstacle(workingDirectory)

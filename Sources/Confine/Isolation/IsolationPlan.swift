@@ -44,7 +44,7 @@ public enum IsolationSupport {
             missing.append("namespaces (\(namespaces.joined(separator: ", "))) need Confine to run as root, or user namespaces this user may make (the kernel's user.max_user_namespaces and kernel.unprivileged_userns_clone, an LSM such as AppArmor's apparmor_restrict_unprivileged_userns, or a container's seccomp filter forbid them here)")
         }
         if isolation.usesCgroups && !Cgroups.available {
-            missing.append("isolation.memory/cpu/processes.max need writable cgroup v1 controllers at /sys/fs/cgroup/{memory,cpu,pids} (Confine as root)")
+            missing.append("isolation.memory/cpu/processes.max need the memory, cpu and pids cgroup controllers, v1 or v2, and Confine as root (confine doctor says what this host has)")
         }
         if missing.isEmpty { return [] }
         if isolation.required {
