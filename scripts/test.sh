@@ -36,3 +36,11 @@ if [ -x .build/release/confine ] && [ -x .build/release/confine-server ] && [ -x
     rm -rf "$prefix"
     echo "install: scripts/install.sh PREFIX lists the shipped policies and runs a command from PREFIX/bin"
 fi
+# The man pages build (swift-argument-parser's generate-manual plugin) and cover every subcommand.
+mkdir -p .build/man
+swift package --allow-writing-to-package-directory generate-manual --output-directory .build/man > .build/man/log.txt 2>&1 \
+    || { tail -5 .build/man/log.txt; echo "man: generate-manual failed"; exit 1; }
+for sub in run check audit policy list show diff import export learn invoke doctor serve log; do
+    grep -qx "\.It Em $sub" .build/man/confine.1 || { echo "man: confine.1 does not cover '$sub'"; exit 1; }
+done
+echo "man: .build/man/confine.1 and confine-server.1 generated"
