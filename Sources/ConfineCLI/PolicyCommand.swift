@@ -222,23 +222,22 @@ extension ConfineCommand {
                     }
                 }
                 let plan = FilterPlan(policy.seccomp)
-                // Calls grouped by what is decided for them, in a stable order.
+                // The rules libseccomp-based runtimes apply as the policy means them (an exception
+                // to an allowed call, such as the TIOCSTI guard, as the allowed call's complement:
+                // runc would otherwise let the unconditional rule win), grouped by action and
+                // comparisons, in a stable order.
+                let expanded = (try? PolicyCompiler.expandedRules(plan) { $0 == policy.seccomp.defaultAction }) ?? []
                 var groups: [(key: String, names: [String], rule: [String: Any])] = []
                 var index: [String: Int] = [:]
-                func add(_ name: String, _ rule: [String: Any], key: String) {
-                    if let i = index[key] { groups[i].names.append(name); return }
-                    index[key] = groups.count
-                    groups.append((key, [name], rule))
-                }
-                for name in plan.entries.keys.sorted() where Syscalls.number(of: name) != nil {
-                    guard let entry = plan.entries[name] else { continue }
-                    let base = entry.base?.action ?? policy.seccomp.defaultAction
-                    if let given = entry.base { add(name, action(given.action), key: "\(given.action)") }
-                    for (rule, decided) in entry.conditional where decided != base {
-                        var object = action(decided)
+                for rule in expanded where Syscalls.number(of: rule.name) != nil {
+                    let key = "\(rule.action)|\(rule.args)"
+                    if let i = index[key] { groups[i].names.append(rule.name); continue }
+                    var object = action(rule.action)
+                    if !rule.args.isEmpty {
                         object["args"] = rule.args.map { ["index": $0.index, "value": $0.value, "valueTwo": $0.valueTwo, "op": $0.op.rawValue] as [String: Any] }
-                        add(name, object, key: "\(decided)|\(rule.args)")
                     }
+                    index[key] = groups.count
+                    groups.append((key, [rule.name], object))
                 }
                 let architectures = policy.seccomp.architectures.flatMap { arch -> [String] in
                     arch == .native ? [ProfileImporter.nativeOCIArchitecture] : [arch.rawValue]

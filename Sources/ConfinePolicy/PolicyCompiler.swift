@@ -93,26 +93,9 @@ public enum PolicyCompiler {
             if rc != 0 && rc != -EEXIST { try check(rc, "adding architecture \(arch.rawValue)") }
         }
 
-        for name in plan.entries.keys.sorted() {
-            guard let entry = plan.entries[name], let nr = Syscalls.number(of: name) else { continue }
-            let base = entry.base?.action ?? plan.defaultAction
-            let exceptions = entry.conditional.filter { $0.action != base }.map(\.rule)
-            if entry.base != nil, !isDefault(base) {
-                // The base holds wherever no exception does: add it under the complement of the exceptions.
-                for conjunction in try complement(of: exceptions, syscall: name) {
-                    try add(ctx, base, nr, conjunction, name)
-                }
-            }
-            // Exceptions apply in rule order: each holds only where no earlier exception with
-            // another action does (libseccomp alone would pick among overlapping rules itself).
-            for (k, rule) in exceptions.enumerated() where !isDefault(rule.action) {
-                let earlier = exceptions[..<k].filter { $0.action != rule.action }
-                for guardConjunction in try complement(of: Array(earlier), syscall: name) {
-                    var conjunction: [ArgumentComparison]? = guardConjunction
-                    for atom in rule.args { conjunction = try conjunction.flatMap { try merge($0, atom, syscall: name) } }
-                    if let conjunction { try add(ctx, rule.action, nr, conjunction, name) }
-                }
-            }
+        for rule in try expandedRules(plan, isDefault: isDefault) {
+            guard let nr = Syscalls.number(of: rule.name) else { continue }
+            try add(ctx, rule.action, nr, rule.args, rule.name)
         }
 
         var raw: UnsafeMutablePointer<UInt8>?
@@ -173,6 +156,45 @@ public enum PolicyCompiler {
         case .x32: CSeccomp_archX32()
         case .aarch64: CSeccomp_archAArch64()
         }
+    }
+
+    /// One rule as libseccomp takes it: a call, an action, at most one comparison per argument.
+    public struct ExpandedRule: Sendable {
+        public var name: String
+        public var action: SeccompAction
+        public var args: [ArgumentComparison]
+    }
+
+    /// The plan as rules that libseccomp (and so runc, crun, Docker) applies as the plan means
+    /// them, whatever its own precedence among overlapping rules: each call's unconditional
+    /// action under the complement of its exceptions, each exception where no earlier one with
+    /// another action holds. Rules whose action is the default are left out (`isDefault`;
+    /// libseccomp refuses them). Calls this machine does not know are kept by name.
+    /// - Throws: `CompileError` when exceptions expand beyond what a filter can hold.
+    public static func expandedRules(_ plan: FilterPlan, isDefault: (SeccompAction) -> Bool) throws -> [ExpandedRule] {
+        var rules: [ExpandedRule] = []
+        for name in plan.entries.keys.sorted() {
+            guard let entry = plan.entries[name] else { continue }
+            let base = entry.base?.action ?? plan.defaultAction
+            let exceptions = entry.conditional.filter { $0.action != base }.map(\.rule)
+            if entry.base != nil, !isDefault(base) {
+                // The base holds wherever no exception does: add it under the complement of the exceptions.
+                for conjunction in try complement(of: exceptions, syscall: name) {
+                    rules.append(ExpandedRule(name: name, action: base, args: conjunction))
+                }
+            }
+            // Exceptions apply in rule order: each holds only where no earlier exception with
+            // another action does (libseccomp alone would pick among overlapping rules itself).
+            for (k, rule) in exceptions.enumerated() where !isDefault(rule.action) {
+                let earlier = exceptions[..<k].filter { $0.action != rule.action }
+                for guardConjunction in try complement(of: Array(earlier), syscall: name) {
+                    var conjunction: [ArgumentComparison]? = guardConjunction
+                    for atom in rule.args { conjunction = try conjunction.flatMap { try merge($0, atom, syscall: name) } }
+                    if let conjunction { rules.append(ExpandedRule(name: name, action: rule.action, args: conjunction)) }
+                }
+            }
+        }
+        return rules
     }
 
     /// Rewrites "not (any exception)" as a disjunction of conjunctions that libseccomp can
