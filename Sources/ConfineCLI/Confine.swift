@@ -15,7 +15,7 @@ struct ConfineCommand: ParsableCommand {
             127 when it is not found; 2 for a bad policy or bad usage.
             """,
         version: "confine \(ConfineVersion.string)",
-        subcommands: [Run.self, Check.self, Audit.self, PolicyCommand.self, Invoke.self, Doctor.self, Serve.self, Log.self]
+        subcommands: [Run.self, Check.self, Audit.self, PolicyCommand.self, Invoke.self, Doctor.self, Serve.self, Log.self, Remote.self]
     )
 
     /// Parses and runs, with usage errors ending in status 2 (the README's exit statuses) rather

@@ -10,7 +10,7 @@ import Glibc
 /// commands, and `confine invoke` of a Swift handler, hand over to it by execv(2) when it is
 /// installed beside `confine` (or named by `$CONFINE_SERVER`): same arguments, same process.
 enum Server {
-    static let commands: Set<String> = ["serve", "log"]
+    static let commands: Set<String> = ["serve", "log", "remote"]
 
     /// `confine-server` next to the running `confine`, or `$CONFINE_SERVER`.
     static func path() -> String? {
@@ -40,6 +40,15 @@ extension ConfineCommand {
             abstract: "Serve functions and command execution over HTTP (confine-server serve; see its --help).")
         @Argument(parsing: .captureForPassthrough) var arguments: [String] = []
         func run() throws { Server.handOver(because: "confine serve is confine-server's") }
+    }
+
+    /// `confine remote ...`: handed to confine-server, which holds the signing and the HTTP client.
+    struct Remote: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "remote",
+            abstract: "Run a command or invoke a function on a confine serve node, signed (confine-server remote; see its --help).")
+        @Argument(parsing: .captureForPassthrough) var arguments: [String] = []
+        func run() throws { Server.handOver(because: "confine remote is confine-server's") }
     }
 
     /// `confine log ...`: handed to confine-server (listed here for --help).

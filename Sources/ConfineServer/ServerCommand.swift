@@ -11,7 +11,7 @@ struct ServerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "confine-server",
         abstract: "Confine's HTTP service: Function Compute's InvokeFunction and /v1/exec, signed, granted, audited.",
-        subcommands: [Serve.self, Log.self, Invoke.self]
+        subcommands: [Serve.self, Log.self, Invoke.self, Remote.self]
     )
 
     /// Parses and runs, with usage errors ending in status 2, as `confine`'s do.

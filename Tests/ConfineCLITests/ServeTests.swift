@@ -139,6 +139,28 @@ struct ServeProcessTests {
         #expect((missing["error"] as? [String: Any])?["code"] as? String == "FunctionNotFound", "\(missing)")
     }
 
+    /// `confine remote exec|invoke`: the CLI signs with a key from the environment; the output
+    /// and exit status are `confine run`'s, a refusal is the node's Code and Message.
+    @Test func theRemoteClientSignsWithTheKeyFromTheEnvironment() async throws {
+        let server = try Server()
+        defer { server.stop() }
+        try await server.waitUntilHealthy()
+        let cli = CLITests()
+        let key = ["CONFINE_ACCESS_KEY_ID": "serve-key", "CONFINE_ACCESS_KEY_SECRET": Self.secret, "CONFINE_ENDPOINT": "http://127.0.0.1:\(server.port)"]
+        let exec = try cli.execute(CLITests.binary, ["remote", "exec", "--", "sh", "-c", "echo out; echo err >&2; exit 3"], environment: key)
+        #expect(exec.status == 3 && exec.text == "out\n" && exec.stderr == "err\n", "\(exec.stderr)")
+        let invoke = try cli.execute(CLITests.binary, ["remote", "invoke", "json-key", "--event", #"{"key": "remote"}"#], environment: key)
+        #expect(invoke.status == 0 && invoke.text == "remote", "\(invoke.stderr)")
+        let failing = try cli.execute(CLITests.binary, ["remote", "invoke", "json-key", "--event", "not json"], environment: key)
+        #expect(failing.status == 1 && failing.text.contains("JSONDecodeError"), "\(failing.text)")
+        var wrong = key
+        wrong["CONFINE_ACCESS_KEY_SECRET"] = "not-the-secret"
+        let refused = try cli.execute(CLITests.binary, ["remote", "exec", "--", "true"], environment: wrong)
+        #expect(refused.status == 1 && refused.stderr.contains("403 SignatureNotMatch"), "\(refused.stderr)")
+        let keyless = try cli.execute(CLITests.binary, ["remote", "exec", "--", "true"], environment: ["CONFINE_ACCESS_KEY_ID": "", "ALIBABA_CLOUD_ACCESS_KEY_ID": "", "CONFINE_ENDPOINT": key["CONFINE_ENDPOINT"] ?? ""])
+        #expect(keyless.status == 2 && keyless.stderr.contains("no key"), "\(keyless.stderr)")
+    }
+
     @Test func sigtermLetsWorkFinishThenKillsWhatRemainsAndRecordsIt() async throws {
         let server = try Server(grace: "1s")
         defer { server.stop() }
