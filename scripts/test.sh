@@ -16,10 +16,13 @@ echo "policy audit: every shipped policy is SAFE or better"
 scripts/fuzz.sh .build/debug/confine
 # cgroup v2: the resource tests again with the pids and cpu controllers moved to this machine's
 # v2 hierarchy (the layout of current distributions), then moved back.
-if [ "$(id -u)" = 0 ] && [ "$(scripts/cgroup-layout.sh show | grep -c ' v1$')" -ge 2 ] && scripts/cgroup-layout.sh v2; then
+if [ "$(id -u)" = 0 ] && [ "$(scripts/cgroup-layout.sh show | grep -c ' v1$')" -ge 2 ]; then
+    # (the way back is set first: a move that fails half-way is undone too)
     trap 'scripts/cgroup-layout.sh v1' EXIT
-    CONFINE_CGROUP_LAYOUT=v2 swift test --skip-build --filter 'IsolationTests|ContainmentTests' 2>&1 | tail -3
-    [ "${PIPESTATUS[0]}" = 0 ] || { echo "the resource tests failed with pids and cpu on cgroup v2"; exit 1; }
+    scripts/cgroup-layout.sh v2 || { echo "cgroup v2: pids and cpu cannot be moved to cgroup v2 here"; exit 1; }
+    CONFINE_CGROUP_LAYOUT=v2 swift test --skip-build --filter 'IsolationTests|ContainmentTests' > .build/test-v2.txt 2>&1 \
+        || { tail -30 .build/test-v2.txt; echo "the resource tests failed with pids and cpu on cgroup v2"; exit 1; }
+    tail -1 .build/test-v2.txt
     scripts/cgroup-layout.sh v1
     trap - EXIT
     echo "cgroup v2: the isolation and containment tests pass with pids and cpu on cgroup v2"

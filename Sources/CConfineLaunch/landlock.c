@@ -65,6 +65,10 @@ int landlock_ruleset(const struct child_args *a)
     int ruleset = (int)syscall(SYS_landlock_create_ruleset, &attr, sizeof attr, 0);
     if (ruleset < 0)
         child_fail(a, CFL_STAGE_LANDLOCK, errno, -1);
+    /* scopes alone: no filesystem right is handled, so a path rule (a mount's target, say)
+     * would grant nothing and the kernel would refuse it */
+    if (handled == 0)
+        return ruleset;
     size_t pos = 0;
     for (uint32_t i = 0; i < rq->nfs_rules; i++) {
         uint32_t access;

@@ -56,7 +56,8 @@ extension ConfineCommand {
                 // sizes in bytes shown as sizes (the policy file may say "1GiB"), cpu in seconds
                 print("  rlimits: " + policy.rlimits.entries.map { entry in
                     guard case .limited(let n) = entry.value, ["as", "fsize", "stack", "memlock", "data"].contains(entry.name) else {
-                        return "\(entry.name)=\(entry.value)\(entry.name == "cpu" ? "s" : "")"
+                        guard case .limited = entry.value, entry.name == "cpu" else { return "\(entry.name)=\(entry.value)" }
+                        return "\(entry.name)=\(entry.value)s"
                     }
                     return "\(entry.name)=\(Quantity.format(bytes: n))"
                 }.joined(separator: " "))
@@ -226,7 +227,10 @@ extension ConfineCommand {
                 // to an allowed call, such as the TIOCSTI guard, as the allowed call's complement:
                 // runc would otherwise let the unconditional rule win), grouped by action and
                 // comparisons, in a stable order.
-                let expanded = (try? PolicyCompiler.expandedRules(plan) { $0 == policy.seccomp.defaultAction }) ?? []
+                let expanded: [PolicyCompiler.ExpandedRule]
+                do { expanded = try PolicyCompiler.expandedRules(plan) { $0 == policy.seccomp.defaultAction } } catch {
+                    fail("policy '\(policy.name)' cannot be written as a profile: \(error)", status: 2)
+                }
                 var groups: [(key: String, names: [String], rule: [String: Any])] = []
                 var index: [String: Int] = [:]
                 for rule in expanded where Syscalls.number(of: rule.name) != nil {

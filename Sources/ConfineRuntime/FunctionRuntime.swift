@@ -272,10 +272,13 @@ struct InvocationDirectory {
     init(asRoot: Bool) throws {
         let base = asRoot ? try Self.parent() : FileManager.default.temporaryDirectory.path
         var template = Array((base + "/confine-fc-XXXXXX").utf8CString)
-        guard let made = mkdtemp(&template) else {
+        guard let created = mkdtemp(&template) else {
             throw FunctionError("InternalError", "cannot create an invocation directory: \(String(cString: strerror(errno)))")
         }
-        path = String(cString: made)
+        let made = String(cString: created)
+        // canonical (a TMPDIR reached through a link included): the command is told the files'
+        // paths as seen through the mount of this folder's canonical path
+        path = SystemCalls.realPath(made) ?? made
         chmod(path, asRoot ? 0o711 : 0o700)
     }
 

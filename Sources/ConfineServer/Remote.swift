@@ -46,13 +46,15 @@ extension ServerCommand {
                 let (base, host, keyID, secret) = resolved()
                 let target = base.absoluteString.hasSuffix("/") ? String(base.absoluteString.dropLast()) + path : base.absoluteString + path
                 guard let url = URL(string: target) else { fail("cannot form a URL from \(base) and \(path)", status: 2) }
+                // signed as sent: the whole path, an endpoint's own prefix included
+                let signedPath = url.path.isEmpty ? path : url.path
                 var request = URLRequest(url: url)
                 request.httpMethod = "POST"
                 request.httpBody = Data(body)
                 request.timeoutInterval = 360
                 var headers = ["host": host, "content-type": extra["content-type"] ?? "application/json"]
                 headers.merge(extra) { $1 }
-                for (name, value) in ACS3Signature.sign(method: "POST", path: path, headers: headers, body: body, keyID: keyID, secret: secret)
+                for (name, value) in ACS3Signature.sign(method: "POST", path: signedPath, headers: headers, body: body, keyID: keyID, secret: secret)
                 where name != "host" {
                     request.setValue(value, forHTTPHeaderField: name)
                 }

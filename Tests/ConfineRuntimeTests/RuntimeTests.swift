@@ -278,9 +278,17 @@ enum Runtimes {
         try Data("""
             {"version": 1, "credentials": {"source": "static", "accessKeyID": "AKID", "accessKeySecret": "SECRET"}, "functions": {
               "probe": {"handler": "handler", "runtime": "executable", "codeDirectory": "code", "policy": "default"},
-              "python": {"handler": "index.handler", "runtime": "python3", "codeDirectory": "code"}}}
+              "python": {"handler": "index.handler", "runtime": "python3", "codeDirectory": "code"},
+              "viewless": {"handler": "pwd.sh", "runtime": "executable", "codeDirectory": "code", "policy": "\(folder)/viewless.json"}}}
             """.utf8).write(to: URL(fileURLWithPath: file))
+        // a policy with no filesystem view (Landlock's scopes alone) still gets the layout
+        try Data(#"{"version": 1, "seccomp": {"defaultAction": "SCMP_ACT_ALLOW"}, "rlimits": {"cpu": 5}, "timeout": "10s", "isolation": {"network": "none"}}"#.utf8)
+            .write(to: URL(fileURLWithPath: folder + "/viewless.json"))
+        try Data("#!/bin/sh\npwd\n".utf8).write(to: URL(fileURLWithPath: folder + "/code/pwd.sh"))
+        chmod(folder + "/code/pwd.sh", 0o755)
         let runtime = try FunctionRuntime(configuration: try FunctionConfiguration.load(file), registry: HandlerRegistry())
+        let viewless = await runtime.invoke("viewless", event: [])
+        #expect(try viewless.result.get().text == "/code\n", "\(viewless.result) \(viewless.log.text)")
         let invocation = await runtime.invoke("probe", event: [])
         let lines = Set(try invocation.result.get().text.split(separator: "\n").map(String.init))
         let expected: Set = ["pwd=/code code=/code home=/tmp tmpdir=/tmp", "tmp=", "tmpwrite=written", "codewrite=no", "topwrite=no",
@@ -288,7 +296,7 @@ enum Runtimes {
         #expect(lines == expected, "\(lines.symmetricDifference(expected)) \(invocation.log.text)")
         // what it wrote stayed in its own /tmp
         #expect(!FileManager.default.fileExists(atPath: "/tmp/out"))
-        #expect(try FileManager.default.contentsOfDirectory(atPath: folder + "/code").sorted() == ["handler", "index.py", "python"])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder + "/code").sorted() == ["handler", "index.py", "pwd.sh", "python"])
         let python = await runtime.invoke("python", event: [])
         #expect(try python.result.get().text == "/code from python/ ok", "\(python.log.text)")
         // The invocation's files (the credentials) live where only root reaches them by their host path.

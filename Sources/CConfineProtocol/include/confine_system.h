@@ -80,10 +80,11 @@ static inline int CConfine_userNamespacesUsable(void) {
         }
         syscall(SYS_exit_group, syscall(SYS_unshare, CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC) == 0 ? 0 : 1);
     }
-    int status = 0;
-    while (waitpid((pid_t)pid, &status, 0) < 0 && errno == EINTR)
+    int status = -1;
+    pid_t waited;
+    while ((waited = waitpid((pid_t)pid, &status, 0)) < 0 && errno == EINTR)
         ;
-    return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    return waited == (pid_t)pid && WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
 /* pthread_setname_np(3), a GNU declaration the Glibc module leaves out. */
