@@ -97,6 +97,7 @@ struct request {
     const char *strings;               /* hdr.argc then hdr.envc NUL-terminated strings */
     const unsigned char *fs_rules;     /* hdr.fs_rules_len bytes: nfs_rules packed rules */
     uint32_t nfs_rules;
+    uint32_t nmounts;                  /* how many of them are CFL_FS_MOUNT rules */
     const char *cgroups;               /* hdr.cgroup_len bytes: ncgroups NUL-terminated paths */
     uint32_t ncgroups;
     int status_fd;

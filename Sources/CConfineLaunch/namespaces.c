@@ -277,19 +277,6 @@ static void build_root(const struct child_args *a)
         child_fail(a, CFL_STAGE_MOUNT, errno, -1);
 }
 
-/* Whether the request has a CFL_FS_MOUNT rule. */
-static bool has_mounts(const struct request *rq)
-{
-    size_t pos = 0;
-    for (uint32_t i = 0; i < rq->nfs_rules; i++) {
-        uint32_t access;
-        next_rule(rq->fs_rules, &pos, &access);
-        if (access & CFL_FS_MOUNT)
-            return true;
-    }
-    return false;
-}
-
 /* Sets up the new mount namespace: private propagation, then the read-only view with its
  * read-write binds, then the private tmpfs mounts (after, so they stay writable), then /proc. */
 static void setup_mounts(const struct child_args *a, bool proc)
@@ -299,7 +286,7 @@ static void setup_mounts(const struct child_args *a, bool proc)
      * every mount below would propagate back to the host. */
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
         child_fail(a, CFL_STAGE_MOUNT, errno, -1);
-    if (has_mounts(rq))
+    if (rq->nmounts > 0)
         build_root(a);
     if (rq->hdr.iso_flags & CFL_ISO_READONLY_ROOT) {
         /* The mounts here are this namespace's own copies: no bind of / is needed to make them

@@ -146,9 +146,9 @@ static bool parse_request(const unsigned char *buf, size_t len, struct request *
         return false;
     rq->fs_rules = buf + strings_end;
     rq->cgroups = (const char *)buf + strings_end + h->fs_rules_len;
-    uint32_t mounts;
-    if (!parse_fs_rules(rq->fs_rules, h->fs_rules_len, h->iso_flags, &rq->nfs_rules, &mounts))
+    if (!parse_fs_rules(rq->fs_rules, h->fs_rules_len, h->iso_flags, &rq->nfs_rules, &rq->nmounts))
         return false;
+    uint32_t mounts = rq->nmounts;
     /* rules need something to apply them: Landlock, the read-only view or a folder to mount */
     if (rq->nfs_rules != 0 && mounts == 0 && !(h->iso_flags & (CFL_ISO_LANDLOCK | CFL_ISO_READONLY_ROOT)))
         return false;

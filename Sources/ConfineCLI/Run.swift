@@ -95,12 +95,12 @@ extension ConfineCommand {
             request.argumentBytes = commandBytes(command)
             // So do values of --env (K=V, split at the first '=').
             if let raw = environmentBytes(self.environment) {
-                var exact = Dictionary(uniqueKeysWithValues: policy.environment.map { (Array($0.key.utf8), Array($0.value.utf8)) })
+                var given: [[UInt8]: [UInt8]] = [:]
                 for entry in raw {
                     guard let equals = entry.firstIndex(of: 0x3D) else { continue }
-                    exact[Array(entry[..<equals])] = Array(entry[(equals + 1)...])
+                    given[Array(entry[..<equals])] = Array(entry[(equals + 1)...])
                 }
-                request.environmentBytes = exact
+                request.environmentBytes = Command.environmentBytes(policy.environment, overriddenBy: given)
             }
             request.filesystemGrants = grants
             let result: CompletedProcess

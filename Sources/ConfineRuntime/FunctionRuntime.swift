@@ -145,7 +145,7 @@ public final class FunctionRuntime: Sendable {
         // root): the code read-only at /code, whatever the folders above it admit; a private,
         // writable /tmp (HOME and TMPDIR too); this invocation's files at /.confine. Elsewhere
         // the code and the files are where the host has them.
-        let layout = FunctionLayout(code: function.codeDirectory, scratch: SystemCalls.realPath(scratch.path) ?? scratch.path)
+        let layout = FunctionLayout(code: function.codeDirectory, scratch: scratch.path)
         var environment = function.policy.environment.merging(function.environment) { $1 }
         environment.merge([
             "FC_FUNC_CODE_PATH": layout.code ?? "", "FC_CODE_DIR": layout.code ?? "",
@@ -242,8 +242,7 @@ struct FunctionLayout {
 
     /// An invocation file's path as the command sees it.
     func shown(_ path: String) -> String {
-        guard mounted, path.hasPrefix(scratch + "/") else { return path }
-        return Self.scratchTarget + path.dropFirst(scratch.count)
+        mounts.lazy.compactMap { $0.shown(path) }.first ?? path
     }
 }
 

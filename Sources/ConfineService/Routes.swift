@@ -139,9 +139,8 @@ extension ConfineService {
         request.argumentBytes = spec.argvBytes
         // Values given in hex reach the command byte for byte.
         if !spec.environmentBytes.isEmpty {
-            var exact = Dictionary(uniqueKeysWithValues: environment.map { (Array($0.key.utf8), Array($0.value.utf8)) })
-            for (name, value) in spec.environmentBytes { exact[Array(name.utf8)] = value }
-            request.environmentBytes = exact
+            request.environmentBytes = Command.environmentBytes(
+                environment, overriddenBy: Dictionary(spec.environmentBytes.map { (Array($0.key.utf8), $0.value) }) { $1 })
         }
         // Never the service's own directory: without a cwd, a fresh private folder per request.
         request.privateWorkingDirectory = spec.workingDirectory == nil

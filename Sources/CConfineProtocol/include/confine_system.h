@@ -50,14 +50,13 @@ static inline long cfl_landlock_abi(void) {
 }
 
 /* Whether this process, not root, can make a user namespace that maps its uid to itself and,
- * inside it, mount and network namespaces (what the launcher's CFL_ISO_NEWUSER does): tried for
+ * inside it, mount and IPC namespaces (what the launcher's CFL_ISO_NEWUSER does): tried for
  * real in a fork-like child (raw syscalls only), since a sysctl, a container's seccomp filter or
  * an LSM (Ubuntu's apparmor_restrict_unprivileged_userns) may each forbid it. 1 or 0. */
 #ifndef CLONE_NEWUSER /* <sched.h> has them only with _GNU_SOURCE */
 #define CLONE_NEWNS 0x00020000
 #define CLONE_NEWIPC 0x08000000
 #define CLONE_NEWUSER 0x10000000
-#define CLONE_NEWNET 0x40000000
 #endif
 static inline int CConfine_userNamespacesUsable(void) {
     char uid_map[32], gid_map[32];
@@ -78,7 +77,9 @@ static inline int CConfine_userNamespacesUsable(void) {
                 syscall(SYS_exit_group, 1);
             syscall(SYS_close, fd);
         }
-        syscall(SYS_exit_group, syscall(SYS_unshare, CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC) == 0 ? 0 : 1);
+        /* a mount namespace shows the user namespace's capabilities are real (a network one
+         * would too, at a far higher cost on every start: it is left to the launch) */
+        syscall(SYS_exit_group, syscall(SYS_unshare, CLONE_NEWNS | CLONE_NEWIPC) == 0 ? 0 : 1);
     }
     int status = -1;
     pid_t waited;

@@ -128,12 +128,26 @@ extension Command {
         static let reserved: Set<String> = ["/bin", "/boot", "/dev", "/etc", "/home", "/lib", "/lib32", "/lib64", "/libx32", "/media",
                                             "/mnt", "/opt", "/proc", "/root", "/run", "/sbin", "/srv", "/sys", "/tmp", "/usr", "/var"]
 
-        /// `path` as the command sees it: the same path beneath the target when it lies in the source.
-        func shown(_ path: String) -> String? {
+        /// `path` as the command sees it: the same path beneath the target when it lies in the
+        /// source; nil when it does not.
+        public func shown(_ path: String) -> String? {
             if path == source { return target }
             if path.hasPrefix(source == "/" ? "/" : source + "/") { return target + path.dropFirst(source.count == 1 ? 0 : source.count) }
             return nil
         }
+    }
+
+    /// `variables` as bytes with `overrides` laid over them, for `environmentBytes`: a policy's
+    /// environment plus a caller's variables that are not UTF-8.
+    public static func environmentBytes(_ variables: [String: String], overriddenBy overrides: [[UInt8]: [UInt8]]) -> [[UInt8]: [UInt8]] {
+        var bytes = Dictionary(variables.map { (Array($0.key.utf8), Array($0.value.utf8)) }) { first, _ in first }
+        bytes.merge(overrides) { $1 }
+        return bytes
+    }
+
+    /// Each mount's source by its target (targets are unique: `Executor.validate`).
+    var mountSources: [String: String] {
+        Dictionary(mounts.map { ($0.target, $0.source) }) { first, _ in first }
     }
 
     /// `path` as the command sees it through its mounts.

@@ -313,7 +313,7 @@ public final class Executor: Sendable {
         if !command.mounts.isEmpty {
             request.executable = command.shown(executable)
             request.workingDirectory = environment.workingDirectory.map(command.shown)
-            request.mountSources = Dictionary(uniqueKeysWithValues: command.mounts.map { ($0.target, $0.source) })
+            request.mountSources = command.mountSources
         }
         // A mount shows its source past the modes of the folders above it: whatever the view,
         // never one that holds a protected file.
@@ -325,7 +325,7 @@ public final class Executor: Sendable {
             }
         }
         // What each rule shows of the host: a mount its source; a private /tmp nothing of it.
-        let sources = Dictionary(uniqueKeysWithValues: command.mounts.map { ($0.target, $0.source) })
+        let sources = command.mountSources
         let shown: [(access: UInt32, path: String)] = (plan?.rules ?? []).compactMap { rule in
             if rule.access & IsolationPlan.mount != 0 { return (rule.access, sources[rule.path] ?? rule.path) }
             if plan?.privateTmp == true && (rule.path == "/tmp" || rule.path == "/dev/shm") { return nil }

@@ -18,14 +18,14 @@ final class Cgroups: @unchecked Sendable {
     /// Where a controller is.
     enum Hierarchy: Equatable, Sendable { case v1, v2 }
 
-    /// The cgroup v2 hierarchy's mount point, when the host has one.
-    static let v2Root: String? = HostReport.cgroup2Controllers()?.path
+    /// The cgroup v2 hierarchy (mount point and controllers), when the host has one.
+    static let v2 = HostReport.cgroup2Controllers()
+    static var v2Root: String? { v2?.path }
 
     /// Where each controller is used, or nil when one of them is nowhere usable (not root, or
     /// the host has it in neither hierarchy).
     static let placement: [String: Hierarchy]? = {
         guard IsolationSupport.isRoot else { return nil }
-        let v2 = HostReport.cgroup2Controllers()
         var found: [String: Hierarchy] = [:]
         for controller in controllers {
             let v1 = "\(base)/\(controller)"
