@@ -2,9 +2,10 @@
 # Installs what Confine needs on Debian/Ubuntu: libseccomp (headers and library), python3 for
 # the Python handlers and tests, libcurl's headers (FoundationNetworking links it when the CLI
 # is built with --static-swift-stdlib), SQLite's headers (the service's audit log, through GRDB),
-# the peers the benchmarks compare against (bwrap, wrk), and setcap (libcap2-bin) for a test.
+# the peers the benchmarks compare against (bwrap, wrk), setcap (libcap2-bin) for a test, and jq
+# (a README example pipes a record through it).
 set -euo pipefail
-packages=(libseccomp-dev python3 bubblewrap libcurl4-openssl-dev libsqlite3-dev wrk libcap2-bin)
+packages=(libseccomp-dev python3 bubblewrap libcurl4-openssl-dev libsqlite3-dev wrk libcap2-bin jq)
 python3 -m pip --version >/dev/null 2>&1 || packages+=(python3-pip)
 missing=()
 for p in "${packages[@]}"; do

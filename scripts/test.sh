@@ -11,6 +11,8 @@ swift test --skip-build 2>&1 | tee .build/test-output.txt | grep -vE '^(◇|↳)
 # The shipped policies must stay SAFE or better.
 .build/debug/confine audit --fail-on medium policies/ >/dev/null
 echo "policy audit: every shipped policy is SAFE or better"
+# The README's examples, exit statuses, record fields and synopses, run against the binaries.
+scripts/readme-check.py .build/debug
 # The service, fuzzed from its OpenAPI document (schemathesis): no 5xx, answers as documented,
 # a clean SIGTERM and no process left behind.
 scripts/fuzz.sh .build/debug/confine

@@ -85,7 +85,7 @@ extension ConfineCommand {
                 if report.findings.isEmpty { print("  no findings") }
                 for finding in report.findings {
                     let severity = TextFormat.padded(finding.severity.rawValue.uppercased(), 8)
-                    print("  \(severity) +\(TextFormat.oneDecimal(finding.points / 10))  \(finding.title)" + (finding.origin.map { "  [\($0)]" } ?? ""))
+                    print("  \(severity) +\(TextFormat.oneDecimal(finding.points / 10))  \(finding.title)" + (finding.origin.map { "  [\(TextFormat.relativeOrigins($0))]" } ?? ""))
                     print("           why: \(finding.why)")
                     print("           fix: \(finding.fix)")
                 }

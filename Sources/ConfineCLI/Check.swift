@@ -39,13 +39,15 @@ extension ConfineCommand {
                 fail("nothing to check: give a command after --, --syscall NAME and/or --path PATH", status: 2)
             }
             if write && paths.isEmpty { fail("--write asks about writing a --path: give one", status: 2) }
+            // policy files under the current folder named as the user would name them
+            func say(_ line: String) { print(TextFormat.relativeOrigins(line)) }
             var status: Int32 = 0
             if !command.isEmpty {
                 do {
                     let verdict = try CommandCheck.check(command, policy: policy)
-                    print("allowed: \(verdict.executable) under policy '\(policy.name)' (\(verdict.reason))")
+                    say("allowed: \(verdict.executable) under policy '\(policy.name)' (\(verdict.reason))")
                 } catch let error as ConfineError {
-                    print("refused: \(error.message)")
+                    say("refused: \(error.message)")
                     status = error.exitStatus
                 }
             }
@@ -75,7 +77,7 @@ extension ConfineCommand {
                     }
                     let decided = plan.decide(name, arguments: arguments)
                     let rule = decided.origin.map { "rule at \($0)" } ?? "default action"
-                    print("\(name)(\(arguments.map { "0x" + String($0, radix: 16) }.joined(separator: ", "))): \(verdict) — \(rule)")
+                    say("\(name)(\(arguments.map { "0x" + String($0, radix: 16) }.joined(separator: ", "))): \(verdict) — \(rule)")
                 }
             }
             if !paths.isEmpty {
@@ -84,10 +86,10 @@ extension ConfineCommand {
                 for path in paths {
                     let decision = view.decide(path, write: write)
                     if decision.admitted && decision.reachable {
-                        print("\(verb) \(path): allowed — \(decision.description)")
+                        say("\(verb) \(path): allowed — \(decision.description)")
                     } else if decision.admitted {
                         // The view admits it, but the command's uid cannot use it: what run would meet.
-                        print("\(verb) \(path): refused — admitted by \(decision.description), but the command's uid cannot \(write ? "write" : "read") it (see the note)")
+                        say("\(verb) \(path): refused — admitted by \(decision.description), but the command's uid cannot \(write ? "write" : "read") it (see the note)")
                         status = 126
                     } else {
                         let rules = policy.isolation.filesystem?.workingDirectories ?? []
@@ -95,10 +97,10 @@ extension ConfineCommand {
                         let hint = WorkingDirectoryRules.decide(resolved, rules: rules).admitted
                             ? "grant it with \(write ? "--rw" : "--ro"), or run from its folder"
                             : "and the policy's workingDirectories admit no grant or working directory there"
-                        print("\(verb) \(path): refused — \(decision.rule ?? "no rule of the view covers it (\(hint))")")
+                        say("\(verb) \(path): refused — \(decision.rule ?? "no rule of the view covers it (\(hint))")")
                         status = 126
                     }
-                    for note in decision.notes { print("  note: \(note)") }
+                    for note in decision.notes { say("  note: \(note)") }
                 }
             }
             Glibc.exit(status)

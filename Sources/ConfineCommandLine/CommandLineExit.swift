@@ -37,3 +37,18 @@ public func warn(_ message: String) {
     guard !warningsSilenced else { return }
     StandardStream.error.write("confine: warning: \(message)\n")
 }
+
+/// The command captured after a subcommand's options (`confine run [OPTIONS] -- CMD`): `--help`
+/// or `-h` in its place prints the subcommand's help (exit 0), another leading option is a usage
+/// error naming it (status 2), and a leading `--` is dropped.
+public func passthroughCommand<C: ParsableCommand>(_ captured: [String], of command: C.Type, named path: String) -> [String] {
+    guard let first = captured.first else { return [] }
+    if first == "--help" || first == "-h" {
+        print(command.helpMessage())
+        Glibc.exit(0)
+    }
+    if first.hasPrefix("-"), first != "--" {
+        fail("unknown option '\(first)' (see confine \(path) --help; the command goes after --)", status: 2)
+    }
+    return first == "--" ? Array(captured.dropFirst()) : captured
+}

@@ -94,7 +94,7 @@ extension ServerCommand {
             @Argument(parsing: .captureForPassthrough, help: "The command and its arguments, after --.") var command: [String] = []
 
             func run() async throws {
-                let argv = command.first == "--" ? Array(command.dropFirst()) : command
+                let argv = passthroughCommand(command, of: Self.self, named: "remote exec")
                 guard !argv.isEmpty else { fail("no command given (usage: confine remote exec [OPTIONS] -- CMD [ARG...])", status: 2) }
                 var body: [String: Any] = ["argv": argv]
                 if let policy { body["policy"] = policy }
