@@ -2,6 +2,7 @@ import ConfineCommandLine
 import ArgumentParser
 import Confine
 import ConfinePolicy
+import Dispatch
 import FoundationEssentials
 #if canImport(Glibc)
 import Glibc
@@ -103,17 +104,30 @@ extension ConfineCommand {
                 request.environmentBytes = Command.environmentBytes(policy.environment, overriddenBy: given)
             }
             request.filesystemGrants = grants
+            // SIGTERM, SIGINT or SIGHUP to confine: the command's tree is killed and its lease
+            // (uid, private home, cgroup) given back before confine exits 128+N, as a shell
+            // reports a command ended by that signal.
+            request.cancellationIsResult = true
+            let cancellation = Executor.Cancellation()
+            let stop = StopSignals(cancellation)
             let result: CompletedProcess
             do {
-                result = try executor.execute(request)
+                result = try executor.execute(request, cancellation: cancellation)
             } catch let error as ConfineError {
                 if json { printRecord(ResultRecord(command: command, policy: policy.name, error: error)) }
                 fail(error.description, status: error.exitStatus)
             } catch {
                 fail("\(error)", status: 2)
             }
+            if json { printRecord(ResultRecord(result)) }
+            if let signal = stop.received {
+                if !json {
+                    StandardStream.error.write("confine: stopped by \(StopSignals.name(signal)); the command's process tree was killed\n")
+                }
+                Glibc.exit(128 + signal)
+            }
             if json {
-                printRecord(ResultRecord(result))
+                // the record says it all
             } else if result.status == .memoryLimit {
                 let cap = policy.isolation.memory.map { " (\(Quantity.format(bytes: $0)))" } ?? ""
                 StandardStream.error.write("confine: the command went over the memory limit of policy '\(policy.name)'\(cap); the kernel's OOM killer ended it\n")
@@ -159,6 +173,42 @@ extension ConfineCommand {
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
             guard let data = try? encoder.encode(record) else { return }
             StandardStream.output.write([UInt8](data) + [0x0a])
+        }
+    }
+}
+
+/// SIGTERM, SIGINT and SIGHUP, caught while a command runs: each cancels it (its tree killed)
+/// instead of ending confine before it gives the command's lease back.
+final class StopSignals: @unchecked Sendable {
+    static let caught: [Int32] = [SIGTERM, SIGINT, SIGHUP]
+    private var sources: [DispatchSourceSignal] = []
+    private let lock = DispatchQueue(label: "confine.stop")
+    private var first: Int32?
+
+    /// The first signal received, if any.
+    var received: Int32? { lock.sync { first } }
+
+    init(_ cancellation: Executor.Cancellation) {
+        for number in Self.caught {
+            // dispatch's sources need the default action off; a command's own dispositions are
+            // reset to the defaults before it starts
+            Glibc.signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { [weak self] in
+                self?.lock.sync { if self?.first == nil { self?.first = number } }
+                cancellation.cancel()
+            }
+            source.resume()
+            sources.append(source)
+        }
+    }
+
+    static func name(_ signal: Int32) -> String {
+        switch signal {
+        case SIGTERM: "SIGTERM"
+        case SIGINT: "SIGINT"
+        case SIGHUP: "SIGHUP"
+        default: "signal \(signal)"
         }
     }
 }

@@ -15,6 +15,12 @@ public struct Invocation: Sendable {
     public var duration: Duration
     /// The command record, for process handlers.
     public var process: CompletedProcess?
+    /// The handler reported the error itself (its exception, or FC's error file): the process's
+    /// exit status is then how the report was made, not an outcome, and records leave it out.
+    public var reportedByHandler: Bool = false
+
+    /// The exit status worth recording: the process's, unless the handler reported its error.
+    public var exitStatus: Int32? { reportedByHandler ? nil : process?.returnCode }
 }
 
 /// Runs the configured functions: Swift handlers in process, Python and executable handlers
@@ -64,7 +70,17 @@ public final class FunctionRuntime: Sendable {
     public func invoke(_ name: String, event: [UInt8], requestID: String = UUID().uuidString.lowercased()) async -> Invocation {
         let started = ContinuousClock.now
         func done(_ result: Result<[UInt8], FunctionError>, log: [UInt8] = [], process: CompletedProcess? = nil) -> Invocation {
-            Invocation(requestID: requestID, result: result, log: log, duration: started.duration(to: .now), process: process)
+            var log = log
+            // The log ends with the error, as Function Compute's does (Tail shows it): its
+            // stack trace, when it has one, then its type and message.
+            if case .failure(let error) = result {
+                if !log.isEmpty && log.last != 0x0A { log.append(0x0A) }
+                if !error.stackTrace.isEmpty {
+                    log += Array(("Traceback (most recent call last):\n" + error.stackTrace.map { $0.hasSuffix("\n") ? $0 : $0 + "\n" }.joined()).utf8)
+                }
+                log += Array("\(error.errorType): \(error.errorMessage)\n".utf8)
+            }
+            return Invocation(requestID: requestID, result: result, log: log, duration: started.duration(to: .now), process: process)
         }
         guard let function = configuration.functions[name], let executor = executors[name], let handlerExecutor = handlerExecutors[name] else {
             return done(.failure(FunctionError("FunctionNotFound", "function '\(name)' is not configured (configured: \(configuration.functions.keys.sorted().joined(separator: ", ")))")))
@@ -89,8 +105,10 @@ public final class FunctionRuntime: Sendable {
             return done(await Self.run(handler, event: event, context: context, timeout: function.timeout))
         case .python3, .executable:
             do {
-                let (result, log, process) = try await runProcess(function, executor: executor, event: event, context: context)
-                return done(result, log: log, process: process)
+                let (result, log, process, reported) = try await runProcess(function, executor: executor, event: event, context: context)
+                var invocation = done(result, log: log, process: process)
+                invocation.reportedByHandler = reported
+                return invocation
             } catch {
                 return done(.failure(FunctionError.from(error)))
             }
@@ -126,7 +144,7 @@ public final class FunctionRuntime: Sendable {
     /// stdout, log on stderr, context in the environment and a JSON file, an error as FC's JSON
     /// in a file of its own.
     func runProcess(_ function: FunctionConfiguration.Function, executor: Executor, event: [UInt8], context: FunctionContext)
-        async throws -> (Result<[UInt8], FunctionError>, [UInt8], CompletedProcess?)
+        async throws -> (Result<[UInt8], FunctionError>, [UInt8], CompletedProcess?, reported: Bool)
     {
         let scratch = try InvocationDirectory(asRoot: geteuid() == 0)
         defer { scratch.remove() }
@@ -164,7 +182,7 @@ public final class FunctionRuntime: Sendable {
         default:
             let executable = URL(fileURLWithPath: function.codeDirectory ?? "").appendingPathComponent(function.handler).path
             guard FileManager.default.isExecutableFile(atPath: executable) else {
-                return (.failure(FunctionError("HandlerNotFound", "the handler '\(function.handler)' is not an executable file in \(function.codeDirectory ?? "-")")), [], nil)
+                return (.failure(FunctionError("HandlerNotFound", "the handler '\(function.handler)' is not an executable file in \(function.codeDirectory ?? "-")")), [], nil, false)
             }
             argv = [executable]
         }
@@ -185,27 +203,27 @@ public final class FunctionRuntime: Sendable {
         let result = try await executor.execute(command)
         let log = result.stderr ?? []
         if let data = InvocationDirectory.report(errorFile), !data.isEmpty {
-            if let error = try? JSONDecoder().decode(FunctionError.self, from: data) { return (.failure(error), log, result) }
-            return (.failure(FunctionError("InvalidErrorReport", "the handler reported an error that is not FC's JSON: \(String(decoding: data.prefix(200), as: UTF8.self))")), log, result)
+            if let error = try? JSONDecoder().decode(FunctionError.self, from: data) { return (.failure(error), log, result, true) }
+            return (.failure(FunctionError("InvalidErrorReport", "the handler reported an error that is not FC's JSON: \(String(decoding: data.prefix(200), as: UTF8.self))")), log, result, true)
         }
         switch result.status {
         case .ok:
-            return (.success(result.stdout ?? []), log, result)
+            return (.success(result.stdout ?? []), log, result, false)
         case .timeout:
-            return (.failure(FunctionError("FunctionTimeout", "Function timed out after \(PythonRepr.float(function.timeout.seconds)) seconds")), log, result)
+            return (.failure(FunctionError("FunctionTimeout", "Function timed out after \(PythonRepr.float(function.timeout.seconds)) seconds")), log, result, false)
         case .outputLimit:
-            return (.failure(FunctionError("OutputLimitExceeded", "the result or log exceeded the policy's output limit of \(function.policy.outputLimit.map { Quantity.format(bytes: UInt64($0)) } ?? "?"); it was cut")), log, result)
+            return (.failure(FunctionError("OutputLimitExceeded", "the result or log exceeded the policy's output limit of \(function.policy.outputLimit.map { Quantity.format(bytes: UInt64($0)) } ?? "?"); it was cut")), log, result, false)
         case .signal:
             let signal = result.signal.flatMap(SignalName.name(of:)) ?? "signal \(result.signal ?? 0)"
             let refused = result.refused.first.map { " after the policy refused \($0)" } ?? ""
-            return (.failure(FunctionError("FunctionCrashed", "the handler process died of \(signal)\(refused)")), log, result)
+            return (.failure(FunctionError("FunctionCrashed", "the handler process died of \(signal)\(refused)")), log, result, false)
         case .memoryLimit:
-            return (.failure(FunctionError("OutOfMemory", "the function went over its memory limit of \(function.memory) MB and was killed")), log, result)
+            return (.failure(FunctionError("OutOfMemory", "the function went over its memory limit of \(function.memory) MB and was killed")), log, result, false)
         case .killed:
-            return (.failure(FunctionError("FunctionKilled", "the invocation was cancelled and its process tree killed")), log, result)
+            return (.failure(FunctionError("FunctionKilled", "the invocation was cancelled and its process tree killed")), log, result, false)
         case .nonzero:
             let tail = String(decoding: log.suffix(512), as: UTF8.self)
-            return (.failure(FunctionError("FunctionExited", "the handler process exited with status \(result.returnCode): \(tail)")), log, result)
+            return (.failure(FunctionError("FunctionExited", "the handler process exited with status \(result.returnCode): \(tail)")), log, result, false)
         }
     }
 }

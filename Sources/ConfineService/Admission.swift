@@ -27,17 +27,23 @@ final class Admission: Sendable {
     /// Waits for a slot. Throws `ServiceError` 503 when the queue is full or the server is stopping,
     /// `CancellationError` if the waiting task is cancelled.
     func acquire() async throws {
-        enum Decision { case run, wait(UInt64), refuse(String) }
+        enum Decision { case run, wait(UInt64), refuse(ServiceError) }
         let decision: Decision = state.withLock { s in
-            if s.closed { return .refuse("the server is shutting down") }
+            if s.closed {
+                return .refuse(ServiceError(.serviceUnavailable, "ServerShuttingDown",
+                                            "the server is shutting down and takes no new work; retry on another node or after it restarts", retryAfter: 1))
+            }
             if s.running < limit && s.waiting.isEmpty { s.running += 1; return .run }
-            if s.waiting.count >= queueLimit { return .refuse("\(limit) requests are running and \(queueLimit) are queued") }
+            if s.waiting.count >= queueLimit {
+                return .refuse(ServiceError(.serviceUnavailable, "ServerBusy",
+                                            "too many requests in flight: \(limit) requests are running and \(queueLimit) are queued; retry later", retryAfter: 1))
+            }
             s.nextID += 1
             return .wait(s.nextID)
         }
         switch decision {
         case .run: return
-        case .refuse(let why): throw ServiceError(.serviceUnavailable, "ServerBusy", "too many requests in flight: \(why); retry later", retryAfter: 1)
+        case .refuse(let error): throw error
         case .wait(let id):
             try await withTaskCancellationHandler {
                 try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
@@ -76,7 +82,7 @@ final class Admission: Sendable {
             return s.waiting.map(\.continuation)
         }
         for w in waiters {
-            w.resume(throwing: ServiceError(.serviceUnavailable, "ServerBusy", "the server is shutting down; retry later", retryAfter: 1))
+            w.resume(throwing: ServiceError(.serviceUnavailable, "ServerShuttingDown", "the server is shutting down and takes no new work; retry on another node or after it restarts", retryAfter: 1))
         }
     }
 }

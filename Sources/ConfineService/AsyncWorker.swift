@@ -103,7 +103,7 @@ extension ConfineService {
             outcome = error.errorType == "FunctionTimeout" ? "timeout" : "handler-error"
         }
         let record = AuditRecord(requestID: task.id, keyID: task.keyID, kind: "async-run", function: task.function, policy: policy,
-                                 outcome: outcome, exitStatus: invocation.process?.returnCode, signal: invocation.process?.signal,
+                                 outcome: outcome, exitStatus: invocation.exitStatus, signal: invocation.process?.signal,
                                  refusedSyscall: invocation.process?.refused.first?.description, duration: started.duration(to: .now).seconds,
                                  bytesIn: task.event.count, bytesOut: result?.count ?? 0, httpStatus: 0, message: invocation.result.failureText)
         metrics.completed(route: "async-run", function: task.function, outcome: outcome, duration: started.duration(to: .now))

@@ -36,9 +36,7 @@ public final class ConfineService: Sendable {
         switch configuration.store {
         case .sqlite(let path): store = try AuditStore(path: path)
         case .postgres(let url):
-            let shown = url.split(separator: "@").last.map { "postgres://…@\($0)" } ?? "postgres://…"
-            throw ServiceError(.internalServerError, "StoreUnsupported",
-                               "auditLog '\(shown)': the PostgreSQL store is designed (README, 'Audit log for fleets') but not built into this version; use a SQLite path")
+            throw ServiceStartError(description: "auditLog '\(ServiceConfiguration.Store.redacted(url))': the PostgreSQL store is designed (README, 'Audit log for fleets') but not built into this version; use a SQLite file path")
         }
         // No command may see the service's configuration or audit store, whatever its policy
         // and working directory.
@@ -123,7 +121,15 @@ public final class ConfineService: Sendable {
             services: [.init(service: app), .init(service: GraceKeeper(service: self))],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
-        try await group.run()
+        do {
+            try await group.run()
+        } catch let error as IOError {
+            // NIO's text names its own call ("bind(descriptor:ptr:bytes:)"); say what failed for whom.
+            let reason = String(cString: strerror(error.errnoCode))
+            let hint = error.errnoCode == EADDRINUSE ? " (another process listens there: pick another --port)"
+                : error.errnoCode == EACCES ? " (ports below 1024 need root)" : ""
+            throw ServiceStartError(description: "cannot listen on \(host):\(port): \(reason)\(hint)")
+        }
     }
 
     /// Stops admitting work and, after the grace period, kills what still runs.
@@ -323,4 +329,9 @@ struct GraceKeeper: Service {
         try? await gracefulShutdown()
         await service.beginShutdown()
     }
+}
+
+/// Why a service cannot start, in one line for the person who starts it.
+public struct ServiceStartError: Error, CustomStringConvertible, Sendable {
+    public var description: String
 }

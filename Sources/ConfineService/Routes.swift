@@ -67,7 +67,7 @@ extension ConfineService {
         let process = invocation.process
         let record = AuditRecord(
             requestID: signed.requestID, keyID: signed.key.id, kind: "invoke", function: name, policy: function.policy.name,
-            outcome: outcome, exitStatus: process.map(\.returnCode), signal: process?.signal,
+            outcome: outcome, exitStatus: invocation.exitStatus, signal: process?.signal,
             refusedSyscall: process?.refused.first?.description, duration: signed.arrived.duration(to: .now).seconds,
             bytesIn: signed.body.count, bytesOut: body.count, httpStatus: 200, nonce: signed.nonce,
             message: invocation.result.failureText)

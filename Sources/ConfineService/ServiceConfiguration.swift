@@ -44,6 +44,19 @@ public struct ServiceConfiguration: Sendable {
     public enum Store: Sendable, Equatable {
         case sqlite(path: String)
         case postgres(url: String)
+
+        /// A database URL fit to print: the scheme, host, port and path, never a user or password.
+        public static func redacted(_ url: String) -> String {
+            let scheme = String(url.prefix { $0 != ":" })
+            // one URLComponents cannot read, or one holding another URL, is shown by its scheme only
+            guard !url.dropFirst(scheme.count + 3).contains("://"), var parts = URLComponents(string: url), parts.host != nil else {
+                return scheme + "://…"
+            }
+            parts.user = nil
+            parts.password = nil
+            parts.query = nil
+            return parts.string ?? "postgres://…"
+        }
     }
 
     public var file: String
@@ -110,7 +123,8 @@ public struct ServiceConfiguration: Sendable {
         if let raw = fields["auditLog"] {
             let location = try walker.string(raw, "auditLog")
             if location.hasPrefix("postgres://") || location.hasPrefix("postgresql://") {
-                store = .postgres(url: location)
+                // Designed, not built: refused here, with the file and line, not at start.
+                throw walker.error("auditLog", "'\(Store.redacted(location))': the PostgreSQL store is designed (README, 'Audit log for fleets') but not built into this version (accepted: a SQLite file path)")
             } else if location.isEmpty {
                 throw walker.error("auditLog", "expected a SQLite file path or a postgres:// URL")
             } else {

@@ -26,8 +26,11 @@ public struct ServiceError: HTTPResponseError, Sendable, CustomStringConvertible
         switch status.code {
         case 401: "unauthorized"
         case 403: "forbidden"
+        case 404: "not-found"
+        case 413: "too-large"
+        case 415: "unsupported-media-type"
         case 429: "rate-limited"
-        case 503: "overloaded"
+        case 503: code == "ServerShuttingDown" ? "shutting-down" : "overloaded"
         case 500...: "error"
         default: "bad-request"
         }

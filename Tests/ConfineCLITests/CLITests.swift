@@ -55,6 +55,25 @@ import Testing
         #expect(result.stderr == "err\n")
     }
 
+    @Test func sigtermKillsTheTreeAndGivesTheHomeBack() throws {
+        // confine run stopped by SIGTERM: the command's tree is killed, its private home removed,
+        // and confine exits 143 with one line saying so (not killed before it cleans up).
+        let marker = "61.\(getpid() % 1000)"
+        let script = """
+            "$0" run -q -- sh -c 'echo "$HOME"; exec sleep \(marker)' & pid=$!
+            sleep 1.5; kill -TERM $pid; wait $pid; echo "status=$?"
+            """
+        let result = try execute("/bin/sh", ["-c", script, Self.binary])
+        let lines = result.text.split(separator: "\n").map(String.init)
+        #expect(lines.last == "status=143", "\(result.text) \(result.stderr)")
+        #expect(result.stderr.contains("confine: stopped by SIGTERM; the command's process tree was killed"), "\(result.stderr)")
+        let home = try #require(lines.first)
+        #expect(home.hasPrefix("/"))
+        #expect(!FileManager.default.fileExists(atPath: home), "the command's home \(home) was left behind")
+        let left = try execute("/usr/bin/pgrep", ["-f", "sleep \(marker)"])
+        #expect(left.text.isEmpty, "the command outlived confine: \(left.text)")
+    }
+
     @Test func runIsBinarySafeBothWays() throws {
         let bytes = Data((0..<65536).map { UInt8(truncatingIfNeeded: $0 &* 31) })
         let result = try confine(["run", "--", "cat"], input: bytes)
@@ -327,8 +346,11 @@ import Testing
     @Test func checkSaysWhichRuleAdmitsAPath() throws {
         let policies = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("policies").path
+        // a policy file under the current folder is named relative to it, as the user would name it
+        let current = FileManager.default.currentDirectoryPath
+        let shown = policies.hasPrefix(current + "/") ? String(policies.dropFirst(current.count + 1)) : policies
         let read = try confine(["check", "--policy", "default", "--path", "/etc/passwd"])
-        #expect(read.status == 0 && read.text.hasPrefix("read /etc/passwd: allowed — isolation.filesystem.readOnly[9], \(policies)/base.json:"), "\(read.text)")
+        #expect(read.status == 0 && read.text.hasPrefix("read /etc/passwd: allowed — isolation.filesystem.readOnly[9], \(shown)/base.json:"), "\(read.text)")
         let write = try confine(["check", "--policy", "default", "--path", "/etc/passwd", "--write"])
         #expect(write.status == 126 && write.text.hasPrefix("write /etc/passwd: refused — readable only, by isolation.filesystem.readOnly[9]"), "\(write.text)")
         let shadow = try confine(["check", "--policy", "default", "--path", "/etc/shadow"])

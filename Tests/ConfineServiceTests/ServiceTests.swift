@@ -122,7 +122,9 @@ struct ExecRouteTests {
             #expect(object(try await client.exec(["argv": ["true"]]).body)["status"] as? String == "ok")
         }
         let outcomes = try await service.store.records().map(\.outcome)
-        #expect(outcomes.filter { $0 == "bad-request" }.count == 14)
+        #expect(outcomes.filter { $0 == "bad-request" }.count == 12)
+        #expect(outcomes.filter { $0 == "too-large" }.count == 1)
+        #expect(outcomes.filter { $0 == "unsupported-media-type" }.count == 1)
     }
 
     @Test func aKeyNeverGetsALaxerPolicy() async throws {
@@ -309,15 +311,27 @@ struct InvokeRouteTests {
     @Test func handlerErrorsAndUnknownFunctionsHaveFCShapes() async throws {
         let service = try await makeService()
         try await service.buildApplication(port: 0).test(.router) { client in
-            let failing = try await client.send(.post, "/2023-03-30/functions/json-key/invocations", body: Array("not json".utf8))
+            let failing = try await client.send(.post, "/2023-03-30/functions/json-key/invocations", body: Array("not json".utf8),
+                                                extra: ["x-fc-log-type": "Tail"])
             #expect(failing.status == .ok)
             #expect(failing.headers[HTTPField.Name("x-fc-error-type")!] == "UnhandledInvocationError")
             let error = object(failing.body)
-            #expect(error["errorType"] as? String != nil && error["errorMessage"] as? String != nil && error["stackTrace"] is [Any])
+            #expect(error["errorType"] as? String == "JSONDecodeError" && error["errorMessage"] as? String != nil && error["stackTrace"] is [Any])
+            // The log's tail ends with the error, as Function Compute's does: the traceback, then type and message.
+            let tail = String(decoding: Data(base64Encoded: failing.headers[HTTPField.Name("x-fc-log-result")!] ?? "") ?? Data(), as: UTF8.self)
+            #expect(tail.contains("Traceback (most recent call last):") && tail.contains("index.py") && tail.hasSuffix("JSONDecodeError: Expecting value: line 1 column 1 (char 0)\n"), "\(tail)")
+            // The Swift twin answers bad JSON as Python does, not with Foundation's NSError.
+            let twin = try await client.send(.post, "/2023-03-30/functions/json-key-swift/invocations", body: Array("not json".utf8))
+            #expect(object(twin.body)["errorType"] as? String == "JSONDecodeError", "\(object(twin.body))")
 
             let unknown = try await client.send(.post, "/2023-03-30/functions/nope/invocations", body: [])
             #expect(unknown.status == .notFound)
             #expect(object(unknown.body)["Code"] as? String == "FunctionNotFound")
+            let records = try await service.store.records()
+            // a handler's own error: no exit status (the bootstrap's way of reporting it is not an outcome)
+            let handlerError = try #require(records.first { $0.function == "json-key" && $0.outcome == "handler-error" })
+            #expect(handlerError.exitStatus == nil)
+            #expect(records.contains { $0.function == "nope" && $0.outcome == "not-found" && $0.httpStatus == 404 })
 
             let denied = try await client.send(.post, "/2023-03-30/functions/json-key/invocations", body: [], key: strictKey)
             #expect(denied.status == .forbidden)

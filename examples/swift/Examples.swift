@@ -14,7 +14,15 @@ public enum Examples {
     public struct JSONKey: FunctionHandler {
         public init() {}
         public func handle(_ event: [UInt8], context: FunctionContext) async throws -> [UInt8] {
-            guard let object = try JSONSerialization.jsonObject(with: Data(event)) as? [String: Any] else {
+            // Python's json.loads: any JSON value parses; what is not JSON is a JSONDecodeError.
+            let parsed: Any
+            do {
+                parsed = try JSONSerialization.jsonObject(with: Data(event), options: [.fragmentsAllowed])
+            } catch {
+                let detail = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String ?? "the data is not valid JSON"
+                throw FunctionError("JSONDecodeError", "the event is not valid JSON: \(detail)")
+            }
+            guard let object = parsed as? [String: Any] else {
                 throw FunctionError("TypeError", "the event is not a JSON object")
             }
             guard let value = object["key"] else { throw FunctionError("KeyError", "'key'") }

@@ -231,6 +231,44 @@ public final class Executor: Sendable {
         return try finish(shot.waitBlocking(), launch)
     }
 
+    /// The blocking twin, which another thread may cancel (`cancellation.cancel()`, e.g. from a
+    /// handler of SIGTERM): the command's whole process tree is killed, as task cancellation
+    /// does for `execute(_:) async`, and its lease (uid, home, cgroup) is given back before this
+    /// returns. With `command.cancellationIsResult` a cancelled command is a result (`.killed`).
+    /// - Throws: `ConfineError` (not found, not executable, refused, bad arguments);
+    ///   `CancellationError` when cancelled without `cancellationIsResult`.
+    public func execute(_ command: Command, cancellation: Cancellation) throws -> CompletedProcess {
+        let (execution, shot, launch) = try start(command)
+        cancellation.attach(execution)
+        return try finish(shot.waitBlocking(), launch)
+    }
+
+    /// Cancels a command run by `execute(_:cancellation:)`, from any thread; a cancel before
+    /// the command started takes effect as soon as it does.
+    public final class Cancellation: @unchecked Sendable {
+        private let lock = Lock()
+        private var cancelled = false
+        private var execution: Execution?
+
+        public init() {}
+
+        public func cancel() {
+            lock.lock()
+            cancelled = true
+            let running = execution
+            lock.unlock()
+            if let running { Reactor.shared.cancel(running) }
+        }
+
+        func attach(_ running: Execution) {
+            lock.lock()
+            execution = running
+            let now = cancelled
+            lock.unlock()
+            if now { Reactor.shared.cancel(running) }
+        }
+    }
+
     struct Launch {
         var command: Command
         var policy: Policy

@@ -7,7 +7,8 @@ import Glibc
 /// The per-command HOME. As root, each leased uid has its own directory,
 /// `/tmp/confine-home/<uid>` (0700, owned by the uid, inside a root-owned 0711 directory that
 /// no one else can create entries in); it is emptied before the uid is leased again, so a command
-/// never sees what an earlier one left. Without root, a fresh directory per command.
+/// never sees what an earlier one left, and removed when its command ends. Without root, a
+/// fresh directory per command.
 enum PrivateHome {
     static let root = "/tmp/confine-home"
 
@@ -42,13 +43,14 @@ enum PrivateHome {
         return path
     }
 
-    /// Empties the home after its command (in the background when there is anything to remove),
-    /// then calls `done`; a fresh per-command directory is removed whole.
+    /// Removes the home after its command (in the background when there is anything in it),
+    /// then calls `done`: a leased uid's is made again at its next lease, so none stays behind
+    /// for every uid ever leased.
     static func release(_ path: String, leased: Bool, done: @escaping @Sendable () -> Void) {
-        if leased && isEmpty(path) { done(); return }
+        if leased && rmdir(path) == 0 { done(); return }
         remover.async {
             removeContents(of: path)
-            if !leased { rmdir(path) }
+            rmdir(path)
             done()
         }
     }
