@@ -109,6 +109,22 @@ extension ConfineCommand {
                 }
             }
             let here = FileManager.default.currentDirectoryPath
+            // a relative URI reference (RFC 3986): unreserved characters and '/' as they are,
+            // every other byte as %XX ("my policies/a b.json" → "my%20policies/a%20b.json")
+            func percentEncoded(_ path: String) -> String {
+                let hex = Array("0123456789ABCDEF".utf8)
+                var out: [UInt8] = []
+                for byte in path.utf8 {
+                    switch byte {
+                    case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                         UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"), UInt8(ascii: "/"):
+                        out.append(byte)
+                    default:
+                        out += [UInt8(ascii: "%"), hex[Int(byte >> 4)], hex[Int(byte & 15)]]
+                    }
+                }
+                return String(decoding: out, as: UTF8.self)
+            }
             func location(_ origin: String?) -> [[String: Any]] {
                 guard let origin else { return [] }
                 var file = origin
@@ -119,11 +135,11 @@ extension ConfineCommand {
                 }
                 let uri: String
                 if file.hasPrefix(here + "/") {
-                    uri = String(file.dropFirst(here.count + 1))
+                    uri = percentEncoded(String(file.dropFirst(here.count + 1)))
                 } else if file.hasPrefix("/") {
                     uri = URL(fileURLWithPath: file).absoluteString
                 } else {
-                    uri = file
+                    uri = percentEncoded(file)
                 }
                 var physical: [String: Any] = ["artifactLocation": ["uri": uri]]
                 if let line, line > 0 { physical["region"] = ["startLine": line] }

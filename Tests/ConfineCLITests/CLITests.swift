@@ -401,7 +401,8 @@ import Testing
     /// `confine audit --format sarif`: SARIF 2.1.0 that code scanning reads — one rule per
     /// finding id, one result per finding at its policy file and line (relative to the current
     /// folder), unreadable policies as tool notifications — checked here and by a validator of
-    /// the OASIS schema's models from PyPI (sarif-pydantic, installed by scripts/install-deps.sh).
+    /// the OASIS schema's models from PyPI (sarif-pydantic, installed by scripts/install-deps.sh),
+    /// which also refuses any property SARIF 2.1.0 does not define (Tests/Fixtures/sarif_check.py).
     @Test func auditSpeaksSARIF() throws {
         let repository = URL(fileURLWithPath: Self.fixtures).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
         let result = try execute(Self.binary, ["audit", "--format", "sarif", "policies", Self.fixtures + "/dangerous.json", Self.fixtures + "/broken.json"],
@@ -422,9 +423,20 @@ import Testing
         #expect(((physical?["region"] as? [String: Any])?["startLine"] as? Int ?? 0) > 0)
         let notifications = ((run["invocations"] as? [[String: Any]])?.first?["toolExecutionNotifications"]) as? [[String: Any]] ?? []
         #expect(notifications.count == 1 && notifications.first?["level"] as? String == "error")
-        let validated = try execute("/usr/bin/env", ["python3", "-c", "import json, sys; from sarif_pydantic import Sarif; Sarif.model_validate(json.load(sys.stdin)); print('valid')"],
-                                    input: Data(result.text.utf8), environment: ["PYTHONPATH": repository + "/.build-sarif"])
-        #expect(validated.text == "valid\n", "\(validated.stderr)")
+        let checker = repository + "/Tests/Fixtures/sarif_check.py"
+        let validated = try execute("/usr/bin/env", ["python3", checker], input: Data(result.text.utf8), environment: ["PYTHONPATH": repository + "/.build-sarif"])
+        #expect(validated.text == "valid\n", "\(validated.text) \(validated.stderr)")
+        // The checker is not a check that cannot fail: a misspelt property is refused.
+        let misspelt = result.text.replacingOccurrences(of: "\"ruleId\"", with: "\"ruleID\"")
+        let refused = try execute("/usr/bin/env", ["python3", checker], input: Data(misspelt.utf8), environment: ["PYTHONPATH": repository + "/.build-sarif"])
+        #expect(refused.text.hasPrefix("not SARIF 2.1.0 properties: $.runs[0].results[0].ruleID"), "\(refused.text) \(refused.stderr)")
+        // A file name with a space is a URI reference with %20, as RFC 3986 and code scanning want.
+        let folder = NSTemporaryDirectory() + "sarif-\(getpid())"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try FileManager.default.copyItem(atPath: Self.fixtures + "/dangerous.json", toPath: folder + "/a b.json")
+        let spaced = try execute(Self.binary, ["audit", "--format", "sarif", "a b.json"], directory: folder)
+        #expect(spaced.text.contains("\"uri\" : \"a%20b.json\""), "\(spaced.text.prefix(600))")
     }
 
     @Test func checkSuggestsTheSyscallMeant() throws {
