@@ -151,7 +151,7 @@ enum LoadBenchmark {
         }
         let f = line.split(separator: " ").dropFirst().map { Double($0) ?? 0 }
         let socketAndStatusErrors = f[4...8].reduce(0, +)
-        let records = try await service.store.records(since: since, limit: 1_000_000)
+        let records = try await service.store.records(since: since, keyID: nil, limit: 1_000_000)
         let notOK = records.filter { $0.outcome != "ok" }.count
         if Int(f[0]) > perThread * threads { print("note: wrk sent more requests than were signed; replays were refused") }
         return Row(name: name, requests: Int(f[0]), seconds: f[1], p50: f[2], p99: f[3], errors: Int(socketAndStatusErrors) + notOK)

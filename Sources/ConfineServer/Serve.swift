@@ -54,24 +54,22 @@ extension ServerCommand {
             abstract: "Show the service's audit log: every invocation, execution and refused request.")
 
         @Option(help: "The service file whose audit log to read.") var config: String?
-        @Option(help: "The SQLite audit log itself (instead of --config).") var database: String?
+        @Option(help: "The audit log itself (instead of --config): a SQLite file, or a postgres:// URL.") var database: String?
         @Option(help: "Only records since: a duration ago (30m, 2h) or an ISO 8601 time.") var since: String?
         @Option(help: "Only records of this access key id.") var key: String?
         @Option(help: "At most this many records (the newest).") var limit = 1000
         @Flag(help: "One JSON object per line.") var json = false
 
         func run() async throws {
-            let path: String
+            let location: ServiceConfiguration.Store
             switch (config, database) {
             case (let file?, nil):
-                let configuration: ServiceConfiguration
-                do { configuration = try ServiceConfiguration.load(file) } catch { fail("\(error)", status: 2) }
-                guard case .sqlite(let p) = configuration.store else { fail("the audit log of \(file) is not a SQLite file", status: 2) }
-                path = p
-            case (nil, let p?): path = p
-            default: fail("give --config FILE or --database FILE (one of them)", status: 2)
+                do { location = try ServiceConfiguration.load(file).store } catch { fail("\(error)", status: 2) }
+            case (nil, let p?):
+                location = p.hasPrefix("postgres://") || p.hasPrefix("postgresql://") ? .postgres(url: p) : .sqlite(path: p)
+            default: fail("give --config FILE or --database FILE|URL (one of them)", status: 2)
             }
-            guard FileManager.default.fileExists(atPath: path) else { fail("no audit log at \(path)", status: 2) }
+            if case .sqlite(let path) = location, !FileManager.default.fileExists(atPath: path) { fail("no audit log at \(path)", status: 2) }
             var start: Date?
             if let since {
                 if let ago = Quantity.parseDuration(since) {
@@ -85,8 +83,10 @@ extension ServerCommand {
             guard limit > 0 else { fail("--limit must be at least 1", status: 2) }
             let records: [AuditRecord]
             do {
-                records = try await AuditStore(path: path).records(since: start, keyID: key, limit: limit)
-            } catch { fail("cannot read \(path): \(error)", status: 1) }
+                let store = try await ServiceStores.open(location, logger: Logger(label: "confine.log", factory: { _ in SwiftLogNoOpLogHandler() }))
+                defer { Task { await store.close() } }
+                records = try await store.records(since: start, keyID: key, limit: limit)
+            } catch { fail("cannot read the audit log: \(error)", status: 1) }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
             encoder.dateEncodingStrategy = .iso8601

@@ -79,7 +79,7 @@ extension ConfineService {
         let started = ContinuousClock.now
         guard let runtime, runtime.configuration.functions[task.function] != nil else {
             let error = FunctionError("FunctionNotFound", "function '\(task.function)' is no longer configured")
-            try? await store.finish(task.id, succeeded: false, result: nil, error: String(decoding: error.json, as: UTF8.self),
+            _ = try? await store.finish(task.id, succeeded: false, result: nil, error: String(decoding: error.json, as: UTF8.self),
                                     audit: AuditRecord(requestID: task.id, keyID: task.keyID, kind: "async-run", function: task.function,
                                                        outcome: "handler-error", httpStatus: 0, message: error.description))
             return
@@ -108,7 +108,11 @@ extension ConfineService {
                                  bytesIn: task.event.count, bytesOut: result?.count ?? 0, httpStatus: 0, message: invocation.result.failureText)
         metrics.completed(route: "async-run", function: task.function, outcome: outcome, duration: started.duration(to: .now))
         do {
-            try await store.finish(task.id, succeeded: result != nil, result: result, error: errorText, audit: record)
+            if try await !store.finish(task.id, succeeded: result != nil, result: result, error: errorText, audit: record) {
+                // its lease ran out (this node was cut off for longer than the lease) and another
+                // node took the task: that node's result is the one written
+                logger.warning("asynchronous invocation finished after its lease ran out; another node owns it", metadata: ["task": "\(task.id)"])
+            }
         } catch {
             logger.error("async outcome write failed", metadata: ["task": "\(task.id)", "error": "\(error)"])
         }

@@ -3,6 +3,7 @@ import Foundation
 import Glibc
 #endif
 import GRDB
+import Synchronization
 
 /// One line of the audit log: an invocation, an execution, or a refused request.
 public struct AuditRecord: Codable, Sendable, Equatable {
@@ -90,10 +91,17 @@ public struct AsyncTask: Sendable, Equatable {
 /// The audit log and the async task queue, in SQLite (WAL, synchronous=FULL: a record is on
 /// disk before the response that reports it). Concurrent writers are batched into one
 /// transaction (group commit), so durability costs one fsync per batch, not per request.
-public final class AuditStore: Sendable {
+/// The SQLite store: one node's audit log, nonces and asynchronous invocations in one file
+/// (GRDB, WAL, `synchronous=FULL`).
+public final class AuditStore: ServiceStore, Sendable {
     public let path: String
     private let pool: DatabasePool
     private let batcher: Batcher
+    /// Nonces taken since this store was opened (the audit log holds the older ones).
+    private let taken = Mutex([String: Date]())
+
+    public var location: String { "SQLite \(path)" }
+    public var shared: Bool { false }
 
     /// Opens (creating if needed) the store.
     /// - Throws: GRDB's error, with the path, when the file cannot be opened or migrated.
@@ -111,9 +119,10 @@ public final class AuditStore: Sendable {
         // the -wal and -shm files the database file's mode.
         for file in [path, path + "-wal", path + "-shm"] {
             let fd = open(file, O_RDWR | O_CLOEXEC | (file == path ? O_CREAT : 0), 0o600)
-            if fd >= 0 { _ = fchmod(fd, 0o600); close(fd) }
+            if fd >= 0 { _ = fchmod(fd, 0o600); Glibc.close(fd) }
         }
-        pool = try DatabasePool(path: path, configuration: configuration)
+        let database = try DatabasePool(path: path, configuration: configuration)
+        pool = database
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1") { db in
             try db.execute(sql: """
@@ -132,8 +141,12 @@ public final class AuditStore: Sendable {
                 CREATE INDEX async_pending ON async_tasks(status, created);
                 """)
         }
-        try migrator.migrate(pool)
-        batcher = Batcher(pool: pool)
+        try migrator.migrate(database)
+        batcher = Batcher { records in
+            try await database.write { db in
+                for record in records { try AuditStore.insert(record, db) }
+            }
+        }
     }
 
     // MARK: audit
@@ -146,7 +159,7 @@ public final class AuditStore: Sendable {
 
     /// Records, oldest first: at most `limit`, the newest ones, since `since`, of `keyID`.
     /// - Throws: the database's error when it cannot be read.
-    public func records(since: Date? = nil, keyID: String? = nil, limit: Int = 10_000) async throws -> [AuditRecord] {
+    public func records(since: Date?, keyID: String?, limit: Int) async throws -> [AuditRecord] {
         try await pool.read { db in
             var sql = "SELECT * FROM audit WHERE 1=1"
             var arguments: StatementArguments = []
@@ -187,6 +200,26 @@ public final class AuditStore: Sendable {
             refusedSyscall: row["refused_syscall"], duration: row["duration"], bytesIn: row["bytes_in"], bytesOut: row["bytes_out"],
             httpStatus: row["http_status"], nonce: row["nonce"], message: row["message"])
     }
+
+    public func claimNonce(keyID: String, nonce: String, at time: Date, notBefore: Date) async throws -> Bool {
+        let key = "\(keyID)\u{0}\(nonce)"
+        let fresh = taken.withLock { seen -> Bool in
+            if let last = seen[key], last >= notBefore { return false }
+            seen[key] = time
+            if seen.count > 100_000 { seen = seen.filter { $0.value >= notBefore } }
+            return true
+        }
+        guard fresh else { return false }
+        let recorded = try await pool.read { db in
+            try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM audit WHERE key_id = ? AND nonce = ? AND time >= ?)",
+                              arguments: [keyID, nonce, notBefore.timeIntervalSince1970]) ?? false
+        }
+        return !recorded
+    }
+
+    public func onTaskEnqueued(_ wake: @escaping @Sendable () -> Void) {}
+
+    public func close() async {}
 
     // MARK: async tasks
 
@@ -237,12 +270,15 @@ public final class AuditStore: Sendable {
     /// Marks a task succeeded or failed with its result or error, and writes its audit record in
     /// the same transaction.
     /// - Throws: the database's error when it cannot be written.
-    public func finish(_ id: String, succeeded: Bool, result: [UInt8]?, error: String?, audit: AuditRecord) async throws {
+    @discardableResult
+    public func finish(_ id: String, succeeded: Bool, result: [UInt8]?, error: String?, audit: AuditRecord) async throws -> Bool {
         try await pool.write { db in
-            try db.execute(sql: "UPDATE async_tasks SET status = ?, finished = ?, result = ?, error = ? WHERE id = ?",
+            try db.execute(sql: "UPDATE async_tasks SET status = ?, finished = ?, result = ?, error = ? WHERE id = ? AND status = ?",
                            arguments: [(succeeded ? AsyncTask.Status.succeeded : .failed).rawValue, Date().timeIntervalSince1970,
-                                       result.map { Data($0) }, error, id])
+                                       result.map { Data($0) }, error, id, AsyncTask.Status.running.rawValue])
+            guard db.changesCount == 1 else { return false }
             try Self.insert(audit, db)
+            return true
         }
     }
 
@@ -277,12 +313,13 @@ public final class AuditStore: Sendable {
 }
 
 /// Group commit: records that arrive while a transaction is being written go together into the next.
-private actor Batcher {
-    private let pool: DatabasePool
+actor Batcher {
+    private let commit: @Sendable ([AuditRecord]) async throws -> Void
     private var pending: [(AuditRecord, CheckedContinuation<Void, any Error>)] = []
     private var draining = false
 
-    init(pool: DatabasePool) { self.pool = pool }
+    /// - Parameter commit: writes a batch in one transaction, durably.
+    init(commit: @escaping @Sendable ([AuditRecord]) async throws -> Void) { self.commit = commit }
 
     func write(_ record: AuditRecord) async throws {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
@@ -300,9 +337,7 @@ private actor Batcher {
             pending = []
             let records = batch.map(\.0)
             do {
-                try await pool.write { db in
-                    for record in records { try AuditStore.insert(record, db) }
-                }
+                try await commit(records)
                 for (_, continuation) in batch { continuation.resume() }
             } catch {
                 for (_, continuation) in batch { continuation.resume(throwing: error) }

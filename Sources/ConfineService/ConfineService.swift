@@ -14,7 +14,8 @@ import Synchronization
 /// authorised per key, admitted under a concurrency bound, recorded durably, measured.
 public final class ConfineService: Sendable {
     public let configuration: ServiceConfiguration
-    public let store: AuditStore
+    /// The audit log, nonces and asynchronous invocations: SQLite for one node, PostgreSQL for a fleet.
+    public let store: any ServiceStore
     let runtime: FunctionRuntime?
     let catalog: PolicyCatalog
     let admission: Admission
@@ -33,10 +34,10 @@ public final class ConfineService: Sendable {
                 logger: Logger = Logger(label: "confine.serve")) async throws {
         self.configuration = configuration
         self.logger = logger
-        switch configuration.store {
-        case .sqlite(let path): store = try AuditStore(path: path)
-        case .postgres(let url):
-            throw ServiceStartError(description: "auditLog '\(ServiceConfiguration.Store.redacted(url))': the PostgreSQL store is designed (README, 'Audit log for fleets') but not built into this version; use a SQLite file path")
+        do {
+            store = try await ServiceStores.open(configuration.store, lease: configuration.asyncLease, logger: logger)
+        } catch let error as StoreUnavailable {
+            throw ServiceStartError(description: "\(error); the server does not start without its store")
         }
         // No command may see the service's configuration or audit store, whatever its policy
         // and working directory.
@@ -50,6 +51,7 @@ public final class ConfineService: Sendable {
         replay = ReplayGuard(window: configuration.clockSkew)
         worker = AsyncWorker(workers: max(1, configuration.concurrency / 2))
         worker.attach(self)
+        store.onTaskEnqueued { [worker] in worker.wake() }
     }
 
     /// What a start does before the server takes requests: the nonces of requests signed before
@@ -222,6 +224,19 @@ public final class ConfineService: Sendable {
         guard replay.admit(keyID: key.id, nonce: nonce) else {
             throw ServiceError(.forbidden, "SignatureNonceUsed", "x-acs-signature-nonce '\(Self.printable(nonce))' was already used: the request is a replay")
         }
+        if store.shared {
+            // every node of the fleet: a request another node accepted is a replay here too
+            let now = Date()
+            let taken: Bool
+            do {
+                taken = try await store.claimNonce(keyID: key.id, nonce: nonce, at: now, notBefore: now.addingTimeInterval(-(2 * skew + 1)))
+            } catch {
+                throw Self.unavailable(error)
+            }
+            guard taken else {
+                throw ServiceError(.forbidden, "SignatureNonceUsed", "x-acs-signature-nonce '\(Self.printable(nonce))' was already used (on this or another node): the request is a replay")
+            }
+        }
         if let wait = limiter.take(key) {
             throw ServiceError(.tooManyRequests, "ResourceExhausted", "access key '\(key.id)' is over its rate of \(key.rateLimit ?? 0) requests per second", retryAfter: wait)
         }
@@ -281,8 +296,16 @@ public final class ConfineService: Sendable {
             return nil
         } catch {
             logger.error("audit log write failed", metadata: ["requestID": "\(record.requestID)", "error": "\(error)"])
-            return ServiceError(.internalServerError, "AuditLogUnavailable", "the request ran but its audit record could not be written")
+            let status: HTTPResponse.Status = error is StoreUnavailable ? .serviceUnavailable : .internalServerError
+            return ServiceError(status, "AuditLogUnavailable", "the request ran but its audit record could not be written: \(error)")
         }
+    }
+
+    /// A store that cannot be used, as the answer: 503 with what is wrong; the node recovers
+    /// when the store does.
+    static func unavailable(_ error: any Error) -> ServiceError {
+        if let error = error as? ServiceError { return error }
+        return ServiceError(.serviceUnavailable, "StoreUnavailable", "\(error); retry later", retryAfter: 1)
     }
 }
 

@@ -88,7 +88,7 @@ extension ConfineService {
         let record = AuditRecord(requestID: signed.requestID, keyID: signed.key.id, kind: "invoke-async", function: function,
                                  outcome: "queued", duration: signed.arrived.duration(to: .now).seconds, bytesIn: signed.body.count,
                                  httpStatus: 202, nonce: signed.nonce, message: "task \(id)")
-        try await store.enqueue(task, audit: record)
+        do { try await store.enqueue(task, audit: record) } catch { throw Self.unavailable(error) }
         worker.wake()
         metrics.completed(route: "async", function: function, outcome: "queued", duration: signed.arrived.duration(to: .now))
         var headers = HTTPFields()
@@ -103,7 +103,9 @@ extension ConfineService {
         guard signed.key.mayInvoke(name) else {
             throw ServiceError(.forbidden, "AccessDenied", "access key '\(signed.key.id)' may not read tasks of function '\(Self.printable(name))'")
         }
-        guard let task = try await store.task(id), task.function == name else {
+        let found: AsyncTask?
+        do { found = try await store.task(id) } catch { throw Self.unavailable(error) }
+        guard let task = found, task.function == name else {
             throw ServiceError(.notFound, "AsyncTaskNotFound", "no asynchronous task '\(Self.printable(id))' of function '\(Self.printable(name))'")
         }
         var object: [String: Any] = [

@@ -12,7 +12,7 @@ import Foundation
 ///   "keys": { "LTAI5tExampleKeyId": { "secret": "...", "functions": ["*"], "policies": ["default"],
 ///                                     "rateLimit": 100, "burst": 200 } },
 ///   "limits": { "concurrency": 8, "queue": 256, "bodySize": "6MiB", "clockSkew": "15m",
-///               "grace": "10s", "maxTimeout": "5m" } }
+///               "grace": "10s", "maxTimeout": "5m", "asyncLease": "30s" } }
 /// ```
 public struct ServiceConfiguration: Sendable {
     /// An access key: its secret, and what it may use.
@@ -86,6 +86,10 @@ public struct ServiceConfiguration: Sendable {
     public var grace: Duration
     /// The longest timeout a request may ask for.
     public var maxTimeout: Duration
+    /// How long an asynchronous invocation a node claimed in a shared store stays its own
+    /// without renewal (renewed every third of it): after a node dies, its tasks run elsewhere
+    /// this long after its last renewal.
+    public var asyncLease: Duration = .seconds(30)
 
     public init(file: String = "<memory>", functions: FunctionConfiguration? = nil, keys: [Key], store: Store,
                 policyPaths: [String] = [], concurrency: Int = 8, queueLimit: Int = 256, bodyLimit: Int = 6 << 20,
@@ -123,8 +127,11 @@ public struct ServiceConfiguration: Sendable {
         if let raw = fields["auditLog"] {
             let location = try walker.string(raw, "auditLog")
             if location.hasPrefix("postgres://") || location.hasPrefix("postgresql://") {
-                // Designed, not built: refused here, with the file and line, not at start.
-                throw walker.error("auditLog", "'\(Store.redacted(location))': the PostgreSQL store is designed (README, 'Audit log for fleets') but not built into this version (accepted: a SQLite file path)")
+                guard let parts = URLComponents(string: location), parts.host?.isEmpty == false, parts.user?.isEmpty == false,
+                      parts.path.count > 1 else {
+                    throw walker.error("auditLog", "'\(Store.redacted(location))' is not a PostgreSQL URL (accepted: postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=disable|prefer|require])")
+                }
+                store = .postgres(url: location)
             } else if location.isEmpty {
                 throw walker.error("auditLog", "expected a SQLite file path or a postgres:// URL")
             } else {
@@ -196,7 +203,7 @@ public struct ServiceConfiguration: Sendable {
         }
         var configuration = ServiceConfiguration(file: path, functions: functions, keys: keys, store: store, policyPaths: policyPaths)
         if let raw = fields["limits"] {
-            let l = try walker.object(raw, "limits", allowed: ["concurrency", "queue", "bodySize", "clockSkew", "grace", "maxTimeout"])
+            let l = try walker.object(raw, "limits", allowed: ["concurrency", "queue", "bodySize", "clockSkew", "grace", "maxTimeout", "asyncLease"])
             if let v = l["concurrency"] {
                 let n = try walker.unsigned(v, "limits.concurrency")
                 guard (1...1024).contains(n) else { throw walker.error("limits.concurrency", "must be between 1 and 1024") }
@@ -215,6 +222,11 @@ public struct ServiceConfiguration: Sendable {
             if let v = l["clockSkew"] { configuration.clockSkew = try walker.duration(v, "limits.clockSkew", allowZero: false) }
             if let v = l["grace"] { configuration.grace = try walker.duration(v, "limits.grace", allowZero: true) }
             if let v = l["maxTimeout"] { configuration.maxTimeout = try walker.duration(v, "limits.maxTimeout", allowZero: false) }
+            if let v = l["asyncLease"] {
+                let lease = try walker.duration(v, "limits.asyncLease", allowZero: false)
+                guard lease >= .seconds(3) else { throw walker.error("limits.asyncLease", "must be at least 3s (it is renewed every third of it)") }
+                configuration.asyncLease = lease
+            }
         }
         return configuration
     }
