@@ -7,7 +7,22 @@ scripts/install-deps.sh
 # The example configurations hold (example) secrets: `confine serve` accepts them only when private.
 chmod 600 examples/service.json examples/functions.json
 swift build --build-tests
+# A throwaway PostgreSQL on loopback (installed from Debian's packages when missing) for the store
+# suite's PostgreSQL cases and the fleet test; stopped and removed on the way out, whatever happens.
+pgdir=$(mktemp -d /var/tmp/confine-pg-XXXXXX)
+cleanup() {
+    scripts/postgres.sh stop "$pgdir" >/dev/null 2>&1 || true
+    if [ "${restore_cgroups:-}" = 1 ]; then scripts/cgroup-layout.sh v1; fi
+}
+trap cleanup EXIT
+CONFINE_TEST_POSTGRES=$(scripts/postgres.sh start "$pgdir")
+export CONFINE_TEST_POSTGRES
 swift test --skip-build 2>&1 | tee .build/test-output.txt | grep -vE '^(◇|↳)|started\.$'
+grep -q 'aTaskIsClaimedOnceAndItsResultWrittenOnce(_:) with 2 test cases passed' .build/test-output.txt \
+    || { echo "the store suite did not run against PostgreSQL"; exit 1; }
+# The fleet: three confine-server nodes on that PostgreSQL (the official SDK through each, a replay
+# refused across nodes, 200 async invocations through a SIGKILLed node, the database going away).
+python3 Tests/Fixtures/fleet_test.py .build/debug "$pgdir"
 # The shipped policies must stay SAFE or better.
 .build/debug/confine audit --fail-on medium policies/ >/dev/null
 echo "policy audit: every shipped policy is SAFE or better"
@@ -20,13 +35,13 @@ scripts/fuzz.sh .build/debug/confine
 # v2 hierarchy (the layout of current distributions), then moved back.
 if [ "$(id -u)" = 0 ] && [ "$(scripts/cgroup-layout.sh show | grep -c ' v1$')" -ge 2 ]; then
     # (the way back is set first: a move that fails half-way is undone too)
-    trap 'scripts/cgroup-layout.sh v1' EXIT
+    restore_cgroups=1
     scripts/cgroup-layout.sh v2 || { echo "cgroup v2: pids and cpu cannot be moved to cgroup v2 here"; exit 1; }
     CONFINE_CGROUP_LAYOUT=v2 swift test --skip-build --filter 'IsolationTests|ContainmentTests' > .build/test-v2.txt 2>&1 \
         || { tail -30 .build/test-v2.txt; echo "the resource tests failed with pids and cpu on cgroup v2"; exit 1; }
     tail -1 .build/test-v2.txt
     scripts/cgroup-layout.sh v1
-    trap - EXIT
+    restore_cgroups=0
     echo "cgroup v2: the isolation and containment tests pass with pids and cpu on cgroup v2"
 fi
 # An installation under a prefix finds its policies, and runs a command, from a folder of its own.

@@ -268,8 +268,11 @@ public final class ConfineService: Sendable {
                                  outcome: error.outcome, duration: context.arrived.duration(to: .now).seconds,
                                  bytesIn: context.signed?.body.count ?? 0,
                                  httpStatus: error.status.code, message: "\(error.code): \(error.message)")
-        do { try await store.record(record) } catch {
-            logger.error("audit log write failed", metadata: ["requestID": "\(context.requestID)", "error": "\(error)"])
+        // (a store that cannot be used cannot take the record either: the log line above is it)
+        if error.code != "StoreUnavailable" {
+            do { try await store.record(record) } catch {
+                logger.error("audit log write failed", metadata: ["requestID": "\(context.requestID)", "error": "\(error)"])
+            }
         }
         return (try? error.response(from: request, context: context)) ?? Response(status: error.status)
     }

@@ -99,17 +99,19 @@ public final class PostgresStore: ServiceStore, Sendable {
     /// reason a person can act on, except the service's own errors.
     static func bounded<T: Sendable>(_ location: String, _ operation: @escaping @Sendable () async throws -> T) async throws -> T {
         do {
-            return try await withThrowingTaskGroup(of: T?.self) { group in
-                group.addTask { try await operation() }
-                group.addTask {
-                    try await Task.sleep(for: deadline)
-                    return nil
+            // a race the deadline wins even when the operation does not heed cancellation (a
+            // connection that is still being made): the operation is then abandoned, cancelled
+            return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+                let answer = Answer(continuation)
+                let work = Task {
+                    do { answer.resume(with: .success(try await operation())) } catch { answer.resume(with: .failure(error)) }
                 }
-                defer { group.cancelAll() }
-                guard let first = try await group.next(), let value = first else {
-                    throw StoreUnavailable(location: location, reason: "no answer within \(deadline.components.seconds) seconds")
+                Task {
+                    try? await Task.sleep(for: deadline)
+                    if answer.resume(with: .failure(StoreUnavailable(location: location, reason: "no answer within \(deadline.components.seconds) seconds"))) {
+                        work.cancel()
+                    }
                 }
-                return value
             }
         } catch let error as ServiceError {
             throw error
@@ -421,5 +423,23 @@ public final class PostgresStore: ServiceStore, Sendable {
             finished: try cells["finished"].decode(Double?.self).map(Date.init(timeIntervalSince1970:)),
             result: try cells["result"].decode(Data?.self).map { [UInt8]($0) }, error: try cells["error"].decode(String?.self),
             attempts: try cells["attempts"].decode(Int.self))
+    }
+}
+
+/// A continuation resumed once, by whichever of the operation and the deadline comes first.
+private final class Answer<T: Sendable>: Sendable {
+    private let continuation: Mutex<CheckedContinuation<T, any Error>?>
+
+    init(_ continuation: CheckedContinuation<T, any Error>) { self.continuation = Mutex(continuation) }
+
+    /// True when this call resumed it.
+    @discardableResult
+    func resume(with result: Result<T, any Error>) -> Bool {
+        guard let waiting = continuation.withLock({ value -> CheckedContinuation<T, any Error>? in
+            defer { value = nil }
+            return value
+        }) else { return false }
+        waiting.resume(with: result)
+        return true
     }
 }
