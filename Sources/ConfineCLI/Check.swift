@@ -45,7 +45,14 @@ extension ConfineCommand {
             if !command.isEmpty {
                 do {
                     let verdict = try CommandCheck.check(command, policy: policy)
-                    say("allowed: \(verdict.executable) under policy '\(policy.name)' (\(verdict.reason))")
+                    let here = SystemCalls.realPath(workingDirectory ?? FileManager.default.currentDirectoryPath)
+                    if let refusal = FilesystemView(policy: policy, workingDirectory: here).workingDirectoryRefusal() {
+                        // what confine run meets at launch, said before anything runs
+                        say("refused: \(refusal)")
+                        status = 126
+                    } else {
+                        say("allowed: \(verdict.executable) under policy '\(policy.name)' (\(verdict.reason))")
+                    }
                 } catch let error as ConfineError {
                     say("refused: \(error.message)")
                     status = error.exitStatus

@@ -54,14 +54,14 @@ extension ConfineCommand {
                 print("  user: \(policy.user)")
                 print("  timeout: \(policy.timeout.map(Quantity.format) ?? "none"), outputLimit: \(policy.outputLimit.map { Quantity.format(bytes: UInt64($0)) } ?? "none")")
                 // sizes in bytes shown as sizes (the policy file may say "1GiB"), cpu in seconds
-                print("  rlimits: " + policy.rlimits.entries.map { entry in
+                print("  rlimits: " + (policy.rlimits.entries.isEmpty ? "none" : "") + policy.rlimits.entries.map { entry in
                     guard case .limited(let n) = entry.value, ["as", "fsize", "stack", "memlock", "data"].contains(entry.name) else {
                         guard case .limited = entry.value, entry.name == "cpu" else { return "\(entry.name)=\(entry.value)" }
                         return "\(entry.name)=\(entry.value)s"
                     }
                     return "\(entry.name)=\(Quantity.format(bytes: n))"
                 }.joined(separator: " "))
-                print("  environment: " + policy.environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
+                print("  environment: " + (policy.environment.isEmpty ? "none" : "") + policy.environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
                 print("  commands: allow [\(policy.commands.allow.joined(separator: ", "))] deny [\(policy.commands.deny.joined(separator: ", "))]")
                 for line in PolicyCommand.show(isolation: policy.isolation) { print(line) }
                 print("  seccomp: default \(policy.seccomp.defaultAction), architectures \(policy.seccomp.architectures.map(\.rawValue).joined(separator: ", "))")
@@ -168,7 +168,7 @@ extension ConfineCommand {
                 let result: ProfileImporter.Result
                 do { result = try importer.convert([UInt8](data), file: profile, name: name ?? stem) } catch { fail("\(error)", status: 2) }
                 for warning in result.warnings { StandardStream.error.write("confine: warning: \(warning)\n") }
-                StandardStream.error.write("confine: \(result.rulesKept) rules imported, \(result.rulesSkipped) not applicable or not expressible\n")
+                StandardStream.error.write("confine: \(result.rulesKept) rules imported; \(result.rulesNotApplicable) not applicable (other capabilities, architectures or kernels); \(result.rulesNotExpressible) not expressible\(result.unknownToLibseccomp.isEmpty ? "" : "; \(result.unknownToLibseccomp.count) calls of this machine this libseccomp cannot name get the default action (\(result.unknownToLibseccomp.joined(separator: ", ")))")\n")
                 StandardStream.error.write("confine: \(isolation.map { "it keeps the isolation of \(base): \($0.summary) (--without-isolation leaves it out)" } ?? "no isolation (--without-isolation): only the syscall filter confines it")\n")
                 if let output {
                     do { try OutputFile.write(result.json, to: output) } catch { fail("-o \(error)", status: 2) }

@@ -86,7 +86,7 @@ public struct AuditWeights: Sendable {
         "syscall.obsolete": 2, "syscall.persistent-ipc": 8,
         "syscall.clone3-allowed": 20, "syscall.clone3-eperm": 5,
         "syscall.ioctl-tiocsti": 25, "syscall.personality": 5,
-        "network.raw": 25, "network.inet": 8, "network.netlink": 5, "network.unix": 2, "network.any-family": 20,
+        "network.raw": 25, "network.inet": 8, "network.netlink": 5, "network.unix": 2, "network.any-family": 20, "network.most-families": 14,
         "action.kill-thread": 2,
         "rlimit.cpu.missing": 6, "rlimit.as.missing": 4, "rlimit.fsize.missing": 5, "rlimit.nofile.missing": 3,
         "rlimit.nproc.missing": 8, "rlimit.core.missing": 1,
@@ -282,27 +282,40 @@ public struct PolicyAuditor: Sendable {
         if Self.permits(plan, "socket") {
             let families: [(UInt64, String)] = [(1, "AF_UNIX"), (2, "AF_INET"), (10, "AF_INET6"), (16, "AF_NETLINK"), (17, "AF_PACKET")]
             let open = families.filter { Self.permits(plan, "socket", arguments: [$0.0, 1, 0]) || Self.permits(plan, "socket", arguments: [$0.0, 3, 0]) }
-            let origin = ruleOrigin(plan, "socket")
+            // each finding points at the rule that decides the call it is about
+            func origin(_ arguments: [UInt64]) -> String? { plan.decide("socket", arguments: arguments).origin ?? ruleOrigin(plan, "socket") }
+            // families that are rarely needed and often attacked: a rule that refuses them is not "every family"
+            let guarded: [(UInt64, String)] = [(38, "AF_ALG"), (40, "AF_VSOCK"), (17, "AF_PACKET"), (31, "AF_BLUETOOTH"), (29, "AF_CAN")]
             if Self.permits(plan, "socket", arguments: [99, 1, 0]) {
-                add("network.any-family", "socket is allowed for every address family", origin: origin,
-                    why: "every protocol family the kernel has (bluetooth, vsock, packet, ...) is reachable, each its own attack surface",
-                    fix: "allow socket only with arg0 equal to the families needed (AF_UNIX 1, AF_INET 2, AF_INET6 10)")
+                let refused = guarded.filter { !Self.permits(plan, "socket", arguments: [$0.0, 1, 0]) && !Self.permits(plan, "socket", arguments: [$0.0, 3, 0]) }
+                if refused.isEmpty {
+                    add("network.any-family", "socket is allowed for every address family", origin: origin([99, 1, 0]),
+                        why: "every protocol family the kernel has (bluetooth, vsock, packet, ...) is reachable, each its own attack surface",
+                        fix: "allow socket only with arg0 equal to the families needed (AF_UNIX 1, AF_INET 2, AF_INET6 10)")
+                } else {
+                    add("network.most-families", "socket is allowed for every address family but \(refused.map(\.1).joined(separator: ", "))",
+                        origin: origin([99, 1, 0]),
+                        why: "the families left open (rarely used ones such as AF_KEY, AF_RDS, AF_TIPC, AF_X25) are each their own attack surface",
+                        fix: "allow socket only with arg0 equal to the families needed (AF_UNIX 1, AF_INET 2, AF_INET6 10)")
+                }
             }
             if Self.permits(plan, "socket", arguments: [17, 3, 0]) || Self.permits(plan, "socket", arguments: [2, 3, 255]) {
-                add("network.raw", "raw or packet sockets can be opened", origin: origin,
+                let raw: [UInt64] = Self.permits(plan, "socket", arguments: [17, 3, 0]) ? [17, 3, 0] : [2, 3, 255]
+                add("network.raw", "raw or packet sockets can be opened", origin: origin(raw),
                     why: "raw sockets forge and sniff traffic on the host's network", fix: "refuse AF_PACKET and SOCK_RAW (arg1 3)")
             }
-            if open.contains(where: { $0.0 == 2 || $0.0 == 10 }) {
-                add("network.inet", "internet sockets are allowed (\(open.filter { $0.0 == 2 || $0.0 == 10 }.map(\.1).joined(separator: ", ")))", origin: origin,
+            if let inet = open.first(where: { $0.0 == 2 || $0.0 == 10 }) {
+                add("network.inet", "internet sockets are allowed (\(open.filter { $0.0 == 2 || $0.0 == 10 }.map(\.1).joined(separator: ", ")))",
+                    origin: origin(Self.permits(plan, "socket", arguments: [inet.0, 1, 0]) ? [inet.0, 1, 0] : [inet.0, 3, 0]),
                     why: "the command can reach any host the machine can, including cloud metadata endpoints and internal services",
                     fix: "drop AF_INET/AF_INET6 from the socket rules, or run with network: none (a network namespace)")
             }
             if Self.permits(plan, "socket", arguments: [16, 3, 9]) {
-                add("network.netlink", "netlink sockets of any protocol are allowed", origin: origin,
+                add("network.netlink", "netlink sockets of any protocol are allowed", origin: origin([16, 3, 9]),
                     why: "netlink reaches routing, audit, and other kernel subsystems", fix: "allow AF_NETLINK only with arg2 0 (NETLINK_ROUTE)")
             }
             if open.contains(where: { $0.0 == 1 }) && Self.permits(plan, "connect") {
-                add("network.unix", "local (AF_UNIX) sockets can be created and connected", origin: origin,
+                add("network.unix", "local (AF_UNIX) sockets can be created and connected", origin: origin([1, 1, 0]),
                     why: "abstract sockets of the host (D-Bus, X11, container runtimes) are reachable unless a network namespace or Landlock scope hides them",
                     fix: "refuse socket(AF_UNIX) if the commands do not need it; socketpair stays available")
             }

@@ -27,7 +27,16 @@ public struct ProfileImporter: Sendable {
         public var warnings: [String]
         /// How many of the profile's rules the policy keeps, and how many it could not express.
         public var rulesKept: Int
-        public var rulesSkipped: Int
+        public var rulesSkipped: Int { rulesNotApplicable + rulesNotExpressible }
+        /// Rules for other capabilities, architectures or kernels: expected to go.
+        public var rulesNotApplicable: Int = 0
+        /// Rules Confine could not keep (an action, a comparison, or only calls libseccomp does not know).
+        public var rulesNotExpressible: Int = 0
+        /// Calls of this architecture that this libseccomp cannot name, so no rule can hold them:
+        /// they get the default action whatever the profile said.
+        public var unknownToLibseccomp: [String] = []
+        /// Names of calls this architecture does not have (32-bit ones such as chown32): expected to go.
+        public var notOnThisArchitecture: [String] = []
     }
 
     /// - Throws: `PolicyError` when the profile is not JSON or not a seccomp profile.
@@ -67,10 +76,11 @@ public struct ProfileImporter: Sendable {
         }
 
         var rules: [[String: Any]] = []
-        var kept = 0, skipped = 0
+        var kept = 0, skipped = 0, notApplicable = 0
+        var unknownHere: [String] = [], otherArchitecture: [String] = []
         guard case .array(let syscalls)? = root["syscalls"] else {
             warn("syscalls", "no syscalls: every call gets the default action")
-            return Result(json: try render(name: name, file: file, seccomp: seccomp, rules: []), warnings: warnings, rulesKept: 0, rulesSkipped: 0)
+            return Result(json: try render(name: name, file: file, seccomp: seccomp, rules: []), warnings: warnings, rulesKept: 0)
         }
         for (i, raw) in syscalls.enumerated() {
             let path = "syscalls[\(i)]"
@@ -79,7 +89,7 @@ public struct ProfileImporter: Sendable {
                 warn("\(path).\(key)", "unknown field, not imported")
             }
             if let reason = exclusion(rule) {
-                skipped += 1
+                notApplicable += 1
                 _ = reason  // rules for other capabilities, arches or kernels are expected to go; not a warning
                 continue
             }
@@ -95,9 +105,15 @@ public struct ProfileImporter: Sendable {
                 names = [single]
             }
             let unknown = names.filter { Syscalls.number(of: $0) == nil }
-            if !unknown.isEmpty {
-                warn("\(path).names", "not known on this architecture to libseccomp, dropped: \(unknown.joined(separator: ", "))")
+            // real calls of this machine that libseccomp cannot name matter (their rule is lost);
+            // 32-bit and other architectures' names are expected to go
+            let real = unknown.filter { Syscalls.newerThanLibseccomp[$0] != nil }
+            let foreign = unknown.filter { Syscalls.newerThanLibseccomp[$0] == nil }
+            if !real.isEmpty {
+                warn("\(path).names", "calls of \(Self.nativeArch) this libseccomp cannot name, so this rule cannot hold them and they get the default action: \(real.map { "\($0) (\(Syscalls.newerThanLibseccomp[$0] ?? 0))" }.joined(separator: ", "))")
             }
+            unknownHere += real.filter { !unknownHere.contains($0) }
+            otherArchitecture += foreign.filter { !otherArchitecture.contains($0) }
             names = names.filter { Syscalls.number(of: $0) != nil }
             guard !names.isEmpty else { skipped += 1; continue }
             var out: [String: Any] = ["names": names, "action": action]
@@ -128,7 +144,12 @@ public struct ProfileImporter: Sendable {
             rules.append(out)
             kept += 1
         }
-        return Result(json: try render(name: name, file: file, seccomp: seccomp, rules: rules), warnings: warnings, rulesKept: kept, rulesSkipped: skipped)
+        if !otherArchitecture.isEmpty {
+            warnings.append("\(file): not calls of \(Self.nativeArch) (32-bit or other architectures' names), dropped as expected: \(otherArchitecture.joined(separator: ", "))")
+        }
+        return Result(json: try render(name: name, file: file, seccomp: seccomp, rules: rules), warnings: warnings, rulesKept: kept,
+                      rulesNotApplicable: notApplicable, rulesNotExpressible: skipped, unknownToLibseccomp: unknownHere,
+                      notOnThisArchitecture: otherArchitecture)
     }
 
     /// Why a rule does not apply to these capabilities, arch and kernel; nil when it does.

@@ -27,10 +27,37 @@ public enum Syscalls {
         names[nr] ?? "syscall_\(nr)"
     }
 
+    /// x86_64 calls newer than the libseccomp Debian 12 ships (2.5.4), with their numbers
+    /// (the kernel's arch/x86/entry/syscalls/syscall_64.tbl), kept where this libseccomp cannot
+    /// name them: a profile's rule for one cannot be kept, which an import must say.
+    public static let newerThanLibseccomp: [String: Int32] = {
+        #if arch(x86_64)
+        let table: [String: Int32] = [
+            "uretprobe": 335, "memfd_secret": 447, "process_mrelease": 448, "futex_waitv": 449, "set_mempolicy_home_node": 450,
+            "cachestat": 451, "fchmodat2": 452, "map_shadow_stack": 453, "futex_wake": 454, "futex_wait": 455,
+            "futex_requeue": 456, "statmount": 457, "listmount": 458, "lsm_get_self_attr": 459, "lsm_set_self_attr": 460,
+            "lsm_list_modules": 461, "mseal": 462, "setxattrat": 463, "getxattrat": 464, "listxattrat": 465,
+            "removexattrat": 466, "open_tree_attr": 467, "file_getattr": 468, "file_setattr": 469,
+        ]
+        return table.filter { number(of: $0.key) == nil }
+        #else
+        return [:]
+        #endif
+    }()
+
     /// The known name closest to a misspelt one, when it is close enough to suggest.
     public static func closest(to name: String) -> String? {
-        let candidates = names.values.map { ($0, editDistance($0, name)) }
-        guard let best = candidates.min(by: { $0.1 < $1.1 || ($0.1 == $1.1 && $0.0 < $1.0) }) else { return nil }
+        Suggestion.closest(to: name, among: names.values)
+    }
+}
+
+/// "Did you mean": the candidate nearest a misspelt name.
+public enum Suggestion {
+    /// The candidate closest to `name` when it is close enough to suggest (a quarter of its
+    /// letters, at least one edit), the first in order among equals.
+    public static func closest(to name: String, among candidates: some Sequence<String>) -> String? {
+        let scored = candidates.map { ($0, editDistance($0, name)) }
+        guard let best = scored.min(by: { $0.1 < $1.1 || ($0.1 == $1.1 && $0.0 < $1.0) }) else { return nil }
         return best.1 <= max(1, name.count / 4) ? best.0 : nil
     }
 
@@ -53,5 +80,4 @@ public enum Syscalls {
             }
         }
         return table[a.count][b.count]
-    }
-}
+    }}

@@ -138,6 +138,8 @@ public struct FunctionConfiguration: Sendable {
                 if let code, let own = SystemCalls.realPath(path), own.hasPrefix(code == "/" ? "/" : code + "/") {
                     throw error("\(base).codeDirectory", "'\(code)' holds this configuration file (\(own)), which the function would see: keep each function's code in a folder of its own")
                 }
+                // The handler itself, now rather than at every request.
+                if let code { try Self.checkHandler(handler, runtime: runtime, in: code) { message in error("\(base).handler", message) } }
             }
             let policyName = try string(f["policy"], "\(base).policy", default: runtime == .python3 ? "python" : "default")
             let policy: Policy
@@ -207,5 +209,33 @@ public struct FunctionConfiguration: Sendable {
             region: try string(fields["region"], "region", default: "local"),
             accountID: try string(fields["accountID"], "accountID", default: "0"),
             credentials: credentials, functions: functions)
+    }
+}
+
+extension FunctionConfiguration {
+    /// A handler that is in its code folder: for `executable` a program there, for `python3`
+    /// the module its `module.function` names (`index.handler` → `index.py`, a package
+    /// `index/`, or a compiled `index.*.so`); `fail` makes the error naming the field.
+    static func checkHandler(_ handler: String, runtime: Runtime, in code: String, fail: (String) -> PolicyError) throws {
+        switch runtime {
+        case .executable:
+            let program = URL(fileURLWithPath: code).appendingPathComponent(handler).path
+            var isDirectory = false
+            guard FileManager.default.fileExists(atPath: program, isDirectory: &isDirectory), !isDirectory,
+                  FileManager.default.isExecutableFile(atPath: program) else {
+                throw fail("'\(handler)' is not an executable file in \(code) (the handler of an executable function is a program in its codeDirectory)")
+            }
+        case .python3:
+            let parts = handler.split(separator: ".").dropLast().map(String.init)
+            let module = parts.joined(separator: "/")
+            let base = URL(fileURLWithPath: code).appendingPathComponent(module).path
+            let folder = URL(fileURLWithPath: base).deletingLastPathComponent().path, name = parts.last ?? ""
+            let compiled = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).contains { $0.hasPrefix(name + ".") && $0.hasSuffix(".so") }
+            guard FileManager.default.fileExists(atPath: base + ".py") || FileManager.default.fileExists(atPath: base + "/__init__.py") || compiled else {
+                throw fail("no module '\(parts.joined(separator: "."))' in \(code): '\(handler)' loads \(module).py (or the package \(module)/)")
+            }
+        case .swift:
+            return
+        }
     }
 }

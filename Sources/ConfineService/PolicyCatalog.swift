@@ -28,6 +28,18 @@ public final class PolicyCatalog: Sendable {
         self.executors = executors
     }
 
+    /// The policy names the search paths hold (`NAME.json`), as the catalog would load them.
+    public static func availableNames(searchPaths: [String]) -> [String] {
+        var names: Set<String> = []
+        for directory in searchPaths {
+            for file in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] where file.hasSuffix(".json") {
+                let name = String(file.dropLast(5))
+                if isPlainName(name) { names.insert(name) }
+            }
+        }
+        return names.sorted()
+    }
+
     /// A policy name as a request may give it: never a path.
     public static func isPlainName(_ name: String) -> Bool {
         !name.isEmpty && name.utf8.count <= 64 && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }

@@ -181,6 +181,12 @@ public struct ServiceConfiguration: Sendable {
             for (i, name) in policies.enumerated() where !PolicyCatalog.isPlainName(name) {
                 throw walker.error("\(base).policies[\(i)]", "'\(name)' is not a policy name (letters, digits, '-', '_')")
             }
+            // a grant of a policy no search path holds would start the server and fail every request
+            let available = PolicyCatalog.availableNames(searchPaths: policyPaths + PolicyReader.defaultSearchPaths().filter { !policyPaths.contains($0) })
+            for (i, name) in policies.enumerated() where !available.contains(name) {
+                let near = Suggestion.closest(to: name, among: available)
+                throw walker.error("\(base).policies[\(i)]", "unknown policy '\(name)'\(near.map { " (did you mean '\($0)'?)" } ?? "") (available: \(available.joined(separator: ", ")))")
+            }
             var rate: Double?
             if let raw = k["rateLimit"] {
                 switch raw {

@@ -1,3 +1,4 @@
+import Foundation
 import ConfinePolicy
 import Testing
 
@@ -8,6 +9,32 @@ import Testing
     func shippedPolicyIsSafeOrBetter(_ name: String) throws {
         let report = auditor.audit(try PolicyReader().load(name))
         #expect(report.label <= .safe, "\(name): \(report.exposure) \(report.label) \(report.findings.map(\.id))")
+    }
+
+    @Test func socketFindingsPointAtTheRuleThatDecidesAndNameTheFamiliesKeptOut() throws {
+        // network.json: AF_UNIX at line 9, AF_INET from line 10 — each finding names its own rule
+        let network = auditor.audit(try PolicyReader().load("network"))
+        #expect(network.findings.first { $0.id == "network.inet" }?.origin?.hasSuffix("network.json:10") == true,
+                "\(network.findings.map { "\($0.id) \($0.origin ?? "-")" })")
+        #expect(network.findings.first { $0.id == "network.unix" }?.origin?.hasSuffix("network.json:9") == true)
+        // moby's shape: socket allowed but for AF_ALG (38) and AF_VSOCK (40) is not "every family"
+        let folder = NSTemporaryDirectory() + "audit-families-\(getpid())"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let file = folder + "/moby-like.json"
+        try """
+            { "version": 1, "include": "base",
+              "seccomp": { "syscalls": [
+                { "names": ["socket"], "action": "SCMP_ACT_ALLOW", "args": [{ "index": 0, "value": 38, "op": "SCMP_CMP_LT" }] },
+                { "names": ["socket"], "action": "SCMP_ACT_ALLOW", "args": [{ "index": 0, "value": 39, "op": "SCMP_CMP_EQ" }] },
+                { "names": ["socket"], "action": "SCMP_ACT_ALLOW", "args": [{ "index": 0, "value": 40, "op": "SCMP_CMP_GT" }] } ] } }
+            """.write(toFile: file, atomically: true, encoding: .utf8)
+        let moby = auditor.audit(try PolicyReader().load(file))
+        let ids = moby.findings.map(\.id)
+        #expect(!ids.contains("network.any-family"), "\(ids)")
+        let most = try #require(moby.findings.first { $0.id == "network.most-families" })
+        #expect(most.title == "socket is allowed for every address family but AF_ALG, AF_VSOCK", "\(most.title)")
+        #expect(most.origin?.hasSuffix("moby-like.json:5") == true, "\(most.origin ?? "-")")
     }
 
     @Test func dangerousPolicyIsNamedFindingByFinding() throws {

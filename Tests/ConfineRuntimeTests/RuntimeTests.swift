@@ -176,6 +176,35 @@ enum Runtimes {
         #expect(error.message.contains("module.function"))
     }
 
+    @Test func aHandlerThatIsNotThereIsRefusedWhenTheConfigurationIsRead() throws {
+        // not at every request: the file and line of the handler, and what it should be
+        let folder = NSTemporaryDirectory() + "handler-check-\(getpid())"
+        try FileManager.default.createDirectory(atPath: folder + "/code", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        func load(_ runtime: String, _ handler: String) -> PolicyError? {
+            let file = folder + "/functions.json"
+            try? """
+                { "version": 1, "functions": {
+                    "f": { "runtime": "\(runtime)", "handler": "\(handler)", "codeDirectory": "code" } } }
+                """.write(toFile: file, atomically: true, encoding: .utf8)
+            do { _ = try FunctionConfiguration.load(file); return nil } catch { return error as? PolicyError }
+        }
+        let python = try #require(load("python3", "index.handler"))
+        #expect(python.path == "functions.f.handler" && python.line == 2 && python.message.contains("no module 'index'"), "\(python)")
+        let program = try #require(load("executable", "run.sh"))
+        #expect(program.path == "functions.f.handler" && program.message.contains("is not an executable file"), "\(program)")
+        // present: accepted (a module file, a package, a program)
+        try "def handler(e, c): return e\n".write(toFile: folder + "/code/index.py", atomically: true, encoding: .utf8)
+        #expect(load("python3", "index.handler") == nil)
+        try FileManager.default.createDirectory(atPath: folder + "/code/pkg", withIntermediateDirectories: true)
+        try "".write(toFile: folder + "/code/pkg/__init__.py", atomically: true, encoding: .utf8)
+        #expect(load("python3", "pkg.handler") == nil)
+        try "#!/bin/sh\ncat\n".write(toFile: folder + "/code/run.sh", atomically: true, encoding: .utf8)
+        #expect(load("executable", "run.sh")?.message.contains("is not an executable file") == true, "not executable yet")
+        chmod(folder + "/code/run.sh", 0o755)
+        #expect(load("executable", "run.sh") == nil)
+    }
+
     @Test func unknownFieldIsAnError() throws {
         let error = try #require(loadError("unknown-field.json"))
         #expect(error.path == "functions.f.memmory")

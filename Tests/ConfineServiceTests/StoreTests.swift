@@ -67,7 +67,7 @@ import Testing
         let first = try #require(all.first { $0.requestID == "r0" })
         #expect(first.argv == ["ls", "-l"] && first.exitStatus == 0 && first.bytesOut == 42 && first.message == "m" && first.keyID == "even")
         #expect(try await reader.records(since: nil, keyID: "odd", limit: 100).count == 25)
-        #expect(try await reader.records(since: Date().addingTimeInterval(-60), keyID: nil, limit: 100).count == 50)
+        #expect(try await reader.records(since: old.addingTimeInterval(60), keyID: nil, limit: 100).count == 50, "all but the hour-old one")
         let newest = try await reader.records(since: nil, keyID: nil, limit: 3)
         #expect(newest.count == 3 && newest.last?.requestID == "old", "the newest three, oldest first: \(newest.map(\.requestID))")
         await reader.close()
@@ -191,4 +191,32 @@ final class Heard: @unchecked Sendable {
     private var value = false
     var marked: Bool { lock.withLock { value } }
     func mark() { lock.withLock { value = true } }
+}
+
+@Suite struct ServiceConfigurationTests {
+    /// Everything a configuration names is resolved when it is read: a misspelt policy in a
+    /// key's grants stops the start with its file and line, not every request later.
+    @Test func aGrantOfAnUnknownPolicyIsRefusedWhenRead() throws {
+        let folder = scratchDirectory()
+        let file = folder + "/service.json"
+        try """
+            { "version": 1, "auditLog": "audit.sqlite",
+              "keys": { "k1": { "secret": "0123456789abcdef0123",
+                                "policies": ["default", "defualt"] } } }
+            """.write(toFile: file, atomically: true, encoding: .utf8)
+        chmod(file, 0o600)
+        do {
+            _ = try ServiceConfiguration.load(file)
+            Issue.record("a grant of 'defualt' was accepted")
+        } catch {
+            let text = "\(error)"
+            #expect(text.contains("service.json:3: keys.k1.policies[1]: unknown policy 'defualt' (did you mean 'default'?)"), "\(text)")
+        }
+        // and a postgres URL that names no database is refused the same way
+        try """
+            { "version": 1, "auditLog": "postgres://confine@db.example",
+              "keys": { "k1": { "secret": "0123456789abcdef0123", "policies": ["default"] } } }
+            """.write(toFile: file, atomically: true, encoding: .utf8)
+        #expect(throws: (any Error).self) { try ServiceConfiguration.load(file) }
+    }
 }

@@ -112,6 +112,26 @@ public struct FilesystemView: Sendable {
         return Decision(admitted: false, rule: nil, notes: notes)
     }
 
+    /// Why the command could not enter its working directory, as `confine run` would find at
+    /// launch (exit 126); nil when it can. As root under `user: auto` the command runs as a uid
+    /// of its own: every folder above the working directory must let others through (o+x); the
+    /// working directory itself too, unless it is readWrite (mounted as the command's own).
+    public func workingDirectoryRefusal() -> String? {
+        guard geteuid() == 0, policy.user == .automatic, let workingDirectory else { return nil }
+        let components = workingDirectory.split(separator: "/")
+        var folder = ""
+        for (i, component) in components.enumerated() {
+            folder += "/" + component
+            if i == components.count - 1 && policy.isolation.filesystem?.workingDirectory == .readWrite { break }
+            var info = stat()
+            guard stat(folder, &info) == 0 else { continue }
+            if info.st_mode & S_IXOTH == 0 {
+                return "cannot enter the working directory '\(workingDirectory)': \(folder) (mode \(String(info.st_mode & 0o7777, radix: 8))) admits no other user, and the command runs as a uid of its own; run it from a folder every user may enter (each folder on the path o+x), or under a policy with \"user\": \"inherit\""
+            }
+        }
+        return nil
+    }
+
     /// As root, commands run under a leased uid that is neither owner nor in the group: the
     /// folders on the way must let others through, and the path others read (or write) —
     /// except, inside a readWrite working directory (which `confine run` mounts as the
