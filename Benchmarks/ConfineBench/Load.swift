@@ -94,12 +94,92 @@ enum LoadBenchmark {
         }
     }
 
+    /// `confine-bench --serve --fleet`: the store's cost. The same signed `/v1/exec` of `true`
+    /// against one node on SQLite, one node on PostgreSQL, and two nodes sharing PostgreSQL (two
+    /// wrk at once, one per node, summed). On one 2-core machine the two nodes share the cores,
+    /// so the last row shows what sharing the store costs, not how a fleet scales. PostgreSQL:
+    /// `$CONFINE_BENCH_POSTGRES`, else a throwaway one started by scripts/postgres.sh.
+    static func runFleet(quick: Bool) async throws {
+        guard access("/usr/bin/wrk", X_OK) == 0 else {
+            print("wrk is not installed (apt-get install -y wrk, or scripts/install-deps.sh)")
+            exit(1)
+        }
+        let duration = quick ? 5 : 15
+        let connections = 16
+        let directory = NSTemporaryDirectory() + "confine-fleet-\(getpid())"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let script = repository.appendingPathComponent("scripts/postgres.sh").path
+        var database: String?
+        let url: String
+        if let given = ProcessInfo.processInfo.environment["CONFINE_BENCH_POSTGRES"], !given.isEmpty {
+            url = given
+        } else {
+            database = "/var/tmp/confine-bench-pg-\(getpid())"
+            let started = try runCapturing([script, "start", database!])
+            guard let line = started.split(separator: "\n").last(where: { $0.hasPrefix("postgres://") }) else {
+                print("cannot start PostgreSQL (scripts/postgres.sh):\n\(started)")
+                exit(1)
+            }
+            url = String(line)
+        }
+        defer { if let database { _ = try? runCapturing([script, "stop", database]) } }
+
+        let key = ServiceConfiguration.Key(id: keyID, secret: secret, functions: ["*"], policies: ["default"])
+        let body = Array(#"{"argv":["true"],"timeout":10}"#.utf8)
+        var nextPort = 19500 + Int(getpid() % 400)
+        func node(_ store: ServiceConfiguration.Store) async throws -> (ConfineService, Task<Void, any Error>, Int) {
+            let configuration = ServiceConfiguration(keys: [key], store: store, concurrency: connections, queueLimit: 4096)
+            let service = try await ConfineService(configuration: configuration)
+            nextPort += 1
+            let port = nextPort
+            let app = service.buildApplication(host: "127.0.0.1", port: port)
+            let server = Task { try await app.runService(gracefulShutdownSignals: []) }
+            for _ in 0..<100 {
+                if (try? await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/healthz")!)) != nil { break }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            return (service, server, port)
+        }
+        func stop(_ server: Task<Void, any Error>, _ service: ConfineService) async {
+            server.cancel()
+            _ = try? await server.value
+            await service.store.close()
+        }
+        print("== fleet: wrk -t2 -c\(connections) -d\(duration)s, signed POST /v1/exec of `true` (the store's share of a request) ==")
+        print(pad("", 58) + pad("req/s", 9) + pad("p50", 8) + pad("p99", 8) + "errors")
+        var rows: [Row] = []
+        let sqlite = try await node(.sqlite(path: "\(directory)/audit.sqlite"))
+        rows.append(try await wrk("one node, SQLite (WAL, synchronous=FULL)", path: "/v1/exec", body: body, contentType: "application/json",
+                                  port: sqlite.2, duration: duration, connections: connections, directory: directory, service: sqlite.0))
+        await stop(sqlite.1, sqlite.0)
+        let one = try await node(.postgres(url: url))
+        rows.append(try await wrk("one node, PostgreSQL (loopback)", path: "/v1/exec", body: body, contentType: "application/json",
+                                  port: one.2, duration: duration, connections: connections, directory: directory, service: one.0))
+        await stop(one.1, one.0)
+        let a = try await node(.postgres(url: url)), b = try await node(.postgres(url: url))
+        async let first = wrk("node A", path: "/v1/exec", body: body, contentType: "application/json", port: a.2, duration: duration,
+                              connections: connections / 2, directory: directory, service: a.0, tag: "-a", countRecords: false)
+        async let second = wrk("node B", path: "/v1/exec", body: body, contentType: "application/json", port: b.2, duration: duration,
+                               connections: connections / 2, directory: directory, service: b.0, tag: "-b", countRecords: false)
+        let (ra, rb) = try await (first, second)
+        rows.append(Row(name: "two nodes, one PostgreSQL (summed; same 2 cores)", requests: ra.requests + rb.requests,
+                        seconds: max(ra.seconds, rb.seconds), p50: (ra.p50 + rb.p50) / 2, p99: max(ra.p99, rb.p99), errors: ra.errors + rb.errors))
+        await stop(a.1, a.0)
+        await stop(b.1, b.0)
+        for row in rows { print(pad(row.name, 58) + String(format: "%-9.0f%-8.2f%-8.2f%d", row.perSecond, row.p50, row.p99, row.errors)) }
+        let base = rows[0].perSecond
+        print(String(format: "\nPostgreSQL one node: %.2fx SQLite's rate; two nodes: %.2fx (the cores are shared, so this is the store's cost)",
+                     rows[1].perSecond / base, rows[2].perSecond / base))
+    }
+
     static func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s + " " : s + String(repeating: " ", count: n - s.count) }
 
     /// Runs wrk with pre-signed requests (each nonce is single-use), then counts errors: non-2xx
     /// answers, socket errors, and answers whose audit record is not `ok`.
     static func wrk(_ name: String, path: String, body: [UInt8], contentType: String, port: Int, duration: Int,
-                    connections: Int, directory: String, service: ConfineService) async throws -> Row {
+                    connections: Int, directory: String, service: ConfineService, tag: String = "", countRecords: Bool = true) async throws -> Row {
         let threads = 2
         let perThread = 6000 * duration / threads + 1000
         let host = "127.0.0.1:\(port)"
@@ -113,7 +193,7 @@ enum LoadBenchmark {
                                                  body: body, keyID: keyID, secret: secret, date: date, nonce: nonce)
                 lines += "\(headers["x-acs-date"] ?? "")\t\(nonce)\t\(headers["authorization"] ?? "")\n"
             }
-            try lines.write(toFile: "\(directory)/signed-\(thread).tsv", atomically: false, encoding: .utf8)
+            try lines.write(toFile: "\(directory)/signed\(tag)-\(thread).tsv", atomically: false, encoding: .utf8)
         }
         let bodyText = String(decoding: body, as: UTF8.self).replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
         let script = """
@@ -122,7 +202,7 @@ enum LoadBenchmark {
             local rows = {}
             local n = 0
             function init(args)
-              for line in io.lines("\(directory)/signed-" .. id .. ".tsv") do
+              for line in io.lines("\(directory)/signed\(tag)-" .. id .. ".tsv") do
                 local d, nonce, auth = line:match("([^\\t]*)\\t([^\\t]*)\\t(.*)")
                 rows[#rows + 1] = { d, nonce, auth }
               end
@@ -141,17 +221,19 @@ enum LoadBenchmark {
                 summary.errors.write, summary.errors.status, summary.errors.timeout))
             end
             """
-        try script.write(toFile: "\(directory)/load.lua", atomically: false, encoding: .utf8)
+        try script.write(toFile: "\(directory)/load\(tag).lua", atomically: false, encoding: .utf8)
         let since = Date()
-        let output = try runCapturing(["/usr/bin/wrk", "-t\(threads)", "-c\(connections)", "-d\(duration)s", "--timeout", "10s",
-                                       "-s", "\(directory)/load.lua", "http://\(host)"])
+        // (off Swift's cooperative threads: two of these wait at once in the fleet run, and on
+        // two cores blocking both would starve the services under test, in this same process)
+        let output = try await runCapturingOffPool(["/usr/bin/wrk", "-t\(threads)", "-c\(connections)", "-d\(duration)s", "--timeout", "10s",
+                                       "-s", "\(directory)/load\(tag).lua", "http://\(host)"])
         guard let line = output.split(separator: "\n").first(where: { $0.hasPrefix("RESULT ") }) else {
             print(output)
             return Row(name: name, requests: 0, seconds: 1, p50: 0, p99: 0, errors: 1)
         }
         let f = line.split(separator: " ").dropFirst().map { Double($0) ?? 0 }
         let socketAndStatusErrors = f[4...8].reduce(0, +)
-        let records = try await service.store.records(since: since, keyID: nil, limit: 1_000_000)
+        let records = countRecords ? try await service.store.records(since: since, keyID: nil, limit: 1_000_000) : []
         let notOK = records.filter { $0.outcome != "ok" }.count
         if Int(f[0]) > perThread * threads { print("note: wrk sent more requests than were signed; replays were refused") }
         return Row(name: name, requests: Int(f[0]), seconds: f[1], p50: f[2], p99: f[3], errors: Int(socketAndStatusErrors) + notOK)
@@ -183,6 +265,12 @@ enum LoadBenchmark {
         func pct(_ p: Double) -> Double { samples.isEmpty ? 0 : samples[min(samples.count - 1, Int(Double(samples.count) * p))] }
         return Row(name: "direct: executor.execute(ls -l) from \(tasks) tasks", requests: samples.count, seconds: elapsed,
                    p50: pct(0.5), p99: pct(0.99), errors: results.map(\.1).reduce(0, +))
+    }
+
+    static func runCapturingOffPool(_ argv: [String]) async throws -> String {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(with: Result { try runCapturing(argv) }) }
+        }
     }
 
     static func runCapturing(_ argv: [String]) throws -> String {

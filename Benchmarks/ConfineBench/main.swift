@@ -9,8 +9,13 @@ import Glibc
 // peers, all measured in this run on this machine, printed as ratios.
 //   swift run -c release ConfineBench [--quick]
 //   swift run -c release ConfineBench --serve [--quick]   (the service under wrk)
+//   swift run -c release ConfineBench --serve --fleet [--quick]   (SQLite, PostgreSQL, two nodes)
 
 let quick = CommandLine.arguments.contains("--quick")
+if CommandLine.arguments.contains("--serve") && CommandLine.arguments.contains("--fleet") {
+    try await LoadBenchmark.runFleet(quick: quick)
+    exit(0)
+}
 if CommandLine.arguments.contains("--serve") {
     try await LoadBenchmark.run(quick: quick)
     exit(0)
