@@ -201,6 +201,9 @@ public struct ServiceConfiguration: Sendable {
         }
 
         // Secrets in a file others can read are secrets no more (OpenSSH's StrictModes).
+        if case .postgres(let url) = store, URLComponents(string: url)?.password?.isEmpty == false {
+            try PrivateFile.check(path, holding: "the database password (auditLog)")
+        }
         if let first = rawKeys.keys.sorted().first(where: { if case .object(let k)? = rawKeys[$0] { k["secret"] != nil } else { false } }) {
             try PrivateFile.check(path, holding: "access key secrets (keys.\(first).secret)")
         }

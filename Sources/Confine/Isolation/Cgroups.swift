@@ -52,7 +52,31 @@ final class Cgroups: @unchecked Sendable {
         return found
     }()
 
-    static var available: Bool { placement != nil }
+    /// Set by a caller that must leave the host as it found it (`confine doctor`): from then on
+    /// this process only looks where the controllers are (`lookedUp`), making no folder and
+    /// enabling no controller.
+    nonisolated(unsafe) static var lookOnly = false
+
+    /// Where each controller would be used, found without changing anything: a v1 hierarchy
+    /// root may write (where `confine/` would be made), or a controller the v2 root offers.
+    static let lookedUp: [String: Hierarchy]? = {
+        guard IsolationSupport.isRoot else { return nil }
+        var found: [String: Hierarchy] = [:]
+        for controller in controllers {
+            let v1 = "\(base)/\(controller)"
+            if access("\(v1)/cgroup.procs", F_OK) == 0, v1 != v2?.path {
+                guard access(v1, W_OK) == 0 else { return nil }
+                found[controller] = .v1
+            } else if let v2, v2.controllers.contains(controller) {
+                found[controller] = .v2
+            } else {
+                return nil
+            }
+        }
+        return found
+    }()
+
+    static var available: Bool { lookOnly ? lookedUp != nil : placement != nil }
 
     /// Whether the memory controller is on cgroup v2 (a leaf per command, see above).
     static var memoryOnV2: Bool { placement?["memory"] == .v2 }

@@ -37,9 +37,12 @@ public struct HostReport: Sendable {
     public var root: Bool
     public var parts: [Part]
 
-    /// Probes this host. `workingDirectory`: the folder whose filesystem is asked about
-    /// idmapped mounts (what `confine run` does there as root).
+    /// Probes this host, changing nothing on it: from this call on, this process only looks
+    /// where the cgroup controllers are (`fit` then answers from that too). `workingDirectory`:
+    /// the folder whose filesystem is asked about idmapped mounts (what `confine run` does there
+    /// as root).
     public static func probe(workingDirectory: String) -> HostReport {
+        Cgroups.lookOnly = true
         var name = utsname()
         uname(&name)
         let kernel = withUnsafeBytes(of: name.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
@@ -67,7 +70,7 @@ public struct HostReport: Sendable {
                               : "allow unprivileged user namespaces (sysctl user.max_user_namespaces > 0, kernel.unprivileged_userns_clone=1 where it exists; on Ubuntu an AppArmor profile for confine-launch or kernel.apparmor_restrict_unprivileged_userns=0; in a container, a seccomp profile that allows clone with CLONE_NEWUSER), or run Confine as root"))
 
         let v2 = Self.cgroup2Controllers()
-        let placement = Cgroups.placement
+        let placement = Cgroups.lookedUp
         let placed = placement.map { found in
             Cgroups.controllers.map { "\($0) (\(found[$0] == .v2 ? "v2, \(v2?.path ?? "?")/confine" : "v1, /sys/fs/cgroup/\($0)/confine"))" }.joined(separator: ", ")
         }
