@@ -10,7 +10,7 @@ package enum PrivateFile {
     ///   - path: the file.
     ///   - holding: what secrets it holds, for the message ("access key secrets (keys.NAME.secret)").
     /// - Throws: `PolicyError` naming the file, its mode and owner, and the `chmod`/`chown` that fixes it.
-    package static func check(_ path: String, holding: String) throws {
+    package static func check(_ path: String, holding: String, orElse alternative: String = "use secretEnv") throws {
         var info = stat()
         guard stat(path, &info) == 0 else { return }  // the reader reports a missing file itself
         let mode = info.st_mode & 0o777
@@ -21,7 +21,7 @@ package enum PrivateFile {
         }
         if mode & 0o077 != 0 {
             throw PolicyError(file: path, path: "", message:
-                "the file holds \(holding) and other users can \(mode & 0o044 != 0 ? "read" : "write") it (mode \(String(mode, radix: 8))); keep it private with `chmod 600 \(shellQuoted(path))` or use secretEnv")
+                "the file holds \(holding) and other users can \(mode & 0o044 != 0 ? "read" : "write") it (mode \(String(mode, radix: 8))); keep it private with `chmod 600 \(shellQuoted(path))` or \(alternative)")
         }
     }
 

@@ -66,7 +66,14 @@ extension ServerCommand {
             case (let file?, nil):
                 do { location = try ServiceConfiguration.load(file).store } catch { fail("\(error)", status: 2) }
             case (nil, let p?):
-                location = p.hasPrefix("postgres://") || p.hasPrefix("postgresql://") ? .postgres(url: p) : .sqlite(path: p)
+                if p.hasPrefix("postgres://") || p.hasPrefix("postgresql://") {
+                    if let problem = ServiceConfiguration.Store.problem(postgresURL: p) { fail("--database \(problem)", status: 2) }
+                    location = .postgres(url: p)
+                } else if p.contains("://") {
+                    fail("--database '\(ServiceConfiguration.Store.redacted(p))' names a store Confine does not have (accepted: a SQLite file, or postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE)", status: 2)
+                } else {
+                    location = .sqlite(path: p)
+                }
             default: fail("give --config FILE or --database FILE|URL (one of them)", status: 2)
             }
             if case .sqlite(let path) = location, !FileManager.default.fileExists(atPath: path) { fail("no audit log at \(path)", status: 2) }

@@ -15,6 +15,7 @@ final class AsyncWorker: Service, Sendable {
     let workers: Int
     private let state = Mutex(State())
     private let signals: AsyncStream<Void>
+    private let complaints = Complaints()
 
     init(workers: Int) {
         self.workers = workers
@@ -55,15 +56,24 @@ final class AsyncWorker: Service, Sendable {
             let (service, stopped) = state.withLock { ($0.service, $0.stopped) }
             guard let service, !stopped, !Task.isCancelled else { return }
             let task: AsyncTask?
+            service.metrics.asyncPolls.increment()
             do { task = try await service.store.claim() } catch {
-                service.logger.error("async queue read failed", metadata: ["error": "\(error)"])
+                // once per trouble, and again each minute it lasts: not every worker every second
+                if complaints.shouldLog("\(error)") {
+                    service.logger.error("async queue read failed (retried each second)", metadata: ["error": "\(error)"])
+                }
                 try? await Task.sleep(for: .seconds(1))
                 continue
             }
             service.metrics.asyncPending.set(Double((try? await service.store.pendingCount()) ?? 0))
             guard let task else {
                 // Sleep until a wake-up, or poll each second (another process may share the store).
-                let tick = Task { try? await Task.sleep(for: .seconds(1)); service.worker.wake() }
+                // A tick cancelled because a wake-up came first must not wake anyone itself: that
+                // wake-up would be the next one, and the workers would wake each other for ever.
+                let tick = Task {
+                    guard (try? await Task.sleep(for: .seconds(1))) != nil else { return }
+                    service.worker.wake()
+                }
                 _ = await iterator.next()
                 tick.cancel()
                 continue
@@ -115,6 +125,20 @@ extension ConfineService {
             }
         } catch {
             logger.error("async outcome write failed", metadata: ["task": "\(task.id)", "error": "\(error)"])
+        }
+    }
+}
+
+/// Says when a repeated failure is worth another log line: a new message, or a minute since the last.
+final class Complaints: Sendable {
+    private let last = Mutex<(message: String, at: ContinuousClock.Instant)?>(nil)
+
+    func shouldLog(_ message: String) -> Bool {
+        last.withLock { last in
+            let now = ContinuousClock.now
+            if let previous = last, previous.message == message, previous.at.duration(to: now) < .seconds(60) { return false }
+            last = (message, now)
+            return true
         }
     }
 }

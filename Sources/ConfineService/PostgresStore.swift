@@ -24,10 +24,13 @@ public final class PostgresStore: ServiceStore, Sendable {
     public let node: String
     let lease: Duration
     private let client: PostgresClient
+    private let single: PostgresConnection.Configuration
     private let logger: Logger
     private let background = Mutex<[Task<Void, Never>]>([])
     private let wakers = Mutex<[@Sendable () -> Void]>([])
     private let claimsSincePrune = Mutex(0)
+    /// Tasks this node claimed and has not finished: the leases worth renewing.
+    private let held = Mutex(0)
     private let batcher: Batcher
     /// How long one operation may take before the store counts as unreachable.
     static let deadline: Duration = .seconds(5)
@@ -38,7 +41,8 @@ public final class PostgresStore: ServiceStore, Sendable {
     /// - Throws: `StoreUnavailable` naming the store when it cannot be reached or its schema is
     ///   newer than this version's; `ServiceStartError` for a URL that cannot be read.
     public init(url: String, lease: Duration = .seconds(30), logger: Logger) async throws {
-        let (configuration, shown) = try Self.configuration(from: url)
+        let (configuration, shown, single) = try Self.configuration(from: url)
+        self.single = single
         let location = "PostgreSQL \(shown)"
         self.location = location
         node = "\(ProcessInfo.processInfo.hostName):\(getpid()):\(UUID().uuidString.prefix(8))"
@@ -55,6 +59,8 @@ public final class PostgresStore: ServiceStore, Sendable {
         }
         background.withLock { $0.append(Task { await client.run() }) }
         do {
+            // first one connection of its own, which says why when the server cannot be used
+            if let problem = await diagnose() { throw StoreUnavailable(location: location, reason: problem) }
             try await migrate()
         } catch {
             await close()
@@ -65,34 +71,45 @@ public final class PostgresStore: ServiceStore, Sendable {
 
     // MARK: connection
 
-    /// The client's configuration from a URL, and the URL as it may be shown (no password).
-    static func configuration(from url: String) throws -> (PostgresClient.Configuration, String) {
-        guard let parts = URLComponents(string: url), ["postgres", "postgresql"].contains(parts.scheme ?? ""),
-              let host = parts.host, !host.isEmpty else {
-            throw ServiceStartError(description: "auditLog '\(ServiceConfiguration.Store.redacted(url))' is not a PostgreSQL URL (accepted: postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE)")
-        }
-        guard let user = parts.user?.removingPercentEncoding, !user.isEmpty else {
-            throw ServiceStartError(description: "auditLog '\(ServiceConfiguration.Store.redacted(url))' names no user (accepted: postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE)")
+    /// The client's configuration from a URL, the URL as it may be shown (no password), and a
+    /// single connection's configuration (to ask the server why, when the pool only times out).
+    static func configuration(from url: String) throws -> (PostgresClient.Configuration, String, PostgresConnection.Configuration) {
+        if let problem = ServiceConfiguration.Store.problem(postgresURL: url) { throw ServiceStartError(description: "auditLog \(problem)") }
+        guard let parts = URLComponents(string: url), let host = parts.host, let user = parts.user?.removingPercentEncoding else {
+            throw ServiceStartError(description: "auditLog '\(ServiceConfiguration.Store.redacted(url))' is not a PostgreSQL URL")
         }
         let database = String(parts.path.drop { $0 == "/" })
-        guard !database.isEmpty else {
-            throw ServiceStartError(description: "auditLog '\(ServiceConfiguration.Store.redacted(url))' names no database (accepted: postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE)")
-        }
         let password = parts.password?.removingPercentEncoding ?? ProcessInfo.processInfo.environment["PGPASSWORD"]
         let mode = parts.queryItems?.first { $0.name == "sslmode" }?.value ?? "prefer"
-        let tls: PostgresClient.Configuration.TLS
-        switch mode {
-        case "disable": tls = .disable
-        case "prefer": tls = .prefer(.makeClientConfiguration())
-        case "require", "verify-full": tls = .require(.makeClientConfiguration())
-        default:
-            throw ServiceStartError(description: "auditLog: sslmode '\(mode)' is not supported (accepted: disable, prefer, require)")
-        }
-        var configuration = PostgresClient.Configuration(host: host, port: parts.port ?? 5432, username: user, password: password,
-                                                         database: database, tls: tls)
+        let port = parts.port ?? 5432
+        var configuration = PostgresClient.Configuration(
+            host: host, port: port, username: user, password: password, database: database,
+            tls: mode == "disable" ? .disable : mode == "require" ? .require(.makeClientConfiguration()) : .prefer(.makeClientConfiguration()))
         configuration.options.connectTimeout = .seconds(3)
         configuration.options.maximumConnections = 16
-        return (configuration, "\(host):\(parts.port ?? 5432)/\(database)")
+        var single = PostgresConnection.Configuration(host: host, port: port, username: user, password: password, database: database, tls: .disable)
+        if mode != "disable", let context = try? NIOSSLContext(configuration: .makeClientConfiguration()) {
+            single = PostgresConnection.Configuration(host: host, port: port, username: user, password: password, database: database,
+                                                      tls: mode == "require" ? .require(context) : .prefer(context))
+        }
+        single.options.connectTimeout = .seconds(3)
+        return (configuration, "\(host):\(port)/\(database)", single)
+    }
+
+    /// Why the server cannot be used, asked with one connection of its own (the pool retries
+    /// quietly, so an operation only times out): "connection refused", "password authentication
+    /// failed", "database ... does not exist"; nil when a connection can be made.
+    func diagnose() async -> String? {
+        let single = single
+        return try? await Self.bounded(location) {
+            do {
+                let connection = try await PostgresConnection.connect(configuration: single, id: 0, logger: Logger(label: "confine.store.diagnose", factory: { _ in SwiftLogNoOpLogHandler() }))
+                try? await connection.close()
+                return nil as String?
+            } catch {
+                return Self.reason(error)
+            }
+        } ?? nil
     }
 
     /// Runs `operation` within the store's deadline; any failure is `StoreUnavailable` with a
@@ -128,16 +145,30 @@ public final class PostgresStore: ServiceStore, Sendable {
     }
 
     func bounded<T: Sendable>(_ operation: @escaping @Sendable () async throws -> T) async throws -> T {
-        try await Self.bounded(location, operation)
+        do {
+            return try await Self.bounded(location, operation)
+        } catch let error as StoreUnavailable where error.reason.hasPrefix("no answer within") {
+            // the pool only timed out: one connection of our own says why (refused, a password, ...)
+            guard let why = await diagnose() else { throw error }
+            throw StoreUnavailable(location: location, reason: why)
+        }
     }
 
     /// What went wrong, from postgres-nio's error: the server's message, or the connection's trouble.
     static func reason(_ error: any Error) -> String {
-        guard let psql = error as? PSQLError else { return "\(error)" }
+        guard let psql = error as? PSQLError else {
+            // NIO's connection errors carry an errno in their text: the system's words for it
+            let text = "\(error)"
+            if let range = text.range(of: "errno: "), let code = Int32(text[range.upperBound...].prefix { $0.isNumber }) {
+                return String(cString: strerror(code))
+            }
+            return text
+        }
+        if psql.code == .connectionError, let underlying = psql.underlying { return reason(underlying) }
         if let message = psql.serverInfo?[.message] {
             return message + (psql.serverInfo?[.sqlState].map { " (SQLSTATE \($0))" } ?? "")
         }
-        if let underlying = psql.underlying { return "\(psql.code): \(underlying)" }
+        if let underlying = psql.underlying { return "\(psql.code): \(reason(underlying))" }
         return "\(psql.code)"
     }
 
@@ -199,6 +230,10 @@ public final class PostgresStore: ServiceStore, Sendable {
             while !Task.isCancelled {
                 guard let self else { return }
                 let interval = self.lease / 3
+                if self.held.withLock({ $0 }) == 0 {
+                    try? await Task.sleep(for: interval)
+                    continue
+                }
                 do {
                     let node = self.node
                     let seconds = Double(self.lease.components.seconds)
@@ -352,7 +387,7 @@ public final class PostgresStore: ServiceStore, Sendable {
     public func claim() async throws -> AsyncTask? {
         let node = node
         let seconds = Double(lease.components.seconds)
-        return try await bounded { [client] in
+        let claimed: AsyncTask? = try await bounded { [client] in
             let rows = try await client.query("""
                 UPDATE async_tasks SET status = 'Running', started = extract(epoch from clock_timestamp()),
                        attempts = attempts + 1, claimed_by = \(node),
@@ -366,6 +401,8 @@ public final class PostgresStore: ServiceStore, Sendable {
             for try await row in rows { return try Self.task(from: row) }
             return nil
         }
+        if claimed != nil { held.withLock { $0 += 1 } }
+        return claimed
     }
 
     /// A shared store does not requeue at start: another node may be running those tasks; the
@@ -374,6 +411,7 @@ public final class PostgresStore: ServiceStore, Sendable {
 
     public func finish(_ id: String, succeeded: Bool, result: [UInt8]?, error: String?, audit: AuditRecord) async throws -> Bool {
         let node = node
+        defer { held.withLock { $0 = max(0, $0 - 1) } }
         let status = (succeeded ? AsyncTask.Status.succeeded : .failed).rawValue
         return try await bounded { [client, logger] in
             try await client.withTransaction(logger: logger) { connection in

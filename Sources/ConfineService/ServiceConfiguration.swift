@@ -45,6 +45,24 @@ public struct ServiceConfiguration: Sendable {
         case sqlite(path: String)
         case postgres(url: String)
 
+        static let postgresForm = "postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=disable|prefer|require]"
+
+        /// What is wrong with a PostgreSQL URL, or nil: each part it lacks named.
+        public static func problem(postgresURL url: String) -> String? {
+            let shown = redacted(url)
+            guard let parts = URLComponents(string: url) else { return "'\(shown)' is not a URL (accepted: \(postgresForm))" }
+            guard parts.host?.isEmpty == false else { return "'\(shown)' names no host (accepted: \(postgresForm))" }
+            guard parts.user?.isEmpty == false else { return "'\(shown)' names no user (accepted: \(postgresForm))" }
+            guard parts.path.count > 1 else { return "'\(shown)' names no database (accepted: \(postgresForm))" }
+            for item in parts.queryItems ?? [] {
+                guard item.name == "sslmode" else { return "'\(shown)': unknown parameter '\(item.name)' (accepted: sslmode)" }
+                guard ["disable", "prefer", "require"].contains(item.value ?? "") else {
+                    return "'\(shown)': sslmode '\(item.value ?? "")' is not supported (accepted: disable, prefer, require)"
+                }
+            }
+            return nil
+        }
+
         /// A database URL fit to print: the scheme, host, port and path, never a user or password.
         public static func redacted(_ url: String) -> String {
             let scheme = String(url.prefix { $0 != ":" })
@@ -127,11 +145,11 @@ public struct ServiceConfiguration: Sendable {
         if let raw = fields["auditLog"] {
             let location = try walker.string(raw, "auditLog")
             if location.hasPrefix("postgres://") || location.hasPrefix("postgresql://") {
-                guard let parts = URLComponents(string: location), parts.host?.isEmpty == false, parts.user?.isEmpty == false,
-                      parts.path.count > 1 else {
-                    throw walker.error("auditLog", "'\(Store.redacted(location))' is not a PostgreSQL URL (accepted: postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=disable|prefer|require])")
-                }
+                if let problem = Store.problem(postgresURL: location) { throw walker.error("auditLog", problem) }
                 store = .postgres(url: location)
+            } else if location.contains("://") {
+                // not a file name: a URL of a store Confine does not have (never made into a folder)
+                throw walker.error("auditLog", "'\(Store.redacted(location))' names a store Confine does not have (accepted: a SQLite file path, or \(Store.postgresForm))")
             } else if location.isEmpty {
                 throw walker.error("auditLog", "expected a SQLite file path or a postgres:// URL")
             } else {
@@ -202,7 +220,8 @@ public struct ServiceConfiguration: Sendable {
 
         // Secrets in a file others can read are secrets no more (OpenSSH's StrictModes).
         if case .postgres(let url) = store, URLComponents(string: url)?.password?.isEmpty == false {
-            try PrivateFile.check(path, holding: "the database password (auditLog)")
+            try PrivateFile.check(path, holding: "the database password (auditLog)",
+                                  orElse: "leave the password out of the URL and set PGPASSWORD in the server's environment")
         }
         if let first = rawKeys.keys.sorted().first(where: { if case .object(let k)? = rawKeys[$0] { k["secret"] != nil } else { false } }) {
             try PrivateFile.check(path, holding: "access key secrets (keys.\(first).secret)")

@@ -10,6 +10,7 @@ final class ServiceMetrics: Sendable {
     let inFlight: Gauge
     let queueDepth: Gauge
     let asyncPending: Gauge
+    let asyncPolls: Counter
 
     init() {
         inFlight = registry.makeGauge(descriptor: MetricNameDescriptor(
@@ -18,6 +19,9 @@ final class ServiceMetrics: Sendable {
             namespace: "confine", metricName: "queue_depth", unitName: "requests", helpText: "Requests waiting for a free slot."))
         asyncPending = registry.makeGauge(descriptor: MetricNameDescriptor(
             namespace: "confine", metricName: "async_pending", unitName: "tasks", helpText: "Asynchronous invocations enqueued or running."))
+        asyncPolls = registry.makeCounter(descriptor: MetricNameDescriptor(
+            namespace: "confine", metricName: "async_queue_polls", unitName: "total",
+            helpText: "Times the asynchronous workers looked for a task (each worker about once a second when idle)."))
     }
 
     /// One finished invocation (route "invoke"/"async") or execution (route "exec"/"exec-stream").

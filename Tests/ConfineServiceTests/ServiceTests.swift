@@ -363,6 +363,18 @@ struct InvokeRouteTests {
             let duplicate = try await client.send(.post, "/2023-03-30/functions/json-key/invocations", body: event,
                                                   extra: ["x-fc-invocation-type": "Async", "x-fc-async-task-id": "task-1"])
             #expect(duplicate.status == .conflict)
+            // Idle again, the workers look for work about once a second each, not in a loop
+            // (a cancelled tick once woke the next worker, which woke the next, for ever).
+            func polls() async throws -> Double {
+                let text = String(buffer: try await client.send(.get, "/metrics", contentType: nil).body)
+                let line = text.split(separator: "\n").first { $0.hasPrefix("confine_async_queue_polls_total ") }
+                return Double(line?.split(separator: " ").last ?? "") ?? -1
+            }
+            try await Task.sleep(for: .milliseconds(500))
+            let before = try await polls()
+            try await Task.sleep(for: .seconds(3))
+            let after = try await polls()
+            #expect(before >= 0 && after - before <= 40, "the idle workers polled \(after - before) times in 3 s")
         }
     }
 
