@@ -30,10 +30,7 @@ enum LoadBenchmark {
     static let secret = "bench-secret-0123456789abcdef"
 
     static func run(quick: Bool) async throws {
-        guard access("/usr/bin/wrk", X_OK) == 0 else {
-            print("wrk is not installed (apt-get install -y wrk, or scripts/install-deps.sh)")
-            exit(1)
-        }
+        requireWrk()
         let duration = quick ? 5 : 15
         let connections = 16
         let directory = NSTemporaryDirectory() + "confine-load-\(getpid())"
@@ -50,13 +47,8 @@ enum LoadBenchmark {
         Examples.register(in: registry)
         let service = try await ConfineService(configuration: configuration, registry: registry)
         let port = 19000 + Int(getpid() % 1000)
-        let app = service.buildApplication(host: "127.0.0.1", port: port)
-        let server = Task { try await app.runService(gracefulShutdownSignals: []) }
+        let server = try await serve(service, port: port)
         defer { server.cancel() }
-        for _ in 0..<100 {
-            if (try? await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/healthz")!)) != nil { break }
-            try await Task.sleep(for: .milliseconds(50))
-        }
 
         print("== load: wrk -t2 -c\(connections) -d\(duration)s against confine serve on loopback; confined `ls -l` (ms) ==")
         print(LoadBenchmark.pad("", 52) + pad("req/s", 9) + pad("p50", 8) + pad("p99", 8) + "errors")
@@ -100,10 +92,7 @@ enum LoadBenchmark {
     /// so the last row shows what sharing the store costs, not how a fleet scales. PostgreSQL:
     /// `$CONFINE_BENCH_POSTGRES`, else a throwaway one started by scripts/postgres.sh.
     static func runFleet(quick: Bool) async throws {
-        guard access("/usr/bin/wrk", X_OK) == 0 else {
-            print("wrk is not installed (apt-get install -y wrk, or scripts/install-deps.sh)")
-            exit(1)
-        }
+        requireWrk()
         let duration = quick ? 5 : 15
         let connections = 16
         let directory = NSTemporaryDirectory() + "confine-fleet-\(getpid())"
@@ -133,14 +122,7 @@ enum LoadBenchmark {
             let configuration = ServiceConfiguration(keys: [key], store: store, concurrency: connections, queueLimit: 4096)
             let service = try await ConfineService(configuration: configuration)
             nextPort += 1
-            let port = nextPort
-            let app = service.buildApplication(host: "127.0.0.1", port: port)
-            let server = Task { try await app.runService(gracefulShutdownSignals: []) }
-            for _ in 0..<100 {
-                if (try? await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/healthz")!)) != nil { break }
-                try await Task.sleep(for: .milliseconds(50))
-            }
-            return (service, server, port)
+            return (service, try await serve(service, port: nextPort), nextPort)
         }
         func stop(_ server: Task<Void, any Error>, _ service: ConfineService) async {
             server.cancel()
@@ -172,6 +154,24 @@ enum LoadBenchmark {
         let base = rows[0].perSecond
         print(String(format: "\nPostgreSQL one node: %.2fx SQLite's rate; two nodes: %.2fx (the cores are shared, so this is the store's cost)",
                      rows[1].perSecond / base, rows[2].perSecond / base))
+    }
+
+    static func requireWrk() {
+        guard access("/usr/bin/wrk", X_OK) == 0 else {
+            print("wrk is not installed (apt-get install -y wrk, or scripts/install-deps.sh)")
+            exit(1)
+        }
+    }
+
+    /// Runs the service's application on loopback; returns once `/healthz` answers.
+    static func serve(_ service: ConfineService, port: Int) async throws -> Task<Void, any Error> {
+        let app = service.buildApplication(host: "127.0.0.1", port: port)
+        let server = Task { try await app.runService(gracefulShutdownSignals: []) }
+        for _ in 0..<100 {
+            if (try? await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/healthz")!)) != nil { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        return server
     }
 
     static func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s + " " : s + String(repeating: " ", count: n - s.count) }

@@ -70,20 +70,9 @@ extension ServerCommand {
                     let collected = try await response.body.collect(upTo: 256 << 20)
                     return (Int(response.status.code), fields, Data(collected.readableBytesView))
                 } catch {
-                    fail("cannot reach \(base.absoluteString): \(Remote.reason(error))", status: 2)
+                    fail("cannot reach \(base.absoluteString): \(connectionReason(error))", status: 2)
                 }
             }
-        }
-
-        /// What went wrong reaching the node, in words: the system's text for an errno that NIO's
-        /// error carries ("Connection refused"), else the error's own text.
-        static func reason(_ error: any Error) -> String {
-            if let io = error as? IOError { return String(cString: strerror(io.errnoCode)) }
-            let text = "\(error)"
-            if let range = text.range(of: "errno: "), let code = Int32(text[range.upperBound...].prefix { $0.isNumber }) {
-                return String(cString: strerror(code))
-            }
-            return text
         }
 
         /// Ends with the service's own error (its `Code: Message`), exit status 1.

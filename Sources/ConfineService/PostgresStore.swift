@@ -156,14 +156,7 @@ public final class PostgresStore: ServiceStore, Sendable {
 
     /// What went wrong, from postgres-nio's error: the server's message, or the connection's trouble.
     static func reason(_ error: any Error) -> String {
-        guard let psql = error as? PSQLError else {
-            // NIO's connection errors carry an errno in their text: the system's words for it
-            let text = "\(error)"
-            if let range = text.range(of: "errno: "), let code = Int32(text[range.upperBound...].prefix { $0.isNumber }) {
-                return String(cString: strerror(code))
-            }
-            return text
-        }
+        guard let psql = error as? PSQLError else { return connectionReason(error) }
         if psql.code == .connectionError, let underlying = psql.underlying { return reason(underlying) }
         if let message = psql.serverInfo?[.message] {
             return message + (psql.serverInfo?[.sqlState].map { " (SQLSTATE \($0))" } ?? "")
@@ -480,4 +473,16 @@ private final class Answer<T: Sendable>: Sendable {
         waiting.resume(with: result)
         return true
     }
+}
+
+/// What a failed connection means, in words: the system's text for the errno NIO's errors
+/// carry ("Connection refused", not "connection reset (error set): ...) (errno: 111)"), else
+/// the error's own text. Shared by the store and `confine remote`.
+public func connectionReason(_ error: any Error) -> String {
+    if let io = error as? IOError { return String(cString: strerror(io.errnoCode)) }
+    let text = "\(error)"
+    if let range = text.range(of: "errno: "), let code = Int32(text[range.upperBound...].prefix { $0.isNumber }) {
+        return String(cString: strerror(code))
+    }
+    return text
 }

@@ -25,21 +25,7 @@ final class Cgroups: @unchecked Sendable {
     /// Where each controller is used, or nil when one of them is nowhere usable (not root, or
     /// the host has it in neither hierarchy).
     static let placement: [String: Hierarchy]? = {
-        guard IsolationSupport.isRoot else { return nil }
-        var found: [String: Hierarchy] = [:]
-        for controller in controllers {
-            let v1 = "\(base)/\(controller)"
-            if access("\(v1)/cgroup.procs", F_OK) == 0, v1 != v2?.path {
-                let directory = "\(v1)/confine"
-                if mkdir(directory, 0o755) != 0 && errno != EEXIST { return nil }
-                if access("\(directory)/cgroup.procs", W_OK) != 0 { return nil }
-                found[controller] = .v1
-            } else if let v2, v2.controllers.contains(controller) {
-                found[controller] = .v2
-            } else {
-                return nil
-            }
-        }
+        guard let found = locate(making: true) else { return nil }
         let onV2 = controllers.filter { found[$0] == .v2 }
         if let root = v2?.path, !onV2.isEmpty {
             // Confine's subtree, with the controllers handed down to its leaves (a cgroup with
@@ -57,15 +43,26 @@ final class Cgroups: @unchecked Sendable {
     /// enabling no controller.
     nonisolated(unsafe) static var lookOnly = false
 
-    /// Where each controller would be used, found without changing anything: a v1 hierarchy
-    /// root may write (where `confine/` would be made), or a controller the v2 root offers.
-    static let lookedUp: [String: Hierarchy]? = {
+    /// Where each controller would be used, found without changing anything.
+    static let lookedUp: [String: Hierarchy]? = locate(making: false)
+
+    /// Each controller's hierarchy: a v1 one at /sys/fs/cgroup/NAME (with `making`, Confine's
+    /// `confine/` folder made there and checked writable; without, the hierarchy root may
+    /// write), else the v2 hierarchy when its root offers the controller; nil when one is
+    /// nowhere usable or this process is not root.
+    private static func locate(making: Bool) -> [String: Hierarchy]? {
         guard IsolationSupport.isRoot else { return nil }
         var found: [String: Hierarchy] = [:]
         for controller in controllers {
             let v1 = "\(base)/\(controller)"
             if access("\(v1)/cgroup.procs", F_OK) == 0, v1 != v2?.path {
-                guard access(v1, W_OK) == 0 else { return nil }
+                if making {
+                    let directory = "\(v1)/confine"
+                    if mkdir(directory, 0o755) != 0 && errno != EEXIST { return nil }
+                    if access("\(directory)/cgroup.procs", W_OK) != 0 { return nil }
+                } else if access(v1, W_OK) != 0 {
+                    return nil
+                }
                 found[controller] = .v1
             } else if let v2, v2.controllers.contains(controller) {
                 found[controller] = .v2
@@ -74,7 +71,7 @@ final class Cgroups: @unchecked Sendable {
             }
         }
         return found
-    }()
+    }
 
     static var available: Bool { lookOnly ? lookedUp != nil : placement != nil }
 
