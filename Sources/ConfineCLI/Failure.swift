@@ -7,9 +7,15 @@ import Glibc
 #endif
 
 /// Loads a policy, or ends with status 2 and the file:line: field: message of the problem.
-func loadPolicy(_ name: String) -> Policy {
+func loadPolicy(_ name: String, keepingParsed: Bool = false) -> Policy {
     do {
-        let policy = try PolicyReader().load(name)
+        var reader = PolicyReader()
+        // `confine run`: the files kept parsed in the compiled-filter cache folder (the
+        // executor warns when that folder is refused; an entry refused is said here)
+        let store = keepingParsed ? CompiledFilterStore.standard() : nil
+        reader.documents = store
+        let policy = try reader.load(name)
+        if let refusal = store?.refusal { warn("not using the policy kept parsed: \(refusal); parsing the file instead") }
         for warning in policy.warnings { warn(warning) }
         return policy
     } catch {

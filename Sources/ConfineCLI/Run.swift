@@ -12,6 +12,9 @@ extension ConfineCommand {
     struct Run: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "run",
+            // parsed on its own by `ConfineCommand.main` (swift-argument-parser's super-command:
+            // no completion-script probe, and its help still says `confine run`)
+            _superCommandName: "confine",
             abstract: "Run a command under a policy, passing its output through unchanged.",
             usage: "confine run [--policy NAME|FILE] [--timeout S] [--cwd DIR] [--env K=V]... [--ro PATH]... [--rw PATH]... [--json] [--quiet] -- CMD [ARG...]"
         )
@@ -46,7 +49,7 @@ extension ConfineCommand {
             if quiet { warningsSilenced = true }
             command = passthroughCommand(command, of: Self.self, named: "run")
             guard !command.isEmpty else { fail("no command given (usage: confine run [OPTIONS] -- CMD [ARG...])", status: 2) }
-            let policy = loadPolicy(policyOption.policy)
+            let policy = loadPolicy(policyOption.policy, keepingParsed: true)
 
             var environment = policy.environment
             for entry in self.environment {
@@ -155,7 +158,7 @@ extension ConfineCommand {
             }
             // A $PWD that names another path than the folder's own, whether through a link or
             // (stale, or changed under us) to another folder altogether: not trusted (fail closed).
-            guard let shell = ProcessInfo.processInfo.environment["PWD"], shell.hasPrefix("/") else { return nil }
+            guard let value = getenv("PWD"), case let shell = String(cString: value), shell.hasPrefix("/") else { return nil }
             return URL(fileURLWithPath: shell).standardized.path == here ? nil : shell
         }
 

@@ -10,7 +10,7 @@ import Glibc
 /// commands, and `confine invoke` of a Swift handler, hand over to it by execv(2) when it is
 /// installed beside `confine` (or named by `$CONFINE_SERVER`): same arguments, same process.
 enum Server {
-    static let commands: Set<String> = ["serve", "log", "remote"]
+    static let commands = ["serve", "log", "remote"]
 
     /// `confine-server` next to the running `confine`, or `$CONFINE_SERVER`.
     static func path() -> String? {

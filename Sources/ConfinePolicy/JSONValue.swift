@@ -98,3 +98,106 @@ package enum JSONValue: Sendable, Hashable, Codable {
         }
     }
 }
+
+// MARK: a compact binary form, for documents kept across runs
+
+extension JSONValue {
+    /// The document in a compact binary form that `init(binary:)` reads back without Foundation's
+    /// decoder (whose first use in a process, ~1 ms of generic-type set-up, is most of what
+    /// reading a policy costs `confine run`). Little-endian; one tag byte per value:
+    /// 0 null, 1 false, 2 true, 3 unsigned (u64), 4 signed (i64), 5 double (IEEE 754 bits, u64),
+    /// 6 string (u32 length, UTF-8), 7 array (u32 count, values), 8 object (u32 count, then per
+    /// member a u32 key length, the key's UTF-8 and its value; keys in sorted order).
+    package var binary: [UInt8] {
+        var out: [UInt8] = []
+        appendBinary(to: &out)
+        return out
+    }
+
+    private func appendBinary(to out: inout [UInt8]) {
+        func u32(_ n: Int) { withUnsafeBytes(of: UInt32(truncatingIfNeeded: n).littleEndian) { out += $0 } }
+        func u64(_ n: UInt64) { withUnsafeBytes(of: n.littleEndian) { out += $0 } }
+        switch self {
+        case .null: out.append(0)
+        case .bool(let b): out.append(b ? 2 : 1)
+        case .unsigned(let u): out.append(3); u64(u)
+        case .signed(let i): out.append(4); u64(UInt64(bitPattern: i))
+        case .double(let d): out.append(5); u64(d.bitPattern)
+        case .string(let s): out.append(6); u32(s.utf8.count); out += s.utf8
+        case .array(let items):
+            out.append(7); u32(items.count)
+            for item in items { item.appendBinary(to: &out) }
+        case .object(let members):
+            out.append(8); u32(members.count)
+            for (key, value) in members.sorted(by: { $0.key < $1.key }) {
+                u32(key.utf8.count); out += key.utf8
+                value.appendBinary(to: &out)
+            }
+        }
+    }
+
+    /// Reads the binary form back; nil unless `bytes` are exactly one whole, well-formed value
+    /// (nested at most 256 deep, strings valid UTF-8, no key twice).
+    package init?(binary bytes: [UInt8]) {
+        var reader = BinaryReader(bytes: bytes)
+        guard let value = reader.value(depth: 0), reader.offset == bytes.count else { return nil }
+        self = value
+    }
+
+    private struct BinaryReader {
+        let bytes: [UInt8]
+        var offset = 0
+
+        mutating func take(_ count: Int) -> ArraySlice<UInt8>? {
+            guard count >= 0, count <= bytes.count - offset else { return nil }
+            defer { offset += count }
+            return bytes[offset..<offset + count]
+        }
+
+        mutating func u32() -> Int? {
+            take(4).map { Int(UInt32(littleEndian: $0.withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) })) }
+        }
+
+        mutating func u64() -> UInt64? {
+            take(8).map { UInt64(littleEndian: $0.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }) }
+        }
+
+        mutating func string() -> String? {
+            guard let count = u32(), let utf8 = take(count) else { return nil }
+            return String(validating: utf8, as: UTF8.self)
+        }
+
+        mutating func value(depth: Int) -> JSONValue? {
+            guard depth <= 256, let tag = take(1)?.first else { return nil }
+            switch tag {
+            case 0: return .null
+            case 1: return .bool(false)
+            case 2: return .bool(true)
+            case 3: return u64().map { .unsigned($0) }
+            case 4: return u64().map { .signed(Int64(bitPattern: $0)) }
+            case 5: return u64().map { .double(Double(bitPattern: $0)) }
+            case 6: return string().map { .string($0) }
+            case 7:
+                // each value takes at least one byte: a count beyond what is left is corrupt
+                guard let count = u32(), count <= bytes.count - offset else { return nil }
+                var items: [JSONValue] = []
+                items.reserveCapacity(count)
+                for _ in 0..<count {
+                    guard let item = value(depth: depth + 1) else { return nil }
+                    items.append(item)
+                }
+                return .array(items)
+            case 8:
+                guard let count = u32(), count <= (bytes.count - offset) / 5 else { return nil }
+                var members: [String: JSONValue] = [:]
+                members.reserveCapacity(count)
+                for _ in 0..<count {
+                    guard let key = string(), members[key] == nil, let item = value(depth: depth + 1) else { return nil }
+                    members[key] = item
+                }
+                return .object(members)
+            default: return nil
+            }
+        }
+    }
+}

@@ -4,11 +4,24 @@ import FoundationEssentials
 import Glibc
 #endif
 
+/// Policy files kept parsed across runs, by their exact text: `document(for:)` answers only for
+/// a text byte for byte the same as the one `keep` was given.
+package protocol PolicyDocumentCache: Sendable {
+    func document(for text: [UInt8]) -> JSONValue?
+    func keep(_ document: JSONValue, for text: [UInt8])
+}
+
 /// Reads policy files: strict JSON (unknown keys are errors), `include` resolved relative to
 /// the including file, every error naming the file, the line and the field path.
 public struct PolicyReader: Sendable {
     /// Directories searched for a policy given by name, in order.
     public var searchPaths: [String]
+
+    /// Where policy files already read are kept parsed, across runs (`confine run`'s cache
+    /// folder); nil reads every file afresh. Only the step from JSON text to a JSON value is
+    /// skipped: the syntax check, every field's validation and the file:line of each field are
+    /// done on every read, as without a cache.
+    package var documents: (any PolicyDocumentCache)?
 
     public init(searchPaths: [String] = PolicyReader.defaultSearchPaths()) {
         self.searchPaths = searchPaths
@@ -20,13 +33,15 @@ public struct PolicyReader: Sendable {
     /// first folder that holds a name wins; a name none holds is the built-in policy.
     public static func defaultSearchPaths() -> [String] {
         var paths: [String] = []
-        if let shipped = shippedPoliciesDirectory() { paths.append(shipped) }
-        if let extra = ProcessInfo.processInfo.environment["CONFINE_POLICY_PATH"] {
-            paths += extra.split(separator: ":").map(String.init).filter { !$0.isEmpty }
+        // Plain system calls and string slicing here, not URL and FileManager: this runs before
+        // every `confine run`, and Foundation's path machinery cost ~0.7 ms of it.
+        let running = runningExecutable()
+        if let shipped = shippedPoliciesDirectory(running: running) { paths.append(shipped) }
+        if let extra = getenv("CONFINE_POLICY_PATH") {
+            paths += String(cString: extra).split(separator: ":").map(String.init).filter { !$0.isEmpty }
         }
-        var isDirectory = false
-        for folder in ["/etc/confine/policies", installedPoliciesDirectory()].compactMap({ $0 })
-        where !paths.contains(folder) && FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory) && isDirectory {
+        for folder in ["/etc/confine/policies", installedPoliciesDirectory(running: running)].compactMap({ $0 })
+        where !paths.contains(folder) && isDirectory(folder) {
             paths.append(folder)
         }
         return paths
@@ -34,10 +49,57 @@ public struct PolicyReader: Sendable {
 
     /// `PREFIX/share/confine/policies` for the running binary at `PREFIX/bin/...`.
     public static func installedPoliciesDirectory() -> String? {
-        guard let running = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") else { return nil }
-        let bin = URL(fileURLWithPath: running).deletingLastPathComponent()
-        guard bin.lastPathComponent == "bin" else { return nil }
-        return bin.deletingLastPathComponent().appendingPathComponent("share/confine/policies").path
+        installedPoliciesDirectory(running: runningExecutable())
+    }
+
+    private static func installedPoliciesDirectory(running: String?) -> String? {
+        guard let running, let bin = parent(of: running), bin.hasSuffix("/bin"), let prefix = parent(of: bin) else { return nil }
+        return (prefix == "/" ? "" : prefix) + "/share/confine/policies"
+    }
+
+    /// The running executable's own path, symbolic links resolved (`/proc/self/exe`, else argv[0]).
+    private static func runningExecutable() -> String? {
+        if let path = realpath("/proc/self/exe", nil) ?? CommandLine.arguments.first.flatMap({ realpath($0, nil) }) {
+            defer { free(path) }
+            return String(cString: path)
+        }
+        return nil
+    }
+
+    /// The folder that holds `path` (an absolute path), nil for `/`.
+    private static func parent(of path: String) -> String? {
+        guard path != "/", let slash = path.lastIndex(of: "/") else { return nil }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
+    }
+
+    /// `path` made absolute against the current directory, with `.`, `..` and repeated slashes
+    /// resolved (symbolic links are not): what a file is known by in an include chain.
+    static func standardized(_ path: String) -> String {
+        var components: [Substring] = []
+        if !path.hasPrefix("/"), let here = getcwd(nil, 0) {
+            components = String(cString: here).split(separator: "/")
+            free(here)
+        }
+        for component in path.split(separator: "/") where component != "." {
+            if component == ".." {
+                if !components.isEmpty { components.removeLast() }
+            } else {
+                components.append(component)
+            }
+        }
+        return "/" + components.joined(separator: "/")
+    }
+
+    /// A policy file's name without its folder and extension (`policies/strict.json` → `strict`).
+    static func stem(of path: String) -> String {
+        let name = path.split(separator: "/").last ?? Substring(path)
+        guard let dot = name.lastIndex(of: "."), dot != name.startIndex else { return String(name) }
+        return String(name[..<dot])
+    }
+
+    private static func isDirectory(_ path: String) -> Bool {
+        var info = stat()
+        return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
     }
 
     /// The names of the policies built into the library (`default`, `strict`, ...), which a
@@ -47,17 +109,19 @@ public struct PolicyReader: Sendable {
     /// The `policies/` directory next to the package that holds the running executable
     /// (`.build/debug/confine` → `policies/`), if there is one.
     public static func shippedPoliciesDirectory() -> String? {
-        let executable = URL(fileURLWithPath: CommandLine.arguments.first ?? "").resolvingSymlinksInPath()
-        let running = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")).map { URL(fileURLWithPath: $0) }
-        var directory = (running ?? executable).resolvingSymlinksInPath().deletingLastPathComponent()
+        shippedPoliciesDirectory(running: runningExecutable())
+    }
+
+    private static func shippedPoliciesDirectory(running: String?) -> String? {
+        guard let running else { return nil }
+        var directory = parent(of: running)
         for _ in 0..<6 {
-            let candidate = directory.appendingPathComponent("policies")
-            var isDirectory = false
-            if FileManager.default.fileExists(atPath: candidate.path, isDirectory: &isDirectory), isDirectory,
-               FileManager.default.fileExists(atPath: directory.appendingPathComponent("Package.swift").path) {
-                return candidate.path
+            guard let folder = directory else { return nil }
+            let base = folder == "/" ? "" : folder
+            if isDirectory(base + "/policies"), access(base + "/Package.swift", F_OK) == 0 {
+                return base + "/policies"
             }
-            directory.deleteLastPathComponent()
+            directory = parent(of: folder)
         }
         return nil
     }
@@ -87,7 +151,7 @@ public struct PolicyReader: Sendable {
         // A shipped policy includes the shipped ones, whatever the search path holds.
         if let includingFile, ShippedPolicies.text(at: includingFile) != nil, let shipped { return shipped }
         var directories = searchPaths
-        if let includingFile { directories.insert(URL(fileURLWithPath: includingFile).deletingLastPathComponent().path, at: 0) }
+        if let includingFile, let folder = Self.parent(of: Self.standardized(includingFile)) { directories.insert(folder, at: 0) }
         for directory in directories {
             let candidate = directory + "/" + nameOrPath + ".json"
             if FileManager.default.fileExists(atPath: candidate) { return candidate }
@@ -119,7 +183,12 @@ public struct PolicyReader: Sendable {
         }
         let root: JSONValue
         do {
-            root = try JSONDecoder().decode(JSONValue.self, from: Data(text))
+            if let cached = documents?.document(for: text) {
+                root = cached
+            } else {
+                root = try JSONDecoder().decode(JSONValue.self, from: Data(text))
+                documents?.keep(root, for: text)
+            }
         } catch {
             throw PolicyError(file: file, line: 1, path: "", message: "not valid JSON: \(error)")
         }
@@ -133,7 +202,7 @@ public struct PolicyReader: Sendable {
             let v = try walker.integer(version, "version")
             guard v == 1 else { throw walker.error("version", "unsupported version \(v) (accepted: 1)") }
         }
-        let stem = URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
+        let stem = Self.stem(of: file)
         var policy: Policy
         if let include = fields["include"] {
             let name = try walker.string(include, "include")
@@ -142,8 +211,8 @@ public struct PolicyReader: Sendable {
                 error.line = map.line(of: "include")
                 throw error
             }
-            let canonical = URL(fileURLWithPath: includedPath).standardizedFileURL.path
-            let here = URL(fileURLWithPath: file).standardizedFileURL.path
+            let canonical = Self.standardized(includedPath)
+            let here = Self.standardized(file)
             if chain.contains(canonical) || canonical == here {
                 throw walker.error("include", "include cycle: \((chain + [here, canonical]).joined(separator: " -> "))")
             }

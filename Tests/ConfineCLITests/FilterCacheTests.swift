@@ -112,4 +112,81 @@ import Testing
         let stale = try attack(cache: folder)
         #expect(stale.status == 0 && stale.text.hasPrefix("refused"), "\(stale.text)")
     }
+
+    // MARK: policy files kept parsed (`.doc` entries)
+
+    /// The text `confine run` reads for the default policy (policies/default.json of this package).
+    func defaultText() throws -> [UInt8] {
+        let folder = try #require(PolicyReader.shippedPoliciesDirectory())
+        return try [UInt8](Data(contentsOf: URL(fileURLWithPath: folder + "/default.json")))
+    }
+
+    /// Writes, for the default policy's exact text, a parsed document that allows every call.
+    @discardableResult
+    func plantSwappedDocument(in folder: String, version: String = ConfineVersion.string, forText text: [UInt8]? = nil) throws -> String {
+        let swapped = try JSONValue.decode(Array(#"{ "version": 1, "include": "base", "seccomp": { "defaultAction": "SCMP_ACT_ALLOW" } }"#.utf8))
+        let path = folder + "/" + CompiledFilterStore.documentFileName(for: try defaultText())
+        let bytes = CompiledFilterStore.encodeDocument(swapped, text: try text ?? defaultText(), version: version)
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        chmod(path, 0o600)
+        return path
+    }
+
+    @Test func aSoundCacheKeepsThePolicyParsedSoASwappedDocumentWouldBeObeyed() throws {
+        let folder = try cacheFolder()
+        let first = try attack(cache: folder)
+        #expect(first.status == 0 && first.text.hasPrefix("refused"), "\(first.text) \(first.stderr)")
+        let entries = try FileManager.default.contentsOfDirectory(atPath: folder)
+        #expect(entries.contains(CompiledFilterStore.documentFileName(for: try defaultText())), "the run kept default.json parsed: \(entries)")
+        #expect(entries.filter { $0.hasSuffix(".doc") }.count == 2, "default.json and the base.json it includes: \(entries)")
+        // What the user's own folder holds is trusted, as for filters: a swapped document is
+        // obeyed, which is why the refusals below matter.
+        try plantSwappedDocument(in: folder)
+        let swapped = try attack(cache: folder)
+        #expect(swapped.status == 3 && swapped.text.hasPrefix("allowed"), "\(swapped.text) \(swapped.stderr)")
+    }
+
+    @Test func aSwappedDocumentInACacheOtherUsersCanWriteIsRefused() throws {
+        let folder = try cacheFolder(mode: 0o777)
+        try plantSwappedDocument(in: folder)
+        let result = try attack(cache: folder)
+        #expect(result.status == 0 && result.text.hasPrefix("refused"), "the policy file as written: \(result.text)")
+        #expect(result.stderr.contains("writable by other users"), "\(result.stderr)")
+    }
+
+    @Test func aDocumentOfAnotherUserIsIgnoredAndReplaced() throws {
+        let folder = try cacheFolder()
+        let entry = try plantSwappedDocument(in: folder)
+        #expect(chown(entry, 65534, 65534) == 0)
+        let result = try attack(cache: folder)
+        #expect(result.status == 0 && result.text.hasPrefix("refused"), "\(result.text)")
+        #expect(result.stderr.contains("belongs to uid 65534"), "\(result.stderr)")
+        var info = stat()
+        #expect(stat(entry, &info) == 0 && info.st_uid == geteuid(), "the run wrote a sound entry in its place")
+    }
+
+    @Test func aCorruptStaleOrOtherVersionDocumentIsParsedAgain() throws {
+        let folder = try cacheFolder()
+        // One byte of the document changed: the checksum no longer adds up.
+        let entry = try plantSwappedDocument(in: folder)
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: entry))
+        bytes[bytes.count - 2] ^= 0x01
+        try bytes.write(to: URL(fileURLWithPath: entry))
+        let corrupt = try attack(cache: folder)
+        #expect(corrupt.status == 0 && corrupt.text.hasPrefix("refused"), "\(corrupt.text)")
+        // Rewritten whole, from the file as it is.
+        let rewritten = try [UInt8](Data(contentsOf: URL(fileURLWithPath: entry)))
+        let document = try #require(CompiledFilterStore.decodeDocument(rewritten, text: try defaultText()))
+        #expect(document == (try JSONValue.decode(try defaultText())))
+        // A sound entry for another text under this file name (the file was edited since), and
+        // one written by another Confine version: neither is taken.
+        var edited = try defaultText()
+        edited.append(0x0A)
+        try plantSwappedDocument(in: folder, forText: edited)
+        let stale = try attack(cache: folder)
+        #expect(stale.status == 0 && stale.text.hasPrefix("refused"), "\(stale.text)")
+        try plantSwappedDocument(in: folder, version: ConfineVersion.string + ".1")
+        let otherVersion = try attack(cache: folder)
+        #expect(otherVersion.status == 0 && otherVersion.text.hasPrefix("refused"), "\(otherVersion.text)")
+    }
 }

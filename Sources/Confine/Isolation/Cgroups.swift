@@ -97,11 +97,13 @@ final class Cgroups: @unchecked Sendable {
     /// starts the launcher takes that wait off the command's path. Nothing happens without root
     /// or the cgroup v1 pids controller.
     static func prepareMove() {
+        // cgroups(7): one line per hierarchy, ID:CONTROLLERS:PATH
         guard IsolationSupport.isRoot, placement?["pids"] == .v1,
-              let text = try? String(contentsOfFile: "/proc/self/cgroup", encoding: .utf8) else { return }
-        guard let line = text.split(separator: "\n").first(where: { $0.split(separator: ":").dropFirst().first == "pids" }),
-              let path = line.split(separator: ":", maxSplits: 2).last else { return }
-        let procs = "\(base)/pids\(path == "/" ? "" : String(path))/cgroup.procs"
+              let text = SystemCalls.contents(of: "/proc/self/cgroup") else { return }
+        guard let line = text.split(separator: 0x0A).first(where: { $0.split(separator: 0x3A).dropFirst().first?.elementsEqual("pids".utf8) == true }),
+              let last = line.split(separator: 0x3A, maxSplits: 2).last else { return }
+        let path = String(decoding: last, as: UTF8.self)
+        let procs = "\(base)/pids\(path == "/" ? "" : path)/cgroup.procs"
         let pid = "\(getpid())"
         startThread {
             let fd = open(procs, O_WRONLY | O_CLOEXEC)

@@ -106,15 +106,16 @@ public struct HostReport: Sendable {
 
     /// The cgroup v2 hierarchy this process sees, and the controllers it offers.
     static func cgroup2Controllers() -> (path: String, controllers: [String])? {
-        guard let text = try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8) else { return nil }
-        for line in text.split(separator: "\n") {
-            let halves = line.split(separator: " - ", maxSplits: 1).map(String.init)
-            guard halves.count == 2, halves[1].hasPrefix("cgroup2 ") else { continue }
-            let fields = halves[0].split(separator: " ")
-            guard fields.count > 4 else { continue }
-            let path = String(fields[4])
-            let controllers = ((try? String(contentsOfFile: path + "/cgroup.controllers", encoding: .utf8)) ?? "")
-                .split(whereSeparator: { $0 == " " || $0 == "\n" }).map(String.init)
+        // mountinfo(5): ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [OPTIONAL...] - FSTYPE SOURCE SUPER
+        // (each field without spaces: the kernel writes a space in a path as \040)
+        guard let text = SystemCalls.contents(of: "/proc/self/mountinfo") else { return nil }
+        for line in text.split(separator: 0x0A) {
+            let fields = line.split(separator: 0x20)
+            guard let dash = fields.firstIndex(where: { $0.elementsEqual([0x2D]) }), dash > 4, dash + 1 < fields.count,
+                  fields[dash + 1].elementsEqual("cgroup2".utf8) else { continue }
+            let path = String(decoding: fields[4], as: UTF8.self)
+            let controllers = (SystemCalls.contents(of: path + "/cgroup.controllers") ?? [])
+                .split(whereSeparator: { $0 == 0x20 || $0 == 0x0A }).map { String(decoding: $0, as: UTF8.self) }
             return (path, controllers)
         }
         return nil

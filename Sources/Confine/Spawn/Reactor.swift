@@ -20,7 +20,9 @@ final class Reactor: @unchecked Sendable {
     private var running: [ObjectIdentifier: Execution] = [:]
     private var tokens: [UInt64: (Execution, Execution.Stream)] = [:]
     private var nextToken: UInt64 = 1
-    private var scratch = [UInt8](repeating: 0, count: 256 * 1024)
+    // Not zero-filled: malloc maps a buffer this size untouched, so a process that reads little
+    // (`confine run` of one command) faults in only the pages a read writes, not 64 of them.
+    private let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 256 * 1024, alignment: 16)
 
     /// Throws when the reactor could not be set up (descriptors exhausted at start).
     func checkHealthy() throws {
@@ -154,9 +156,9 @@ final class Reactor: @unchecked Sendable {
             guard let fd = execution.streams[stream] else { return }
             // Read until the pipe is empty, at most a few chunks per wake-up for fairness.
             for _ in 0..<8 {
-                let n = scratch.withUnsafeMutableBytes { SystemCalls.read(fd, $0) }
+                let n = SystemCalls.read(fd, scratch)
                 if n > 0 {
-                    scratch.withUnsafeBytes { execution.append(UnsafeRawBufferPointer(rebasing: $0[0..<n]), to: stream) }
+                    execution.append(UnsafeRawBufferPointer(rebasing: scratch[0..<n]), to: stream)
                     if n < scratch.count { return }
                     continue
                 }

@@ -182,17 +182,20 @@ final class SpawnHelper: @unchecked Sendable {
     /// build folder of the package above it.
     static func locateLauncher() -> String? {
         let fm = FileManager.default
-        if let explicit = ProcessInfo.processInfo.environment["CONFINE_LAUNCH"], !explicit.isEmpty {
+        if let value = getenv("CONFINE_LAUNCH"), case let explicit = String(cString: value), !explicit.isEmpty {
             return explicit
         }
-        var candidates: [URL] = []
-        if let main = SystemCalls.realPath("/proc/self/exe") {
-            candidates.append(URL(fileURLWithPath: main).deletingLastPathComponent().appendingPathComponent("confine-launch"))
+        // Each place looked at only when the one before holds none (this runs before every
+        // `confine run`): beside the executable, beside argv[0] with links resolved, installed.
+        func beside(_ executable: String) -> String? {
+            guard let slash = executable.lastIndex(of: "/") else { return nil }
+            let candidate = String(executable[..<slash]) + "/confine-launch"
+            return fm.isExecutableFile(atPath: candidate) ? candidate : nil
         }
-        if let argv0 = CommandLine.arguments.first, argv0.contains("/") {
-            candidates.append(URL(fileURLWithPath: argv0).resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent("confine-launch"))
+        if let main = SystemCalls.realPath("/proc/self/exe"), let found = beside(main) { return found }
+        if let argv0 = CommandLine.arguments.first, argv0.contains("/"), let resolved = SystemCalls.realPath(argv0), let found = beside(resolved) {
+            return found
         }
-        candidates += ["/usr/local/libexec/confine-launch", "/usr/local/bin/confine-launch", "/usr/libexec/confine-launch"].map(URL.init(fileURLWithPath:))
-        return candidates.first { fm.isExecutableFile(atPath: $0.path) }?.path
+        return ["/usr/local/libexec/confine-launch", "/usr/local/bin/confine-launch", "/usr/libexec/confine-launch"].first { fm.isExecutableFile(atPath: $0) }
     }
 }

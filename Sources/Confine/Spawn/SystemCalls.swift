@@ -20,6 +20,24 @@ package enum SystemCalls {
         return String(cString: resolved)
     }
 
+    /// The whole of a small file (a /proc or /sys one) read with open(2) and read(2), or nil when
+    /// it cannot be opened or read, or holds more than `limit` bytes. Cheaper at start-up than
+    /// Foundation's `String(contentsOfFile:)`, which `confine run` would pay for on every run.
+    package static func contents(of path: String, limit: Int = 1 << 20) -> [UInt8]? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { Glibc.close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0) }
+            if n < 0 { return nil }
+            if n == 0 { return bytes }
+            bytes += chunk[0..<n]
+            if bytes.count > limit { return nil }
+        }
+    }
+
     /// pipe2(2) with O_CLOEXEC: (read end, write end).
     static func pipe() throws -> (read: Int32, write: Int32) {
         var fds: [Int32] = [-1, -1]
