@@ -24,6 +24,20 @@ struct ConfineCommand: ParsableCommand {
         if CommandLine.arguments.count > 1, Server.commands.contains(CommandLine.arguments[1]) {
             Server.handOver(because: "confine \(CommandLine.arguments[1]) is confine-server's")
         }
+        // `confine --help` and `--version` alone: said straight away (the help text is still
+        // swift-argument-parser's), without the completion-script probe every parse starts with.
+        if CommandLine.arguments.count == 2 {
+            switch CommandLine.arguments[1] {
+            case "--help", "-h":
+                print(helpMessage())
+                return
+            case "--version":
+                print(configuration.version)
+                return
+            default:
+                break
+            }
+        }
         // `confine run`, the command run once per confined command, is parsed as a command of
         // its own: the root's parse first tries every argument as `--generate-completion-script`
         // (two more commands' option sets, built by reflection: ~2 ms of a ~18 ms run). Any
