@@ -114,6 +114,18 @@ extension JSONValue {
         return out
     }
 
+    /// How deep `init(binary:)` follows nesting: as deep as Foundation's `JSONDecoder` reads.
+    package static let maximumDepth = 512
+
+    /// How deep this value nests (a scalar: 0).
+    package var depth: Int {
+        switch self {
+        case .array(let items): 1 + (items.map(\.depth).max() ?? 0)
+        case .object(let members): 1 + (members.values.map(\.depth).max() ?? 0)
+        default: 0
+        }
+    }
+
     private func appendBinary(to out: inout [UInt8]) {
         func u32(_ n: Int) { withUnsafeBytes(of: UInt32(truncatingIfNeeded: n).littleEndian) { out += $0 } }
         func u64(_ n: UInt64) { withUnsafeBytes(of: n.littleEndian) { out += $0 } }
@@ -137,7 +149,7 @@ extension JSONValue {
     }
 
     /// Reads the binary form back; nil unless `bytes` are exactly one whole, well-formed value
-    /// (nested at most 256 deep, strings valid UTF-8, no key twice).
+    /// (nested at most `maximumDepth` deep, strings valid UTF-8, no key twice).
     package init?(binary bytes: [UInt8]) {
         var reader = BinaryReader(bytes: bytes)
         guard let value = reader.value(depth: 0), reader.offset == bytes.count else { return nil }
@@ -168,7 +180,7 @@ extension JSONValue {
         }
 
         mutating func value(depth: Int) -> JSONValue? {
-            guard depth <= 256, let tag = take(1)?.first else { return nil }
+            guard depth <= JSONValue.maximumDepth, let tag = take(1)?.first else { return nil }
             switch tag {
             case 0: return .null
             case 1: return .bool(false)
@@ -181,7 +193,7 @@ extension JSONValue {
                 // each value takes at least one byte: a count beyond what is left is corrupt
                 guard let count = u32(), count <= bytes.count - offset else { return nil }
                 var items: [JSONValue] = []
-                items.reserveCapacity(count)
+                items.reserveCapacity(min(count, 1024))
                 for _ in 0..<count {
                     guard let item = value(depth: depth + 1) else { return nil }
                     items.append(item)
@@ -190,7 +202,7 @@ extension JSONValue {
             case 8:
                 guard let count = u32(), count <= (bytes.count - offset) / 5 else { return nil }
                 var members: [String: JSONValue] = [:]
-                members.reserveCapacity(count)
+                members.reserveCapacity(min(count, 1024))
                 for _ in 0..<count {
                     guard let key = string(), members[key] == nil, let item = value(depth: depth + 1) else { return nil }
                     members[key] = item

@@ -72,6 +72,14 @@ public struct PolicyReader: Sendable {
         return slash == path.startIndex ? "/" : String(path[..<slash])
     }
 
+    /// `path` made absolute against the current directory (nothing else resolved).
+    static func absolute(_ path: String) -> String {
+        guard !path.hasPrefix("/"), let here = getcwd(nil, 0) else { return path }
+        defer { free(here) }
+        let folder = String(cString: here)
+        return (folder == "/" ? "" : folder) + "/" + path
+    }
+
     /// `path` made absolute against the current directory, with `.`, `..` and repeated slashes
     /// resolved (symbolic links are not): what a file is known by in an include chain.
     static func standardized(_ path: String) -> String {
@@ -151,7 +159,9 @@ public struct PolicyReader: Sendable {
         // A shipped policy includes the shipped ones, whatever the search path holds.
         if let includingFile, ShippedPolicies.text(at: includingFile) != nil, let shipped { return shipped }
         var directories = searchPaths
-        if let includingFile, let folder = Self.parent(of: Self.standardized(includingFile)) { directories.insert(folder, at: 0) }
+        // the including file's own folder, `..` left to the kernel (through symbolic links, as
+        // opening the file went)
+        if let includingFile, let folder = Self.parent(of: Self.absolute(includingFile)) { directories.insert(folder, at: 0) }
         for directory in directories {
             let candidate = directory + "/" + nameOrPath + ".json"
             if FileManager.default.fileExists(atPath: candidate) { return candidate }

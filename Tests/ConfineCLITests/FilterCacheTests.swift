@@ -10,10 +10,12 @@ import Testing
     let cli = CLITests()
     static let probe = URL(fileURLWithPath: CLITests.binary).deletingLastPathComponent().appendingPathComponent("ConfineProbe").path
 
-    /// A fresh folder for the cache, under a root-owned 0755 folder.
-    func cacheFolder(mode: mode_t = 0o700) throws -> String {
+    /// A fresh folder for the cache, under a root-owned folder of `above` (0700: no other user
+    /// may pass, as root's home).
+    func cacheFolder(mode: mode_t = 0o700, above: mode_t = 0o700) throws -> String {
         let base = "/var/tmp/confine-cache-\(UUID().uuidString.prefix(8))"
-        #expect(mkdir(base, 0o755) == 0)
+        #expect(mkdir(base, 0o700) == 0)
+        #expect(chmod(base, above) == 0)
         let folder = base + "/filters"
         #expect(mkdir(folder, 0o700) == 0)
         #expect(chmod(folder, mode) == 0)
@@ -52,6 +54,16 @@ import Testing
         try plantSwappedFilter(in: folder)
         let swapped = try attack(cache: folder)
         #expect(swapped.status == 3 && swapped.text.hasPrefix("allowed"), "\(swapped.text) \(swapped.stderr)")
+    }
+
+    @Test func aCacheEveryUserCanReachIsRefused() throws {
+        // Only 0755 and 1777 folders above it: a command whose (idmapped) working directory held
+        // it could rewrite it, so it is not used, and says why.
+        let folder = try cacheFolder(above: 0o755)
+        try plantSwappedFilter(in: folder)
+        let result = try attack(cache: folder)
+        #expect(result.status == 0 && result.text.hasPrefix("refused"), "the policy's own filter: \(result.text)")
+        #expect(result.stderr.contains("no folder above it keeps other users out"), "\(result.stderr)")
     }
 
     @Test func aCacheOtherUsersCanWriteIsRefused() throws {
@@ -180,13 +192,46 @@ import Testing
         #expect(document == (try JSONValue.decode(try defaultText())))
         // A sound entry for another text under this file name (the file was edited since), and
         // one written by another Confine version: neither is taken.
+        // The same length as the file, one byte apart: only the byte-for-byte comparison of the
+        // text and of the version refuses them (lengths and checksums add up).
         var edited = try defaultText()
-        edited.append(0x0A)
+        edited[edited.count / 2] ^= 0x20
         try plantSwappedDocument(in: folder, forText: edited)
         let stale = try attack(cache: folder)
         #expect(stale.status == 0 && stale.text.hasPrefix("refused"), "\(stale.text)")
-        try plantSwappedDocument(in: folder, version: ConfineVersion.string + ".1")
+        var version = Array(ConfineVersion.string.utf8)
+        version[version.count - 1] ^= 0x01
+        try plantSwappedDocument(in: folder, version: String(decoding: version, as: UTF8.self))
         let otherVersion = try attack(cache: folder)
         #expect(otherVersion.status == 0 && otherVersion.text.hasPrefix("refused"), "\(otherVersion.text)")
+        // Both refusals are the entry's own: the same bytes with the right text and version are taken.
+        let planted = try [UInt8](Data(contentsOf: URL(fileURLWithPath: try plantSwappedDocument(in: folder))))
+        #expect(CompiledFilterStore.decodeDocument(planted, text: try defaultText()) != nil)
+        #expect(CompiledFilterStore.decodeDocument(planted, text: edited) == nil)
+    }
+
+    /// An ordinary user's commands run under the user's own uid: a command run from the home
+    /// could write the user's cache folder. So Confine keeps no cache for an ordinary user: an
+    /// entry planted there (owned by the user, mode 0600, in 0700 folders: sound in every other
+    /// way) is not obeyed, and runs write none.
+    @Test func anOrdinaryUserKeepsNoCacheItsCommandsCouldRewrite() throws {
+        let boundary = BoundaryTests()
+        _ = try boundary.asOrdinaryUser(["--version"], in: "/tmp")
+        let account = try #require(getpwnam("confine-boundary"))
+        let home = String(cString: account.pointee.pw_dir)
+        let folder = home + "/.cache/confine/filters"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        for path in [home + "/.cache", home + "/.cache/confine", folder] {
+            #expect(chown(path, account.pointee.pw_uid, account.pointee.pw_gid) == 0 && chmod(path, 0o700) == 0)
+        }
+        for name in try FileManager.default.contentsOfDirectory(atPath: folder) { try FileManager.default.removeItem(atPath: folder + "/" + name) }
+        let text = try [UInt8](Data(contentsOf: URL(fileURLWithPath: CLITests.fixtures + "/../../../policies/default.json")))
+        let swapped = try JSONValue.decode(Array(#"{ "version": 1, "include": "base", "seccomp": { "defaultAction": "SCMP_ACT_ALLOW" } }"#.utf8))
+        let name = CompiledFilterStore.documentFileName(for: text)
+        try Data(CompiledFilterStore.encodeDocument(swapped, text: text)).write(to: URL(fileURLWithPath: folder + "/" + name))
+        #expect(chown(folder + "/" + name, account.pointee.pw_uid, account.pointee.pw_gid) == 0 && chmod(folder + "/" + name, 0o600) == 0)
+        let result = try boundary.asOrdinaryUser(["run", "--", "./ConfineProbe", "socket-inet"], in: nil)
+        #expect(result.text.hasPrefix("refused"), "the policy file as written, not the planted document: \(result.text) \(result.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder) == [name], "the run kept nothing")
     }
 }

@@ -70,11 +70,16 @@ final class CountingDocumentCache: PolicyDocumentCache, @unchecked Sendable {
         #expect(JSONValue(binary: [9]) == nil)
         #expect(JSONValue(binary: [6, 2, 0, 0, 0, 0xC3, 0x28]) == nil)
         #expect(JSONValue(binary: [8, 2, 0, 0, 0, 1, 0, 0, 0, 0x61, 0, 1, 0, 0, 0, 0x61, 0]) == nil)
-        // A count of four billion items with nothing behind it, and nesting deeper than 256.
+        // A count of four billion items with nothing behind it.
         #expect(JSONValue(binary: [7, 0xFF, 0xFF, 0xFF, 0xFF]) == nil)
-        #expect(JSONValue(binary: [UInt8](repeating: 7, count: 1) + [1, 0, 0, 0] + Array(repeating: [7, 1, 0, 0, 0], count: 300).flatMap { $0 } + [0]) == nil)
-        // Any single byte changed: refused or another value, never a crash (the entry's
-        // checksum and its stored text are what keep a changed entry from being used).
+        // Nesting: as deep as JSONDecoder reads is read back, one level more is refused.
+        func nested(_ levels: Int) -> [UInt8] { Array(repeating: [7, 1, 0, 0, 0], count: levels).flatMap { $0 } + [0] }
+        let deepest = try #require(JSONValue(binary: nested(JSONValue.maximumDepth)))
+        #expect(deepest.depth == JSONValue.maximumDepth)
+        #expect(JSONValue(binary: nested(JSONValue.maximumDepth + 1)) == nil)
+        // Any single byte changed: refused or another value, and no crash — all this loop can
+        // show (the entry's checksum and its stored text are what keep a changed entry from
+        // being used: FilterCacheTests).
         for index in bytes.indices {
             var changed = bytes
             changed[index] ^= 0xA5
@@ -115,8 +120,9 @@ final class CountingDocumentCache: PolicyDocumentCache, @unchecked Sendable {
         #expect(messages.first?.contains("unknown-key.json:") == true, "\(messages)")
     }
 
-    @Test func theCacheIsKeyedByTheWholeText() throws {
-        // A forged document for one text is not given for a text that differs by one byte.
+    @Test func theReaderAsksForTheFilesWholeText() throws {
+        // The reader hands the cache the file's exact text: an edited file is a new key. (The
+        // real store's byte-for-byte check of that text: FilterCacheTests.)
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("confine-doc-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }

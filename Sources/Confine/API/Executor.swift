@@ -47,11 +47,13 @@ public final class Executor: Sendable {
     ///   - oneShot: start a launcher for each command that becomes the command's monitor itself,
     ///     instead of one long-lived helper with spare monitors: the cheapest way for a program
     ///     that runs one command and exits (`confine run`); slower per command when there are many.
-    ///   - cacheCompiledFilters: keep compiled filters across runs in a folder of the user's own
+    ///   - cacheCompiledFilters: keep compiled filters across runs in a folder of root's own
     ///     (`$CONFINE_CACHE_DIR`, else `$XDG_CACHE_HOME/confine/filters`, else
-    ///     `~/.cache/confine/filters`): for programs that start often and run few commands. A
-    ///     folder or entry another user could write is refused (a warning in `warnings`), and a
-    ///     stale or corrupt entry is compiled again.
+    ///     `~/.cache/confine/filters`): for programs run by root that start often and run few
+    ///     commands. Not for other users (their commands, under their own uid, could rewrite it:
+    ///     no cache is kept). A folder or entry another user could write, or a folder under no
+    ///     folder that keeps other users out, is refused (a warning in `warnings`), and a stale
+    ///     or corrupt entry is compiled again.
     /// - Throws: `ConfineError` when the launcher cannot be found or the policy cannot be compiled.
     public convenience init(policy: Policy, launcherPath: String? = nil, reportRefusals: Bool = true, oneShot: Bool = false,
                             cacheCompiledFilters: Bool = false) throws {

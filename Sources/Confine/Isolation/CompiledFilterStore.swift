@@ -26,6 +26,8 @@ package final class CompiledFilterStore: @unchecked Sendable {
     let path: String
 
     /// Why the folder (or an entry of it) was refused, for a warning; nil when it is in use.
+    /// (Written by lookups: a store is used from one thread at a time, under `FilterCache`'s
+    /// lock or on the CLI's main thread.)
     package private(set) var refusal: String?
     /// Why `standard()` found no folder to use.
     nonisolated(unsafe) private(set) static var lastRefusal: String?
@@ -33,8 +35,22 @@ package final class CompiledFilterStore: @unchecked Sendable {
     private static let magic = Array("CFLBPF1\n".utf8)
 
     /// The store in the default folder, made (0700) if missing; nil when there is none to use:
-    /// caching off (`CONFINE_CACHE_DIR` set empty), no home, or a folder refused (see `refusal`).
+    /// caching off (`CONFINE_CACHE_DIR` set empty), no home, a caller that is not root, or a
+    /// folder refused (see `refusal`).
+    ///
+    /// Only root keeps a cache, in a folder some folder above which admits no other user (root's
+    /// home, 0700, by default). What it holds decides later runs, so no command may be able to
+    /// write it: root's commands run under leased uids, and a leased uid reaches no folder under
+    /// such a one (a working directory there is refused, and an idmapped working directory above
+    /// it would lie above that folder too). An ordinary user's commands run under that user's own
+    /// uid, kept from the user's files only by the filesystem view, which a host without Landlock
+    /// does not give and which a working directory above the folder (the home) would open: a
+    /// command could rewrite the filter or the policy of every later run. So no cache for them.
     package static func standard() -> CompiledFilterStore? {
+        guard geteuid() == 0 else {
+            lastRefusal = nil
+            return nil
+        }
         // getenv(3), not ProcessInfo's environment: that builds a dictionary of every variable,
         // ~0.25 ms of every `confine run`
         func variable(_ name: String) -> String? { getenv(name).map { String(cString: $0) } }
@@ -54,6 +70,10 @@ package final class CompiledFilterStore: @unchecked Sendable {
             return nil
         }
         let store = CompiledFilterStore(path: path)
+        if store != nil, let open = Self.openToOthers(path) {
+            lastRefusal = "\(path): no folder above it keeps other users out (\(open)), so a command whose working directory holds it could rewrite a cached filter or policy; keep the cache under a folder of mode 0700 (root's home is the default) or set CONFINE_CACHE_DIR to one"
+            return nil
+        }
         // A folder that cannot be made or opened is said only when it was named explicitly: a
         // home that cannot hold a cache (a system user's) is no reason to warn on every run.
         if store == nil, variable("CONFINE_CACHE_DIR") == nil, lastRefusal?.hasSuffix(Self.unusable) == true { lastRefusal = nil }
@@ -61,6 +81,22 @@ package final class CompiledFilterStore: @unchecked Sendable {
     }
 
     private static let unusable = "(cannot be made or opened)"
+
+    /// Nil when a folder above `path` (the cache folder, itself excluded) admits no other user
+    /// (no search permission for others); otherwise the folders above it, all open to others.
+    static func openToOthers(_ path: String) -> String? {
+        guard let resolved = SystemCalls.realPath(path) else { return "\(path) cannot be resolved" }
+        var above: [String] = []
+        var folder = resolved
+        while let slash = folder.lastIndex(of: "/"), folder != "/" {
+            folder = slash == folder.startIndex ? "/" : String(folder[..<slash])
+            var info = stat()
+            guard stat(folder, &info) == 0 else { return "\(folder) cannot be examined" }
+            if info.st_mode & 0o001 == 0 { return nil }
+            above.append("\(folder) \(String(info.st_mode & 0o7777, radix: 8))")
+        }
+        return above.joined(separator: ", ")
+    }
 
     /// Opens (making it if missing, 0700) and checks the folder; nil if it is refused.
     init?(path: String) {
@@ -160,7 +196,8 @@ package final class CompiledFilterStore: @unchecked Sendable {
     //   "CFLDOC1\n"  version length (u32)  text length (u32)  document length (u32)
     //   checksum (u64, FNV-1a of version, text and document)  version  text  document
     //
-    // The version is Confine's; the text is the policy file's, whole, compared byte for byte
+    // The version is Confine's (and the magic, the entry format's: a change to `JSONValue`'s
+    // binary form or to how it is read from JSON is a new magic); the text is the policy file's, whole, compared byte for byte
     // with the file read now (the file name, a hash of both, only finds the entry); the document
     // is `JSONValue.binary`.
 
@@ -168,7 +205,7 @@ package final class CompiledFilterStore: @unchecked Sendable {
     private static let documentLimit = 4 << 20
 
     static func documentFileName(for text: [UInt8]) -> String {
-        let hex = String(checksum(Array(ConfineVersion.string.utf8), text), radix: 16)
+        let hex = String(checksum(documentMagic, Array(ConfineVersion.string.utf8), text), radix: 16)
         return String(repeating: "0", count: 16 - hex.count) + hex + ".doc"
     }
 
@@ -271,7 +308,10 @@ extension CompiledFilterStore: PolicyDocumentCache {
     }
 
     package func keep(_ document: JSONValue, for text: [UInt8]) {
-        guard text.count < Self.documentLimit / 4 else { return }
-        write(Self.encodeDocument(document, text: text), named: Self.documentFileName(for: text))
+        // only what a later run can read back: within the size read and the depth followed
+        guard text.count < Self.documentLimit, document.depth <= JSONValue.maximumDepth else { return }
+        let bytes = Self.encodeDocument(document, text: text)
+        guard bytes.count <= Self.documentLimit else { return }
+        write(bytes, named: Self.documentFileName(for: text))
     }
 }

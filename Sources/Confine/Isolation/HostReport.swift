@@ -108,7 +108,7 @@ public struct HostReport: Sendable {
     static func cgroup2Controllers() -> (path: String, controllers: [String])? {
         // mountinfo(5): ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [OPTIONAL...] - FSTYPE SOURCE SUPER
         // (each field without spaces: the kernel writes a space in a path as \040)
-        guard let text = SystemCalls.contents(of: "/proc/self/mountinfo") else { return nil }
+        guard let text = SystemCalls.contents(of: "/proc/self/mountinfo", limit: 64 << 20) else { return nil }
         for line in text.split(separator: 0x0A) {
             let fields = line.split(separator: 0x20)
             guard let dash = fields.firstIndex(where: { $0.elementsEqual([0x2D]) }), dash > 4, dash + 1 < fields.count,
