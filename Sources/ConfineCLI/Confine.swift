@@ -42,9 +42,7 @@ struct ConfineCommand: ParsableCommand {
         // its own: the root's parse first tries every argument as `--generate-completion-script`
         // (two more commands' option sets, built by reflection: ~2 ms of a ~18 ms run). Any
         // failure (help, a bad option) goes through the root, which says it as it always did.
-        // (`--version` before `--` too: the root's parse answers it with confine's version.)
         if CommandLine.arguments.count > 1, CommandLine.arguments[1] == Run.configuration.commandName,
-           !CommandLine.arguments.dropFirst(2).prefix(while: { $0 != "--" }).contains("--version"),
            var run = try? Run.parse(Array(CommandLine.arguments.dropFirst(2))) {
             do { try run.run() } catch { CommandLineExit.exit(for: error, of: self) }
             return
