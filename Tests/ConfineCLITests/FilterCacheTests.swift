@@ -56,14 +56,18 @@ import Testing
         #expect(swapped.status == 3 && swapped.text.hasPrefix("allowed"), "\(swapped.text) \(swapped.stderr)")
     }
 
-    @Test func aCacheEveryUserCanReachIsRefused() throws {
-        // Only 0755 and 1777 folders above it: a command whose (idmapped) working directory held
-        // it could rewrite it, so it is not used, and says why.
+    @Test func aWorkingDirectoryThatHoldsTheCacheIsNotWrittenAsItsOwner() throws {
+        // The attack: run from the folder that holds the cache, where a leased uid would write
+        // as the folder's owner (root), and plant an entry for every later run to obey.
         let folder = try cacheFolder(above: 0o755)
-        try plantSwappedFilter(in: folder)
-        let result = try attack(cache: folder)
-        #expect(result.status == 0 && result.text.hasPrefix("refused"), "the policy's own filter: \(result.text)")
-        #expect(result.stderr.contains("no folder above it keeps other users out"), "\(result.stderr)")
+        let holder = URL(fileURLWithPath: folder).deletingLastPathComponent().path
+        let plant = "echo x > filters/planted 2>/dev/null && echo wrote || echo refused"
+        let result = try cli.execute(CLITests.binary, ["run", "--", "sh", "-c", plant], directory: holder, environment: ["CONFINE_CACHE_DIR": folder, "PWD": holder])
+        #expect(result.text == "refused\n", "\(result.text) \(result.stderr)")
+        #expect(result.stderr.contains("holds Confine's cache of compiled filters and parsed policies"), "\(result.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: folder + "/planted"))
+        // The cache itself was used and kept: only the mapping was withheld.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder).contains { $0.hasSuffix(".doc") })
     }
 
     @Test func aCacheOtherUsersCanWriteIsRefused() throws {

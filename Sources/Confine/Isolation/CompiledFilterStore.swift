@@ -38,65 +38,69 @@ package final class CompiledFilterStore: @unchecked Sendable {
     /// caching off (`CONFINE_CACHE_DIR` set empty), no home, a caller that is not root, or a
     /// folder refused (see `refusal`).
     ///
-    /// Only root keeps a cache, in a folder some folder above which admits no other user (root's
-    /// home, 0700, by default). What it holds decides later runs, so no command may be able to
-    /// write it: root's commands run under leased uids, and a leased uid reaches no folder under
-    /// such a one (a working directory there is refused, and an idmapped working directory above
-    /// it would lie above that folder too). An ordinary user's commands run under that user's own
-    /// uid, kept from the user's files only by the filesystem view, which a host without Landlock
-    /// does not give and which a working directory above the folder (the home) would open: a
-    /// command could rewrite the filter or the policy of every later run. So no cache for them.
+    /// Only root keeps a cache. What it holds decides later runs, so no command may write it:
+    /// root's commands run under leased uids, which cannot write a folder of root's with mode
+    /// 0700, and no folder that holds the cache is ever mounted as its owner's for them
+    /// (`IdmappedMounts`: written as root, it would let them). An ordinary user's commands run
+    /// under that user's own uid, kept from the user's files only by the filesystem view, which a
+    /// host without Landlock does not give and which a working directory above the folder (the
+    /// home) would open: a command could rewrite the filter or the policy of every later run. So
+    /// no cache for them.
     package static func standard() -> CompiledFilterStore? {
         guard geteuid() == 0 else {
             lastRefusal = nil
             return nil
         }
+        guard let path = standardPath() else { return nil }
+        let store = CompiledFilterStore(path: path)
+        // A folder that cannot be made or opened is said only when it was named explicitly: a
+        // home that cannot hold a cache (a system user's) is no reason to warn on every run.
+        if store == nil, getenv("CONFINE_CACHE_DIR") == nil, lastRefusal?.hasSuffix(Self.unusable) == true { lastRefusal = nil }
+        return store
+    }
+
+    /// Where this process keeps its cache: `$CONFINE_CACHE_DIR`, else
+    /// `$XDG_CACHE_HOME/confine/filters`, else `$HOME/.cache/confine/filters`; nil when caching is
+    /// off (`CONFINE_CACHE_DIR` empty), there is no home, or the path is not absolute (said in
+    /// `lastRefusal`).
+    static func standardPath() -> String? {
         // getenv(3), not ProcessInfo's environment: that builds a dictionary of every variable,
         // ~0.25 ms of every `confine run`
         func variable(_ name: String) -> String? { getenv(name).map { String(cString: $0) } }
-        let path: String
         if let explicit = variable("CONFINE_CACHE_DIR") {
             guard !explicit.isEmpty else { return nil }
             guard explicit.hasPrefix("/") else {
                 lastRefusal = "CONFINE_CACHE_DIR '\(explicit)' is not an absolute path (accepted: an absolute path, or empty to turn the cache off)"
                 return nil
             }
-            path = explicit
+            return explicit
         } else if let xdg = variable("XDG_CACHE_HOME"), xdg.hasPrefix("/") {
-            path = xdg + "/confine/filters"
+            return xdg + "/confine/filters"
         } else if let home = variable("HOME"), home.hasPrefix("/") {
-            path = home + "/.cache/confine/filters"
-        } else {
-            return nil
+            return home + "/.cache/confine/filters"
         }
-        let store = CompiledFilterStore(path: path)
-        if store != nil, let open = Self.openToOthers(path) {
-            lastRefusal = "\(path): no folder above it keeps other users out (\(open)), so a command whose working directory holds it could rewrite a cached filter or policy; keep the cache under a folder of mode 0700 (root's home is the default) or set CONFINE_CACHE_DIR to one"
-            return nil
-        }
-        // A folder that cannot be made or opened is said only when it was named explicitly: a
-        // home that cannot hold a cache (a system user's) is no reason to warn on every run.
-        if store == nil, variable("CONFINE_CACHE_DIR") == nil, lastRefusal?.hasSuffix(Self.unusable) == true { lastRefusal = nil }
-        return store
+        return nil
     }
+
+    /// The cache folders a command must never be able to write (root's default one, and this
+    /// process's), with every folder above them, by device and inode.
+    static let protectedFolders: Set<IdmappedMounts.Identity> = {
+        var paths = [standardPath()]
+        if let root = getpwuid(0), let home = root.pointee.pw_dir { paths.append(String(cString: home) + "/.cache/confine/filters") }
+        var found: Set<IdmappedMounts.Identity> = []
+        for case let path? in paths {
+            var folder = path
+            while true {
+                var info = stat()
+                if stat(folder, &info) == 0 { found.insert(IdmappedMounts.Identity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))) }
+                guard folder != "/", let slash = folder.lastIndex(of: "/") else { break }
+                folder = slash == folder.startIndex ? "/" : String(folder[..<slash])
+            }
+        }
+        return found
+    }()
 
     private static let unusable = "(cannot be made or opened)"
-
-    /// Nil when a folder above `path` (the cache folder, itself excluded) admits no other user
-    /// (no search permission for others); otherwise the folders above it, all open to others.
-    static func openToOthers(_ path: String) -> String? {
-        guard let resolved = SystemCalls.realPath(path) else { return "\(path) cannot be resolved" }
-        var above: [String] = []
-        var folder = resolved
-        while let slash = folder.lastIndex(of: "/"), folder != "/" {
-            folder = slash == folder.startIndex ? "/" : String(folder[..<slash])
-            var info = stat()
-            guard stat(folder, &info) == 0 else { return "\(folder) cannot be examined" }
-            if info.st_mode & 0o001 == 0 { return nil }
-            above.append("\(folder) \(String(info.st_mode & 0o7777, radix: 8))")
-        }
-        return above.joined(separator: ", ")
-    }
 
     /// Opens (making it if missing, 0700) and checks the folder; nil if it is refused.
     init?(path: String) {

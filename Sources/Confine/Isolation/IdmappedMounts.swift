@@ -91,6 +91,10 @@ enum IdmappedMounts {
         guard supportedTypes.contains(type) else {
             return ("\(directory) is on a filesystem (statfs type 0x\(String(type, radix: 16))) that cannot be mounted idmapped", identity)
         }
+        // Written as root, a command could rewrite a cached filter or policy that later runs obey.
+        if CompiledFilterStore.protectedFolders.contains(identity) {
+            return ("\(directory) holds Confine's cache of compiled filters and parsed policies: mounted as its owner's, a command could rewrite what later runs obey", identity)
+        }
         guard top.st_mode & S_IWOTH == 0 else { return (nil, identity) }
         if let swappable = swappable(directory, owner: top.st_uid) { return (swappable, identity) }
         return (walk(directory, pinned: pinned, top: top), identity)
