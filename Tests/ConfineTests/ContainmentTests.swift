@@ -51,7 +51,10 @@ import Testing
     @Test func outputFloodIsCappedAndTimedOut() async throws {
         let policy = variant(Policies.default) {
             $0.outputLimit = 1 << 20
-            $0.timeout = .milliseconds(700)
+            // Long enough for a loaded machine (the whole suite in parallel on two cores) to
+            // start the probe: 700 ms once ended before it wrote a byte. The flood fills the cap
+            // in milliseconds once it runs.
+            $0.timeout = .seconds(3)
         }
         let result = try await executor.execute(Command([probe, "flood"], stdin: .null, stdout: .pipe, stderr: .pipe, policy: policy))
         #expect(result.status == .timeout)
