@@ -57,9 +57,18 @@ public struct PolicyReader: Sendable {
         return (prefix == "/" ? "" : prefix) + "/share/confine/policies"
     }
 
+    /// This process's executable, symbolic links resolved (`/proc/self/exe`), found once: the
+    /// policy search paths and the launcher's location both start from it.
+    package static let ownExecutable: String? = {
+        guard let path = realpath("/proc/self/exe", nil) else { return nil }
+        defer { free(path) }
+        return String(cString: path)
+    }()
+
     /// The running executable's own path, symbolic links resolved (`/proc/self/exe`, else argv[0]).
     private static func runningExecutable() -> String? {
-        if let path = realpath("/proc/self/exe", nil) ?? CommandLine.arguments.first.flatMap({ realpath($0, nil) }) {
+        if let own = ownExecutable { return own }
+        if let path = CommandLine.arguments.first.flatMap({ realpath($0, nil) }) {
             defer { free(path) }
             return String(cString: path)
         }

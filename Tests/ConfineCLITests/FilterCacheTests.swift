@@ -70,12 +70,38 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder).contains { $0.hasSuffix(".doc") })
     }
 
-    @Test func aCacheOtherUsersCanWriteIsRefused() throws {
+    /// The two kinds of entry, each planted to allow every call.
+    enum Entry: String, CaseIterable, Sendable {
+        case filter, document
+    }
+
+    @discardableResult
+    func plantSwapped(_ entry: Entry, in folder: String) throws -> String {
+        switch entry {
+        case .filter: try plantSwappedFilter(in: folder)
+        case .document: try plantSwappedDocument(in: folder)
+        }
+    }
+
+    @Test(arguments: Entry.allCases)
+    func aSwappedEntryInACacheOtherUsersCanWriteIsRefused(_ entry: Entry) throws {
         let folder = try cacheFolder(mode: 0o777)
-        try plantSwappedFilter(in: folder)
+        try plantSwapped(entry, in: folder)
         let result = try attack(cache: folder)
-        #expect(result.status == 0 && result.text.hasPrefix("refused"), "the policy's own filter: \(result.text)")
+        #expect(result.status == 0 && result.text.hasPrefix("refused"), "the policy as written: \(result.text)")
         #expect(result.stderr.contains("not using the compiled-filter cache") && result.stderr.contains("writable by other users"), "\(result.stderr)")
+    }
+
+    @Test(arguments: Entry.allCases)
+    func anEntryOfAnotherUserIsIgnoredAndReplaced(_ kind: Entry) throws {
+        let folder = try cacheFolder()
+        let entry = try plantSwapped(kind, in: folder)
+        #expect(chown(entry, 65534, 65534) == 0)
+        let result = try attack(cache: folder)
+        #expect(result.status == 0 && result.text.hasPrefix("refused"), "\(result.text)")
+        #expect(result.stderr.contains("belongs to uid 65534"), "\(result.stderr)")
+        var info = stat()
+        #expect(stat(entry, &info) == 0 && info.st_uid == geteuid(), "the run wrote a sound entry in its place")
     }
 
     @Test func aCacheOfAnotherUserIsRefused() throws {
@@ -95,17 +121,6 @@ import Testing
         let result = try attack(cache: link)
         #expect(result.status == 0 && result.text.hasPrefix("refused"), "\(result.text)")
         #expect(result.stderr.contains("not a directory of its own"), "\(result.stderr)")
-    }
-
-    @Test func anEntryOfAnotherUserIsIgnoredAndReplaced() throws {
-        let folder = try cacheFolder()
-        let entry = try plantSwappedFilter(in: folder)
-        #expect(chown(entry, 65534, 65534) == 0)
-        let result = try attack(cache: folder)
-        #expect(result.status == 0 && result.text.hasPrefix("refused"), "\(result.text)")
-        #expect(result.stderr.contains("belongs to uid 65534"), "\(result.stderr)")
-        var info = stat()
-        #expect(stat(entry, &info) == 0 && info.st_uid == geteuid(), "the run wrote a sound entry in its place")
     }
 
     @Test func aStaleOrCorruptEntryIsCompiledAgain() throws {
@@ -160,25 +175,6 @@ import Testing
         try plantSwappedDocument(in: folder)
         let swapped = try attack(cache: folder)
         #expect(swapped.status == 3 && swapped.text.hasPrefix("allowed"), "\(swapped.text) \(swapped.stderr)")
-    }
-
-    @Test func aSwappedDocumentInACacheOtherUsersCanWriteIsRefused() throws {
-        let folder = try cacheFolder(mode: 0o777)
-        try plantSwappedDocument(in: folder)
-        let result = try attack(cache: folder)
-        #expect(result.status == 0 && result.text.hasPrefix("refused"), "the policy file as written: \(result.text)")
-        #expect(result.stderr.contains("writable by other users"), "\(result.stderr)")
-    }
-
-    @Test func aDocumentOfAnotherUserIsIgnoredAndReplaced() throws {
-        let folder = try cacheFolder()
-        let entry = try plantSwappedDocument(in: folder)
-        #expect(chown(entry, 65534, 65534) == 0)
-        let result = try attack(cache: folder)
-        #expect(result.status == 0 && result.text.hasPrefix("refused"), "\(result.text)")
-        #expect(result.stderr.contains("belongs to uid 65534"), "\(result.stderr)")
-        var info = stat()
-        #expect(stat(entry, &info) == 0 && info.st_uid == geteuid(), "the run wrote a sound entry in its place")
     }
 
     @Test func aCorruptStaleOrOtherVersionDocumentIsParsedAgain() throws {

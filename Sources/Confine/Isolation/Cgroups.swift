@@ -228,13 +228,8 @@ final class Cgroups: @unchecked Sendable {
     }
 
     private func read(_ controller: String, _ file: String) -> String? {
-        let path = "\(Self.folder(of: controller, leaf: name))/\(file)"
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-        return n > 0 ? String(decoding: buffer.prefix(n), as: UTF8.self) : nil
+        guard let bytes = SystemCalls.contents(of: "\(Self.folder(of: controller, leaf: name))/\(file)"), !bytes.isEmpty else { return nil }
+        return String(decoding: bytes, as: UTF8.self)
     }
 }
 

@@ -1,5 +1,6 @@
 import CConfineLaunch
 import CConfineProtocol
+import ConfinePolicy
 import FoundationEssentials
 #if canImport(Glibc)
 import Glibc
@@ -192,7 +193,7 @@ final class SpawnHelper: @unchecked Sendable {
             let candidate = String(executable[..<slash]) + "/confine-launch"
             return fm.isExecutableFile(atPath: candidate) ? candidate : nil
         }
-        if let main = SystemCalls.realPath("/proc/self/exe"), let found = beside(main) { return found }
+        if let main = PolicyReader.ownExecutable, let found = beside(main) { return found }
         if let argv0 = CommandLine.arguments.first, argv0.contains("/"), let resolved = SystemCalls.realPath(argv0), let found = beside(resolved) {
             return found
         }
