@@ -85,6 +85,9 @@ struct launcher {
     int inherited_count;
     int inherited_fds[MAX_INHERITED_FDS];    /* the fds the helper inherited (besides 0-2 and
                                                 the control socket), closed in each spare */
+    int host_net;                            /* `--once --net`: the network namespace the
+                                                launcher left for a fresh one (lo up) while it
+                                                waited for its request; else -1 */
 };
 
 /* A validated request; all pointers point into the request buffer. */
@@ -140,6 +143,8 @@ struct child_args {
     int started;           /* NEWPID: write end of the pipe whose EOF tells the monitor that
                               the command has exec'd (or failed), else -1 */
     char tmpfs_options[48];
+    bool net_ready;        /* the monitor already sits in the fresh network namespace the
+                              request asks for (lo up): no CLONE_NEWNET, no loopback_up */
     uid_t outer_uid;       /* NEWUSER: the launcher's uid and gid, mapped to themselves */
     gid_t outer_gid;
 };
@@ -156,7 +161,7 @@ struct ns_shared {
 /* ---- pool.c ------------------------------------------------------------------------------ */
 
 int serve(void);
-_Noreturn void serve_once(void);
+_Noreturn void serve_once(bool network);
 
 /* ---- request.c --------------------------------------------------------------------------- */
 
@@ -188,6 +193,9 @@ pid_t start_command(struct child_args *a, int clone_flags);
 
 void isolate(const struct child_args *a, bool proc);
 int namespace_flags(uint32_t iso);
+int clone_namespaces(const struct child_args *a);
+int loopback_up_here(void);
+int enter_host_network(const struct launcher *l, const struct request *rq, bool *ready);
 pid_t start_in_pid_namespace(struct child_args *a, struct ns_shared *shared, int started[2]);
 
 /* ---- cgroups.c --------------------------------------------------------------------------- */

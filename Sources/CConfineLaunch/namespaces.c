@@ -3,21 +3,51 @@
  * the flags of the clone(2) that makes the command child (or init). */
 #include "launch.h"
 
-/* Brings `lo` up (SIOCGIFFLAGS, SIOCSIFFLAGS): a new network namespace starts with it down. */
-static void loopback_up(const struct child_args *a)
+/* Brings `lo` up (SIOCGIFFLAGS, SIOCSIFFLAGS): a new network namespace starts with it down.
+ * Returns 0, or -1 with errno. */
+int loopback_up_here(void)
 {
     int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (s < 0)
-        child_fail(a, CFL_STAGE_NETWORK, errno, 0);
+        return -1;
     struct ifreq ifr;
     memset(&ifr, 0, sizeof ifr);
     memcpy(ifr.ifr_name, "lo", 3);
-    if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
-        child_fail(a, CFL_STAGE_NETWORK, errno, 0);
-    ifr.ifr_flags |= IFF_UP;
-    if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
-        child_fail(a, CFL_STAGE_NETWORK, errno, 0);
+    int rc = ioctl(s, SIOCGIFFLAGS, &ifr);
+    if (rc == 0) {
+        ifr.ifr_flags |= IFF_UP;
+        rc = ioctl(s, SIOCSIFFLAGS, &ifr);
+    }
+    int err = errno;
     close(s);
+    errno = err;
+    return rc;
+}
+
+static void loopback_up(const struct child_args *a)
+{
+    if (loopback_up_here() < 0)
+        child_fail(a, CFL_STAGE_NETWORK, errno, 0);
+}
+
+/* `--once --net` made a network namespace ahead of the request (l->host_net holds the one it
+ * left). A request that asks for a new one (and no user namespace, which would have to own it)
+ * gets that one: *ready is set. Any other goes back to the host's. The saved descriptor is
+ * closed either way, before anything of the command starts. Returns 0, or -1 with errno. */
+int enter_host_network(const struct launcher *l, const struct request *rq, bool *ready)
+{
+    *ready = false;
+    if (l->host_net < 0)
+        return 0;
+    int rc = 0;
+    if ((rq->hdr.iso_flags & CFL_ISO_NEWNET) && !(rq->hdr.iso_flags & CFL_ISO_NEWUSER))
+        *ready = true;
+    else
+        rc = setns(l->host_net, CLONE_NEWNET);
+    int err = errno;
+    close(l->host_net);
+    errno = err;
+    return rc;
 }
 
 /* mount_setattr(2) on path and everything mounted below it. */
@@ -362,7 +392,7 @@ void isolate(const struct child_args *a, bool proc)
     join_cgroups(a);
     if ((rq->hdr.iso_flags & CFL_ISO_NEWUTS) && sethostname("confine", 7) < 0)
         child_fail(a, CFL_STAGE_NAMESPACE, errno, 0);
-    if (rq->hdr.iso_flags & CFL_ISO_NEWNET)
+    if ((rq->hdr.iso_flags & CFL_ISO_NEWNET) && !a->net_ready)
         loopback_up(a);
     if (rq->hdr.iso_flags & CFL_ISO_NEWNS)
         setup_mounts(a, proc);
@@ -431,6 +461,13 @@ int namespace_flags(uint32_t iso)
            ((iso & CFL_ISO_NEWUTS) ? CLONE_NEWUTS : 0) | ((iso & CFL_ISO_NEWUSER) ? CLONE_NEWUSER : 0);
 }
 
+/* The namespaces the command's (or init's) clone makes: the request's, less a network
+ * namespace the monitor already sits in (`net_ready`). */
+int clone_namespaces(const struct child_args *a)
+{
+    return namespace_flags(a->rq->hdr.iso_flags) & ~(a->net_ready ? CLONE_NEWNET : 0);
+}
+
 /* Starts the command with a PID namespace: init is a plain (copy-on-write) clone, since it
  * never execs and a vfork-style clone would leave the monitor suspended for good. `shared` is
  * where a->error points; `started`, a CLOEXEC pipe. Returns init's pid once the command
@@ -440,7 +477,7 @@ pid_t start_in_pid_namespace(struct child_args *a, struct ns_shared *shared, int
     a->started = started[1];
     struct init_args init = { a, shared };
     pid_t pid = clone(init_entry, init_stack + sizeof init_stack,
-                      namespace_flags(a->rq->hdr.iso_flags) | SIGCHLD, &init);
+                      clone_namespaces(a) | SIGCHLD, &init);
     int err = errno;
     close(started[1]);
     if (pid > 0) {

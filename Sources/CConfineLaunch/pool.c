@@ -154,7 +154,7 @@ static _Noreturn void spare(const struct launcher *l, int taken)
  * exits when the executor closes the control socket (the spares see EOF and exit too). */
 int serve(void)
 {
-    struct launcher l = { .ctl = -1 };
+    struct launcher l = { .ctl = -1, .host_net = -1 };
     setup_helper(&l);
     int ctl = l.ctl;
     int taken[2];
@@ -216,9 +216,24 @@ int serve(void)
 
 /* The one-shot helper (`--once`): takes the first request on the control socket and becomes its
  * monitor; exits when the command's tree is gone (or, with no request, when the socket closes). */
-_Noreturn void serve_once(void)
+_Noreturn void serve_once(bool network)
 {
-    struct launcher l = { .ctl = -1 };
+    struct launcher l = { .ctl = -1, .host_net = -1 };
     setup_helper(&l);
+    /* `--net`: the executor expects its request to ask for a network namespace. Making one
+     * (about 1 ms of the kernel's) while the executor still prepares the request takes it off
+     * the command's path. Only where that needs no user namespace (root); a request that asks
+     * for none returns to the host's (enter_host_network). Any failure: the usual path. */
+    if (network && geteuid() == 0) {
+        int host = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+        if (host >= 0 && unshare(CLONE_NEWNET) == 0) {
+            if (loopback_up_here() == 0)
+                l.host_net = host;
+            else if (setns(host, CLONE_NEWNET) < 0)
+                fatal("setns(the host's network namespace)");
+        }
+        if (host >= 0 && l.host_net < 0)
+            close(host);
+    }
     spare(&l, -1);
 }

@@ -80,6 +80,61 @@ import Glibc
         #expect(result.stdout?.text.hasPrefix("refused") == true, "\(result.stdout?.text ?? "") \(result.stderr?.text ?? "")")
     }
 
+    /// A one-shot executor (`confine run`'s) starts its launcher while the request is still being
+    /// prepared, and as root that launcher makes the fresh network namespace its policy asks
+    /// for before the request comes (`confine-launch --once --net`). Attacked: that namespace is
+    /// the command's alone (only `lo`, and up; a host listener on 127.0.0.1 out of reach), the
+    /// launcher's descriptor of the host's namespace never reaches the command, and a command
+    /// whose policy keeps the host's network, sent to such a launcher, gets the host's again.
+    @Test func aNetworkNamespaceMadeAheadIsTheCommandsAloneAndLeavesNothingOfTheHosts() async throws {
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(listener) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, length) == 0 && getsockname(listener, $0, &length) == 0 }
+        }
+        #expect(bound && listen(listener, 8) == 0)
+        let port = Int(UInt16(bigEndian: address.sin_port))
+        let script = """
+            import os, socket
+            links = [os.readlink('/proc/self/fd/' + f) for f in os.listdir('/proc/self/fd') if os.path.exists('/proc/self/fd/' + f)]
+            print('namespace fds', [l for l in links if l.split(':')[0] in ('net', 'mnt', 'pid', 'user', 'ipc', 'uts', 'cgroup')])
+            print('devices', sorted(l.split(':')[0].strip() for l in open('/proc/net/dev').read().splitlines()[2:]))
+            s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(1)
+            socket.create_connection(s.getsockname(), timeout=2).close()
+            print('loopback up')
+            try:
+                socket.create_connection(('127.0.0.1', \(port)), timeout=2).close()
+                print('host reached')
+            except OSError as e:
+                print('host refused', e.errno)
+            """
+        func run(_ executor: Executor, _ policy: Policy) async throws -> String {
+            let result = try await executor.execute(Command(["python3", "-c", script], stdin: .null, stdout: .pipe, stderr: .pipe, policy: policy))
+            return (result.stdout?.text ?? "") + (result.stderr?.text ?? "")
+        }
+        let network = Policies.load("network")  // the host's network, internet sockets allowed
+        let loopbackOnly = variant(network) { $0.isolation.network = .none }
+
+        let ahead = try Executor(policy: loopbackOnly, oneShot: true)
+        let own = try await run(ahead, loopbackOnly)
+        #expect(own.contains("namespace fds []\n"), "\(own)")
+        #expect(own.contains("devices ['lo']\n"), "\(own)")
+        #expect(own.contains("loopback up\n"), "\(own)")
+        #expect(own.contains("host refused 111\n"), "ECONNREFUSED: nothing listens there in the command's namespace: \(own)")
+
+        // The same kind of launcher (started for a loopback-only policy), a request that keeps
+        // the host's network: it returns to the host's namespace first.
+        let back = try Executor(policy: loopbackOnly, oneShot: true)
+        let host = try await run(back, network)
+        #expect(host.contains("namespace fds []\n"), "\(host)")
+        #expect(host.contains("host reached\n"), "\(host)")
+        #expect(!host.contains("devices ['lo']\n"), "the host's devices: \(host)")
+    }
+
     @Test func aPIDNamespaceHidesAndShieldsEverythingElse() async throws {
         let script = """
             import os, signal

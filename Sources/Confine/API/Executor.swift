@@ -63,7 +63,12 @@ public final class Executor: Sendable {
                 ?? SpawnHelper.embedded(oneShot: oneShot) else {
             throw ConfineError(.launcherFailed, "cannot find confine-launch next to \(CommandLine.arguments.first ?? "the executable") nor read /proc/self/exe to run the built-in one; set CONFINE_LAUNCH to its path")
         }
-        if oneShot && policy.isolation.usesCgroups { Cgroups.prepareMove() }
+        if oneShot {
+            // the launcher (and, as root, the network namespace the policy asks for) made while
+            // the request is prepared
+            helper.prestart(network: IsolationSupport.isRoot && IsolationSupport.namespaces && policy.isolation.network == .none)
+            if policy.isolation.usesCgroups { Cgroups.prepareMove() }
+        }
         try self.init(policy: policy, helper: helper, filters: FilterCache(keeping: cacheCompiledFilters),
                       mode: reportRefusals ? .report : .enforce)
         Self.ignoreSIGPIPE
