@@ -150,16 +150,16 @@ extension ConfineCommand {
         /// `--cwd` (or the policy's) as given, else the shell's `$PWD` when it names the current
         /// directory by another path than its own. Nil when the path is the folder's own.
         static func symbolicLinkOnTheWay(to given: String?) -> String? {
-            let here = FileManager.default.currentDirectoryPath
             if let given {
-                let absolute = URL(fileURLWithPath: given.hasPrefix("/") ? given : here + "/" + given).standardized.path
+                // made absolute against the current directory, `.` and `..` resolved as text
+                let absolute = PolicyReader.standardized(given)
                 guard let resolved = SystemCalls.realPath(absolute) else { return nil }
                 return resolved == absolute ? nil : given
             }
             // A $PWD that names another path than the folder's own, whether through a link or
             // (stale, or changed under us) to another folder altogether: not trusted (fail closed).
             guard let value = getenv("PWD"), case let shell = String(cString: value), shell.hasPrefix("/") else { return nil }
-            return URL(fileURLWithPath: shell).standardized.path == here ? nil : shell
+            return PolicyReader.standardized(shell) == FileManager.default.currentDirectoryPath ? nil : shell
         }
 
         static func exitStatus(of result: CompletedProcess) -> Int32 {

@@ -127,9 +127,12 @@ public enum PolicyCompiler {
         let library = seccomp_version().map { "\($0.pointee.major).\($0.pointee.minor).\($0.pointee.micro)" } ?? "?"
         var key = "confine \(ConfineVersion.string) format \(formatVersion) libseccomp \(library)"
         key += " \(field(machine.machine)) \(field(machine.release))\n"
-        key += "mode \(mode) default \(profile.defaultAction) arch \(profile.architectures.map(\.rawValue).joined(separator: ","))\n"
+        // each part by a description of its own: interpolating a type that has none (the
+        // mode) would describe it by reflection, a dynamic cast against every conformance
+        let modeName = switch mode { case .enforce: "enforce"; case .report: "report"; case .learn: "learn" }
+        key += "mode \(modeName) default \(profile.defaultAction.description) arch \(profile.architectures.map(\.rawValue).joined(separator: ","))\n"
         for rule in profile.syscalls {
-            key += "\(rule.names.joined(separator: ",")) \(rule.action)"
+            key += "\(rule.names.joined(separator: ",")) \(rule.action.description)"
             for a in rule.args { key += " \(a.index)\(a.op.rawValue)\(a.value)/\(a.valueTwo)" }
             key += "\n"
         }

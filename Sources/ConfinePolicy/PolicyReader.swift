@@ -91,7 +91,7 @@ public struct PolicyReader: Sendable {
 
     /// `path` made absolute against the current directory, with `.`, `..` and repeated slashes
     /// resolved (symbolic links are not): what a file is known by in an include chain.
-    static func standardized(_ path: String) -> String {
+    public static func standardized(_ path: String) -> String {
         var components: [Substring] = []
         if !path.hasPrefix("/"), let here = getcwd(nil, 0) {
             components = String(cString: here).split(separator: "/")

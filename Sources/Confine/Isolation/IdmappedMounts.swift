@@ -20,7 +20,7 @@ enum IdmappedMounts {
     /// statfs(2) types whose filesystems can be mounted idmapped on any kernel Confine supports
     /// (FS_ALLOW_IDMAP since 5.12–5.19): ext2/3/4, XFS, Btrfs, F2FS, FAT. Others (tmpfs before
     /// 6.3, overlayfs, NFS, FUSE) keep the plain view, with a warning where one is asked for.
-    static let supportedTypes: Set<Int64> = [0xEF53, 0x5846_5342, 0x9123_683E, 0xF2F5_2010, 0x4D44]
+    static let supportedTypes: [Int64] = [0xEF53, 0x5846_5342, 0x9123_683E, 0xF2F5_2010, 0x4D44]
 
     /// Entries a directory may hold, all levels, for `obstacle` to check it: about 10 µs each
     /// here (an lstat, and an lgetxattr for the owner's files), 0.6 s for a 42,000-entry tree.
