@@ -8,17 +8,17 @@
 
 int cfl_launch_main(int argc, char **argv)
 {
-    if (argc == 2 && strcmp(argv[1], "--serve") == 0)
-        return serve();
-    if (argc == 2 && strcmp(argv[1], "--once") == 0)
-        serve_once(false);
-    if (argc == 3 && strcmp(argv[1], "--once") == 0 && strcmp(argv[2], "--net") == 0)
-        serve_once(true);
+    /* --net: the requests are expected to ask for a network namespace (see pool.c) */
+    bool network = argc == 3 && strcmp(argv[2], "--net") == 0;
+    if ((argc == 2 || network) && strcmp(argv[1], "--serve") == 0)
+        return serve(network);
+    if ((argc == 2 || network) && strcmp(argv[1], "--once") == 0)
+        serve_once(network);
     if (argc == 2 && strcmp(argv[1], "--version") == 0) {
         dprintf(1, "confine-launch 1 (protocol CFL1)\n");
         return 0;
     }
-    dprintf(2, "usage: confine-launch --serve | --once [--net] | --version\n");
+    dprintf(2, "usage: confine-launch --serve [--net] | --once [--net] | --version\n");
     return 2;
 }
 

@@ -85,9 +85,9 @@ struct launcher {
     int inherited_count;
     int inherited_fds[MAX_INHERITED_FDS];    /* the fds the helper inherited (besides 0-2 and
                                                 the control socket), closed in each spare */
-    int host_net;                            /* `--once --net`: the network namespace the
-                                                launcher left for a fresh one (lo up) while it
-                                                waited for its request; else -1 */
+    int host_net;                            /* `--net`: the host's network namespace, else -1 */
+    bool net_made;                           /* this spare (or one-shot launcher) left it for a
+                                                fresh one, lo up, while it waited for a request */
 };
 
 /* A validated request; all pointers point into the request buffer. */
@@ -160,7 +160,7 @@ struct ns_shared {
 
 /* ---- pool.c ------------------------------------------------------------------------------ */
 
-int serve(void);
+int serve(bool network);
 _Noreturn void serve_once(bool network);
 
 /* ---- request.c --------------------------------------------------------------------------- */

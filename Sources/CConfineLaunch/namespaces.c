@@ -30,20 +30,23 @@ static void loopback_up(const struct child_args *a)
         child_fail(a, CFL_STAGE_NETWORK, errno, 0);
 }
 
-/* `--once --net` made a network namespace ahead of the request (l->host_net holds the one it
- * left). A request that asks for a new one (and no user namespace, which would have to own it)
- * gets that one: *ready is set. Any other goes back to the host's. The saved descriptor is
- * closed either way, before anything of the command starts. Returns 0, or -1 with errno. */
+/* With `--net`, a spare (or the one-shot launcher) made a fresh network namespace while it
+ * waited (make_network, pool.c), l->host_net holding the host's. A request that asks for a new
+ * one (and no user namespace, which would have to own it) gets that one: *ready is set. Any
+ * other goes back to the host's. The host's descriptor is closed either way, before anything
+ * of the command starts. Returns 0, or -1 with errno. */
 int enter_host_network(const struct launcher *l, const struct request *rq, bool *ready)
 {
     *ready = false;
     if (l->host_net < 0)
         return 0;
     int rc = 0;
-    if ((rq->hdr.iso_flags & CFL_ISO_NEWNET) && !(rq->hdr.iso_flags & CFL_ISO_NEWUSER))
-        *ready = true;
-    else
-        rc = setns(l->host_net, CLONE_NEWNET);
+    if (l->net_made) {
+        if ((rq->hdr.iso_flags & CFL_ISO_NEWNET) && !(rq->hdr.iso_flags & CFL_ISO_NEWUSER))
+            *ready = true;
+        else
+            rc = setns(l->host_net, CLONE_NEWNET);
+    }
     int err = errno;
     close(l->host_net);
     errno = err;

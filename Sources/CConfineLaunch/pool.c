@@ -28,8 +28,24 @@ static void record_inherited(struct launcher *l, int ctl)
     closedir(dir);
 }
 
-/* Prepares the helper: control socket to a high CLOEXEC fd, no stray fds, /dev/null on 0. */
-static void setup_helper(struct launcher *l)
+/* `--net`: the requests are expected to ask for a network namespace. Making a fresh one
+ * (about 1 ms of the kernel's) while a spare or the one-shot launcher waits takes it off the
+ * request's path. Only where that needs no user namespace (root); a request that asks for
+ * none returns to the host's (enter_host_network). Any failure: the usual path, the clone
+ * of the command's namespaces makes it. */
+static void make_network(struct launcher *l)
+{
+    if (l->host_net < 0 || unshare(CLONE_NEWNET) < 0)
+        return;
+    if (loopback_up_here() == 0)
+        l->net_made = true;
+    else if (setns(l->host_net, CLONE_NEWNET) < 0)
+        fatal("setns(the host's network namespace)");
+}
+
+/* Prepares the helper: control socket to a high CLOEXEC fd, no stray fds, /dev/null on 0,
+ * and with `network` (as root) the host's network namespace kept for make_network. */
+static void setup_helper(struct launcher *l, bool network)
 {
     int type;
     socklen_t len = sizeof type;
@@ -68,6 +84,8 @@ static void setup_helper(struct launcher *l)
     if (sigaction(SIGPIPE, &ign, NULL) < 0)
         fatal("sigaction(SIGPIPE)");
     l->ctl = ctl;
+    if (network && geteuid() == 0)
+        l->host_net = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
 }
 
 /* Collects the fds of every SCM_RIGHTS message in msg; returns how many. */
@@ -152,10 +170,10 @@ static _Noreturn void spare(const struct launcher *l, int taken)
 
 /* The pool: keeps SPARES spares waiting, replaces each one as it takes a request or dies, and
  * exits when the executor closes the control socket (the spares see EOF and exit too). */
-int serve(void)
+int serve(bool network)
 {
     struct launcher l = { .ctl = -1, .host_net = -1 };
-    setup_helper(&l);
+    setup_helper(&l, network);
     int ctl = l.ctl;
     int taken[2];
     if (pipe2(taken, O_CLOEXEC | O_NONBLOCK) < 0)
@@ -181,7 +199,9 @@ int serve(void)
                 sigprocmask(SIG_UNBLOCK, &chld, NULL);
                 close(sigfd);
                 close(taken[0]);
-                spare(&l, taken[1]);
+                struct launcher mine = l;
+                make_network(&mine);
+                spare(&mine, taken[1]);
             }
             if (pid > 0)
                 waiting[i] = pid;
@@ -219,21 +239,7 @@ int serve(void)
 _Noreturn void serve_once(bool network)
 {
     struct launcher l = { .ctl = -1, .host_net = -1 };
-    setup_helper(&l);
-    /* `--net`: the executor expects its request to ask for a network namespace. Making one
-     * (about 1 ms of the kernel's) while the executor still prepares the request takes it off
-     * the command's path. Only where that needs no user namespace (root); a request that asks
-     * for none returns to the host's (enter_host_network). Any failure: the usual path. */
-    if (network && geteuid() == 0) {
-        int host = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-        if (host >= 0 && unshare(CLONE_NEWNET) == 0) {
-            if (loopback_up_here() == 0)
-                l.host_net = host;
-            else if (setns(host, CLONE_NEWNET) < 0)
-                fatal("setns(the host's network namespace)");
-        }
-        if (host >= 0 && l.host_net < 0)
-            close(host);
-    }
+    setup_helper(&l, network);
+    make_network(&l);
     spare(&l, -1);
 }

@@ -80,13 +80,15 @@ import Glibc
         #expect(result.stdout?.text.hasPrefix("refused") == true, "\(result.stdout?.text ?? "") \(result.stderr?.text ?? "")")
     }
 
-    /// A one-shot executor (`confine run`'s) starts its launcher while the request is still being
-    /// prepared, and as root that launcher makes the fresh network namespace its policy asks
-    /// for before the request comes (`confine-launch --once --net`). Attacked: that namespace is
-    /// the command's alone (only `lo`, and up; a host listener on 127.0.0.1 out of reach), the
-    /// launcher's descriptor of the host's namespace never reaches the command, and a command
-    /// whose policy keeps the host's network, sent to such a launcher, gets the host's again.
-    @Test func aNetworkNamespaceMadeAheadIsTheCommandsAloneAndLeavesNothingOfTheHosts() async throws {
+    /// As root, an executor whose policy asks for a network namespace has it made ahead of each
+    /// request (`confine-launch --net`): by each spare monitor of the helper while it waits, or
+    /// by `confine run`'s one-shot launcher, started while the request is still prepared.
+    /// Attacked in both modes: that namespace is the command's alone (only `lo`, and up; a host
+    /// listener on 127.0.0.1 out of reach), the launcher's descriptor of the host's namespace
+    /// never reaches the command, and a command whose policy keeps the host's network, sent to
+    /// such a launcher, gets the host's again.
+    @Test(arguments: [true, false])
+    func aNetworkNamespaceMadeAheadIsTheCommandsAloneAndLeavesNothingOfTheHosts(oneShot: Bool) async throws {
         let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(listener) }
         var address = sockaddr_in()
@@ -119,7 +121,7 @@ import Glibc
         let network = Policies.load("network")  // the host's network, internet sockets allowed
         let loopbackOnly = variant(network) { $0.isolation.network = .none }
 
-        let ahead = try Executor(policy: loopbackOnly, oneShot: true)
+        let ahead = try Executor(policy: loopbackOnly, oneShot: oneShot)
         let own = try await run(ahead, loopbackOnly)
         #expect(own.contains("namespace fds []\n"), "\(own)")
         #expect(own.contains("devices ['lo']\n"), "\(own)")
@@ -128,7 +130,7 @@ import Glibc
 
         // The same kind of launcher (started for a loopback-only policy), a request that keeps
         // the host's network: it returns to the host's namespace first.
-        let back = try Executor(policy: loopbackOnly, oneShot: true)
+        let back = try Executor(policy: loopbackOnly, oneShot: oneShot)
         let host = try await run(back, network)
         #expect(host.contains("namespace fds []\n"), "\(host)")
         #expect(host.contains("host reached\n"), "\(host)")

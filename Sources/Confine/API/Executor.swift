@@ -59,14 +59,15 @@ public final class Executor: Sendable {
                             cacheCompiledFilters: Bool = false) throws {
         // A confine-launch file (static, the fastest to start) if there is one, else the launcher
         // linked into this program, started by re-executing it.
-        guard let helper = (launcherPath ?? SpawnHelper.locateLauncher()).map({ SpawnHelper(launcherPath: $0, oneShot: oneShot) })
-                ?? SpawnHelper.embedded(oneShot: oneShot) else {
+        // As root, the network namespace the policy asks for is made while the launcher waits.
+        let network = IsolationSupport.isRoot && policy.isolation.network == .none
+        guard let helper = (launcherPath ?? SpawnHelper.locateLauncher()).map({ SpawnHelper(launcherPath: $0, oneShot: oneShot, network: network) })
+                ?? SpawnHelper.embedded(oneShot: oneShot, network: network) else {
             throw ConfineError(.launcherFailed, "cannot find confine-launch next to \(CommandLine.arguments.first ?? "the executable") nor read /proc/self/exe to run the built-in one; set CONFINE_LAUNCH to its path")
         }
         if oneShot {
-            // the launcher (and, as root, the network namespace the policy asks for) made while
-            // the request is prepared
-            helper.prestart(network: IsolationSupport.isRoot && IsolationSupport.namespaces && policy.isolation.network == .none)
+            // the launcher (and its network namespace) made while the request is prepared
+            helper.prestart()
             if policy.isolation.usesCgroups { Cgroups.prepareMove() }
         }
         try self.init(policy: policy, helper: helper, filters: FilterCache(keeping: cacheCompiledFilters),

@@ -29,20 +29,28 @@ final class SpawnHelper: @unchecked Sendable {
     /// One-shot: a launcher started ahead of its request (`prestart`), waiting on its socket.
     private var ready: (control: Int32, pid: pid_t)?
 
-    init(launcherPath: String, oneShot: Bool = false) {
+    /// - Parameter network: the requests are expected to ask for a network namespace of their
+    ///   own (the executor's policy does): each spare monitor, or the one-shot launcher, makes a
+    ///   fresh one while it waits (`--net`, as root), so that making it (about 1 ms) is off the
+    ///   request's path. A request that asks for none is run in the host's, as always.
+    init(launcherPath: String, oneShot: Bool = false, network: Bool = false) {
         self.launcherPath = launcherPath
         self.oneShot = oneShot
-        arguments = [oneShot ? "--once" : "--serve"]
+        arguments = Self.mode(oneShot: oneShot, network: network)
     }
 
     /// The launcher linked into this program (CConfineLaunch), run by re-executing the program
     /// itself: for programs that depend on Confine and have no confine-launch file beside them.
     /// nil when /proc/self/exe cannot be read.
-    static func embedded(oneShot: Bool = false) -> SpawnHelper? {
+    static func embedded(oneShot: Bool = false, network: Bool = false) -> SpawnHelper? {
         guard cfl_embedded_launcher() == 1, let program = SystemCalls.realPath("/proc/self/exe") else {
             return nil
         }
-        return SpawnHelper(launcherPath: program, arguments: [CFL_EMBEDDED_MARKER, oneShot ? "--once" : "--serve"], oneShot: oneShot)
+        return SpawnHelper(launcherPath: program, arguments: [CFL_EMBEDDED_MARKER] + mode(oneShot: oneShot, network: network), oneShot: oneShot)
+    }
+
+    private static func mode(oneShot: Bool, network: Bool) -> [String] {
+        [oneShot ? "--once" : "--serve"] + (network ? ["--net"] : [])
     }
 
     private init(launcherPath: String, arguments: [String], oneShot: Bool) {
@@ -62,17 +70,16 @@ final class SpawnHelper: @unchecked Sendable {
         }
     }
 
-    /// One-shot: starts the next request's launcher now, so that its start-up overlaps the
-    /// caller's own work on the request (about 1 ms); with `network`, the launcher also makes
-    /// the fresh network namespace the request is expected to ask for (`--once --net`; about
-    /// 1 ms more, and left for the host's again if the request asks for none). Only the next
-    /// request is served this way. Does nothing if the launcher cannot start: `send` starts one.
-    func prestart(network: Bool) {
+    /// One-shot: starts the next request's launcher now, so that its start-up (and its network
+    /// namespace, see `init`) overlaps the caller's own work on the request: about 2 ms. Only
+    /// the next request is served this way. Does nothing if the launcher cannot start: `send`
+    /// starts one.
+    func prestart() {
         guard oneShot else { return }
         lock.lock()
         defer { lock.unlock() }
         guard ready == nil else { return }
-        ready = try? start(extra: network ? ["--net"] : [])
+        ready = try? start()
     }
 
     /// Sends one request with its descriptors, starting (or restarting) the helper as needed.
@@ -143,11 +150,11 @@ final class SpawnHelper: @unchecked Sendable {
     /// Starts the launcher with a fresh control socket on its stdin.
     /// - Returns: this end of the socket, and the launcher's pid.
     /// - Throws: `ConfineError(.launcherFailed)` with the errno when it cannot be started.
-    private func start(extra: [String] = []) throws -> (control: Int32, pid: pid_t) {
+    private func start() throws -> (control: Int32, pid: pid_t) {
         Self.reaper.reapExited()
         let (parentEnd, childEnd) = try SystemCalls.seqpacketPair()
         defer { SystemCalls.close(childEnd) }
-        var argv: [UnsafeMutablePointer<CChar>?] = ([launcherPath] + arguments + extra).map { strdup($0) } + [nil]
+        var argv: [UnsafeMutablePointer<CChar>?] = ([launcherPath] + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
         var child: Int32 = 0
         let err = CConfine_spawn_helper(launcherPath, &argv, childEnd, &child)
