@@ -58,6 +58,8 @@ struct ConfineCommand: ParsableCommand {
 
 /// Options naming the policy.
 struct PolicyOption: ParsableArguments {
-    @Option(name: .long, help: "A policy name (looked up in policies/ and $CONFINE_POLICY_PATH) or a JSON file.")
+    static let help: ArgumentHelp = "A policy name (looked up in policies/ and $CONFINE_POLICY_PATH) or a JSON file."
+
+    @Option(name: .long, help: PolicyOption.help)
     var policy: String = "default"
 }
