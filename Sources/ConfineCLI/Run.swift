@@ -87,7 +87,7 @@ extension ConfineCommand {
             } catch {
                 fail("\(error)", status: 2)
             }
-            var warnings = executor.warnings + executor.warnings(forWorkingDirectory: directory)
+            var warnings = executor.warnings + executor.warnings(forWorkingDirectory: directory, grants: grants)
             for (path, access) in grants.sorted(by: { $0.key < $1.key }) where access == .readWrite {
                 warnings += executor.warnings(forReadWriteGrant: path)
             }

@@ -23,6 +23,8 @@ import Testing
         #expect(result.stdout.isEmpty, "nothing ran: \(result.text)")
         #expect(result.stderr.contains("is not admitted by policy 'default'"))
         #expect(result.stderr.contains("workingDirectories"))
+        // the refusal alone: no warning about how a folder that never joins the view would be mounted
+        #expect(!result.stderr.contains("warning:"), "\(directory): \(result.stderr)")
     }
 
     @Test func theCallersOwnDirectoryIsCheckedToo() throws {

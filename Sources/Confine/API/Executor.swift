@@ -99,9 +99,12 @@ public final class Executor: Sendable {
     /// What a command in `directory` under this executor's policy will run without, said before
     /// it runs: with `writingAsWorkingDirectoryOwner()`, why the directory will not be the
     /// command's own (`IdmappedMounts.obstacle`). `confine run` prints these.
-    public func warnings(forWorkingDirectory directory: String) -> [String] {
+    /// None for a directory the policy does not admit (with `grants`, as the command would get
+    /// them): that command is refused, and the refusal says why.
+    public func warnings(forWorkingDirectory directory: String, grants: [String: Isolation.Access] = [:]) -> [String] {
         guard options.workingDirectoryAsOwner, policy.isolation.filesystem?.workingDirectory == .readWrite,
-              IsolationSupport.isRoot, policy.user == .automatic else { return [] }
+              IsolationSupport.isRoot, policy.user == .automatic,
+              (try? WorkingDirectoryCheck.resolve(directory, policy: policy, grants: grants)) != nil else { return [] }
         return IdmappedMounts.obstacle(directory).map { ["\($0); it is not mounted as the command's own, so the command writes there only as its permissions allow"] } ?? []
     }
 
