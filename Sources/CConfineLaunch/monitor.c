@@ -293,7 +293,7 @@ _Noreturn void monitor(const struct launcher *l, const struct request *rq, int m
     else if (rq->hdr.shm_size_mib != 0)
         snprintf(args.tmpfs_options, sizeof args.tmpfs_options, "size=%llum,mode=1777",
                  (unsigned long long)rq->hdr.shm_size_mib);
-    /* a network namespace made ahead of the request (`--once --net`): kept, or left */
+    /* a network namespace made ahead of the request (`--net`): kept, or left for the host's */
     if (enter_host_network(l, rq, &args.net_ready) < 0) {
         report_failed(m.status_fd, CFL_STAGE_NAMESPACE, errno, 0, 0);
         _exit(0);

@@ -47,6 +47,12 @@ public final class Executor: Sendable {
     ///   - oneShot: start a launcher for each command that becomes the command's monitor itself,
     ///     instead of one long-lived helper with spare monitors: the cheapest way for a program
     ///     that runs one command and exits (`confine run`); slower per command when there are many.
+    ///     The first command's launcher is started with the executor, so that its start-up
+    ///     overlaps the preparation of the request; one left unused exits with the executor.
+    ///
+    /// As root, when the policy asks for a network namespace (`network: none`), the spare
+    /// monitors (or the one-shot launcher) make it while they wait for a request: a command of
+    /// another policy that keeps the host's network is sent back to the host's.
     ///   - cacheCompiledFilters: keep compiled filters across runs in a folder of root's own
     ///     (`$CONFINE_CACHE_DIR`, else `$XDG_CACHE_HOME/confine/filters`, else
     ///     `~/.cache/confine/filters`): for programs run by root that start often and run few
