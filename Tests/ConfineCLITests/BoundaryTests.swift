@@ -27,6 +27,37 @@ import Testing
         #expect(!result.stderr.contains("warning:"), "\(directory): \(result.stderr)")
     }
 
+    /// A run refused after `confine run` started its launcher (it starts one while it prepares
+    /// the request) leaves nothing behind, not even that launcher: each run here has for PID 1 a
+    /// process that never reaps an orphan (a Python in a PID namespace of its own that waits for
+    /// confine alone), so anything confine left would still be there, a zombie.
+    @Test func aRefusedRunLeavesNoLauncherBehind() throws {
+        let project = try Self.project()
+        defer { try? FileManager.default.removeItem(atPath: project) }
+        let script = project + "/orphans.py"
+        try Data("""
+            import os, subprocess, sys, time
+            subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(0.3)
+            left = []
+            for p in os.listdir('/proc'):
+                if p.isdigit() and int(p) != os.getpid():
+                    try:
+                        stat = open('/proc/%s/stat' % p).read()
+                        left.append(stat[stat.index('(') + 1:stat.rindex(')')] + ':' + stat[stat.rindex(')') + 2:].split()[0])
+                    except (OSError, ValueError):
+                        pass
+            print(' '.join(sorted(left)) or 'none')
+            """.utf8).write(to: URL(fileURLWithPath: script))
+        let runs: [[String]] = [["--rw", "/etc", "--", "true"], ["--cwd", "/", "--", "true"], ["--ro", "/root", "--", "true"],
+                                ["--", "no-such-command-here"], ["--", "true"]]
+        for run in runs {
+            let result = try cli.execute("/usr/bin/unshare", ["-p", "-f", "--mount-proc", "python3", script, CLITests.binary, "run", "-q"] + run,
+                                         directory: project)
+            #expect(result.text == "none\n", "confine run \(run.joined(separator: " ")) left: \(result.text) \(result.stderr)")
+        }
+    }
+
     @Test func theCallersOwnDirectoryIsCheckedToo() throws {
         let result = try cli.execute(CLITests.binary, ["run", "--policy", "strict", "--", "cat", "etc/hostname"], directory: "/")
         #expect(result.status == 126)

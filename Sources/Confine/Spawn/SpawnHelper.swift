@@ -63,10 +63,10 @@ final class SpawnHelper: @unchecked Sendable {
     deinit {
         SystemCalls.close(control)
         if pid > 0 { Self.reaper.add(pid) }
-        // a launcher started ahead and never used exits on its socket's EOF
+        // a launcher started ahead and never used: ended now
         if let ready {
             SystemCalls.close(ready.control)
-            Self.reaper.add(ready.pid)
+            Self.unused.end(ready.pid)
         }
     }
 
@@ -78,8 +78,56 @@ final class SpawnHelper: @unchecked Sendable {
         guard oneShot else { return }
         lock.lock()
         defer { lock.unlock() }
-        guard ready == nil else { return }
-        ready = try? start()
+        guard ready == nil, let started = try? start() else { return }
+        ready = started
+        Self.unused.add(started.pid)
+    }
+
+    /// Launchers started ahead (`prestart`) that no request has reached yet. This process may
+    /// end first, through exit(3) (`confine run` does on every error): they are killed and
+    /// reaped then, so that none outlives it (an orphan left to an init that does not reap
+    /// would stay a zombie).
+    static let unused = Unused()
+
+    final class Unused: @unchecked Sendable {
+        private let lock = Lock()
+        private var pids: [pid_t] = []
+        private var registered = false
+
+        func add(_ pid: pid_t) {
+            lock.lock()
+            defer { lock.unlock() }
+            pids.append(pid)
+            if !registered {
+                registered = true
+                atexit { SpawnHelper.unused.endAll() }
+            }
+        }
+
+        /// Forgets `pid` (a request reached it); true if it was waiting.
+        @discardableResult
+        func remove(_ pid: pid_t) -> Bool {
+            lock.lock()
+            defer { lock.unlock() }
+            guard let index = pids.firstIndex(of: pid) else { return false }
+            pids.remove(at: index)
+            return true
+        }
+
+        /// Kills and reaps one that waits (it holds no command: nothing is lost).
+        func end(_ pid: pid_t) {
+            guard remove(pid) else { return }
+            kill(pid, SIGKILL)
+            var status: Int32 = 0
+            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        }
+
+        func endAll() {
+            lock.lock()
+            let all = pids
+            lock.unlock()
+            for pid in all { end(pid) }
+        }
     }
 
     /// Sends one request with its descriptors, starting (or restarting) the helper as needed.
@@ -104,6 +152,7 @@ final class SpawnHelper: @unchecked Sendable {
             ready = nil
             lock.unlock()
             if let waiting {
+                Self.unused.remove(waiting.pid)
                 Self.reaper.add(waiting.pid)
                 defer { SystemCalls.close(waiting.control) }
                 // gone since (it exits on a failed start-up): a fresh one below
