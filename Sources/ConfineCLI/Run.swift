@@ -138,7 +138,12 @@ extension ConfineCommand {
                 let cap = policy.isolation.memory.map { " (\(Quantity.format(bytes: $0)))" } ?? ""
                 StandardStream.error.write("confine: the command went over the memory limit of policy '\(policy.name)'\(cap); the kernel's OOM killer ended it\n")
             } else if result.status == .timeout {
-                let message = "confine: timed out after \(result.timeout.map(Quantity.format) ?? "?"); the process tree was killed\n"
+                // --timeout only shortens the policy's: say so when the policy's was the one
+                var shorter = ""
+                if let limit, let effective = result.timeout, effective < limit {
+                    shorter = " (the timeout of policy '\(policy.name)'; --timeout \(Quantity.format(limit)) cannot lengthen it)"
+                }
+                let message = "confine: timed out after \(result.timeout.map(Quantity.format) ?? "?")\(shorter); the process tree was killed\n"
                 StandardStream.error.write(message)
             } else if result.status != .ok, let first = result.refused.first {
                 // A failure after a refused call: most likely the refusal's doing, so name it.

@@ -141,6 +141,22 @@ import Testing
         #expect(result.stderr.hasPrefix("confine: timed out after 200ms"))
     }
 
+    /// `--timeout` only shortens the policy's: when the policy's ends the command, the message
+    /// says whose it was.
+    @Test func aTimeoutLongerThanThePolicysSaysThePolicysEndedIt() throws {
+        let folder = "/var/tmp/confine-timeout-\(getpid())"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let file = folder + "/brief.json"
+        try Data(#"{"version": 1, "include": "default", "timeout": "300ms"}"#.utf8).write(to: URL(fileURLWithPath: file))
+        let result = try confine(["run", "--policy", file, "--timeout", "60", "--", "sleep", "5"])
+        #expect(result.status == 124)
+        #expect(result.stderr.hasPrefix("confine: timed out after 300ms (the timeout of policy 'brief'; --timeout 60s cannot lengthen it)"), "\(result.stderr)")
+        #expect(result.stderr.hasSuffix("; the process tree was killed\n"), "\(result.stderr)")
+        let shorter = try confine(["run", "--policy", file, "--timeout", "0.1", "--", "sleep", "5"])
+        #expect(shorter.status == 124 && shorter.stderr.hasPrefix("confine: timed out after 100ms; the process tree"), "\(shorter.stderr)")
+    }
+
     @Test func refusedIs126WithTheRule() throws {
         let result = try confine(["run", "--policy", "strict", "--", "sh", "-c", "true"])
         #expect(result.status == 126)
