@@ -278,6 +278,17 @@ import Testing
         let asRoot = try cli.confine(["doctor", "--json"])
         let rootObject = (try? JSONSerialization.jsonObject(with: Data(asRoot.text.utf8))) as? [String: Any] ?? [:]
         #expect(rootObject["root"] as? Bool == true && (rootObject["parts"] as? [[String: Any]] ?? []).contains { $0["id"] as? String == "idmap" }, "\(asRoot.text)")
+        // a folder below one that admits no other user: the check says the command cannot get
+        // there (confine run exits 126 there), not that the folder can be mounted
+        let closed = "/var/tmp/confine-closed-\(getpid())"
+        try FileManager.default.createDirectory(atPath: closed + "/project", withIntermediateDirectories: true)
+        chmod(closed, 0o700)
+        chmod(closed + "/project", 0o755)
+        defer { try? FileManager.default.removeItem(atPath: closed) }
+        let below = try cli.confine(["doctor", "--cwd", closed + "/project"])
+        #expect(below.text.contains("\(closed) (mode 700) admits no other user") && !below.text.contains("can be mounted idmapped"), "\(below.text)")
+        let refused = try cli.execute(CLITests.binary, ["run", "--", "true"], directory: closed + "/project")
+        #expect(refused.status == 126 && refused.stderr.contains("cannot enter the working directory"), "what the doctor said: \(refused.stderr)")
     }
 
     /// Under a policy with no isolation at all, a command of an ordinary user (its own uid) still

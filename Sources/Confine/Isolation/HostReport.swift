@@ -84,12 +84,33 @@ public struct HostReport: Sendable {
                               : "run Confine as root (a cgroup subtree delegated to this user is not used yet)"))
 
         if root {
-            let obstacle = IdmappedMounts.obstacle(workingDirectory)
-            parts.append(Part(id: "idmap", available: obstacle == nil,
-                              detail: obstacle.map { "\(workingDirectory): \($0)" } ?? "\(workingDirectory) can be mounted idmapped: a command under a leased uid writes there as the folder's owner",
-                              fix: obstacle == nil ? nil : "run from a folder on a filesystem that supports idmapped mounts (ext4, XFS, Btrfs, tmpfs on Linux 6.3+), owned by root or by the user who runs the command, that others may not write"))
+            // The folder is mounted as the command's own, but the command (a leased uid) must
+            // get there first: every folder above it must let others through.
+            if let closed = Self.closedFolder(above: workingDirectory) {
+                parts.append(Part(id: "idmap", available: false,
+                                  detail: "\(workingDirectory): \(closed) admits no other user, and a command under a leased uid cannot enter a folder below it (confine run exits 126)",
+                                  fix: "run from a folder every user may enter (each folder above it o+x), or under a policy with \"user\": \"inherit\""))
+            } else {
+                let obstacle = IdmappedMounts.obstacle(workingDirectory)
+                parts.append(Part(id: "idmap", available: obstacle == nil,
+                                  detail: obstacle.map { "\(workingDirectory): \($0)" } ?? "\(workingDirectory) can be mounted idmapped: a command under a leased uid writes there as the folder's owner",
+                                  fix: obstacle == nil ? nil : "run from a folder on a filesystem that supports idmapped mounts (ext4, XFS, Btrfs, tmpfs on Linux 6.3+), owned by root or by the user who runs the command, that others may not write"))
+            }
         }
         return HostReport(kernel: kernel, root: root, parts: parts)
+    }
+
+    /// The first folder above `directory` that does not let other users through (no o+x), with
+    /// its mode, as "/root (mode 700)"; nil when every one does.
+    static func closedFolder(above directory: String) -> String? {
+        var folder = ""
+        for component in directory.split(separator: "/").dropLast() {
+            folder += "/" + component
+            var info = stat()
+            guard stat(folder, &info) == 0 else { continue }
+            if info.st_mode & S_IXOTH == 0 { return "\(folder) (mode \(String(info.st_mode & 0o7777, radix: 8)))" }
+        }
+        return nil
     }
 
     /// What `policy` gets on this host: the parts it runs without, or the error it stops with.
