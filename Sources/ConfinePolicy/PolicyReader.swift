@@ -178,11 +178,16 @@ public struct PolicyReader: Sendable {
         // Built into the library: a program that depends on Confine has no policies/ folder.
         if let shipped { return shipped }
         let known = Set(directories.flatMap { (try? FileManager.default.contentsOfDirectory(atPath: $0)) ?? [] }
-            .filter { $0.hasSuffix(".json") }.map { String($0.dropLast(5)) }).sorted()
+            .filter { $0.hasSuffix(".json") }.map { String($0.dropLast(5)) } + Self.builtInNames).sorted()
+        // where it looked: the folders searched, or (an installed binary with no policy folder)
+        // the folders it would have searched
+        let looked = directories.isEmpty
+            ? "no policy folder (\((["/etc/confine/policies"] + [Self.installedPoliciesDirectory()].compactMap { $0 }).joined(separator: " and ")): none exists)"
+            : directories.joined(separator: ", ")
         throw PolicyError(
             file: includingFile ?? nameOrPath, path: includingFile == nil ? "" : "include",
-            message: "no policy named '\(nameOrPath)' in \(directories.isEmpty ? "(no search path)" : directories.joined(separator: ", "))"
-                + (known.isEmpty ? "" : " (available: \(known.joined(separator: ", ")))")
+            message: "no policy named '\(nameOrPath)' in \(looked) nor among the built-in ones"
+                + " (available: \(known.joined(separator: ", ")))"
                 + "; set CONFINE_POLICY_PATH or give a file path")
     }
 

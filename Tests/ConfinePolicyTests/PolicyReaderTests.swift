@@ -103,6 +103,14 @@ func policyError(_ name: String) -> PolicyError? {
             #expect(error.message.contains("no policy named 'no-such-policy'"))
             #expect(error.message.contains("default"), "it lists the available policies")
         }
+        // an installed binary with no policy folder: it says where it looked, and what it has
+        do {
+            _ = try PolicyReader(searchPaths: []).load("no-such-policy")
+            Issue.record("expected an error")
+        } catch let error as PolicyError {
+            #expect(error.message.contains("no policy named 'no-such-policy' in no policy folder (/etc/confine/policies"), "\(error.message)")
+            #expect(error.message.contains("nor among the built-in ones (available: base, default, network, python, strict)"), "\(error.message)")
+        }
     }
 
     @Test func includeMergesOverTheIncludedPolicy() throws {
