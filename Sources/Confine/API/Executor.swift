@@ -37,6 +37,10 @@ public final class Executor: Sendable {
         var workingDirectoryAsOwner = false
     }
 
+    /// As root, when the policy asks for a network namespace (`network: none`), the spare
+    /// monitors (or the one-shot launcher) make it while they wait for a request: a command of
+    /// another policy that keeps the host's network is sent back to the host's.
+    ///
     /// - Parameters:
     ///   - policy: the policy for commands that name none.
     ///   - launcherPath: `confine-launch`; by default found next to the running executable or
@@ -49,17 +53,13 @@ public final class Executor: Sendable {
     ///     that runs one command and exits (`confine run`); slower per command when there are many.
     ///     The first command's launcher is started with the executor, so that its start-up
     ///     overlaps the preparation of the request; one left unused exits with the executor.
-    ///
-    /// As root, when the policy asks for a network namespace (`network: none`), the spare
-    /// monitors (or the one-shot launcher) make it while they wait for a request: a command of
-    /// another policy that keeps the host's network is sent back to the host's.
     ///   - cacheCompiledFilters: keep compiled filters across runs in a folder of root's own
     ///     (`$CONFINE_CACHE_DIR`, else `$XDG_CACHE_HOME/confine/filters`, else
     ///     `~/.cache/confine/filters`): for programs run by root that start often and run few
     ///     commands. Not for other users (their commands, under their own uid, could rewrite it:
-    ///     no cache is kept). A folder or entry another user could write, or a folder under no
-    ///     folder that keeps other users out, is refused (a warning in `warnings`), and a stale
-    ///     or corrupt entry is compiled again.
+    ///     no cache is kept). A folder or entry another user could write is refused (a warning
+    ///     in `warnings`), a stale or corrupt entry is compiled again, and no folder that holds
+    ///     the cache is mounted as its owner's for a command.
     /// - Throws: `ConfineError` when the launcher cannot be found or the policy cannot be compiled.
     public convenience init(policy: Policy, launcherPath: String? = nil, reportRefusals: Bool = true, oneShot: Bool = false,
                             cacheCompiledFilters: Bool = false) throws {

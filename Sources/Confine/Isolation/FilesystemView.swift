@@ -117,17 +117,21 @@ public struct FilesystemView: Sendable {
     /// of its own: every folder above the working directory must let others through (o+x); the
     /// working directory itself too, unless it is readWrite (mounted as the command's own).
     public func workingDirectoryRefusal() -> String? {
-        guard geteuid() == 0, policy.user == .automatic, let workingDirectory else { return nil }
-        let components = workingDirectory.split(separator: "/")
+        guard geteuid() == 0, policy.user == .automatic, let workingDirectory,
+              let closed = Self.closedFolder(on: workingDirectory, itself: policy.isolation.filesystem?.workingDirectory != .readWrite)
+        else { return nil }
+        return "cannot enter the working directory '\(workingDirectory)': \(closed) admits no other user, and the command runs as a uid of its own; run it from a folder every user may enter (each folder on the path o+x), or under a policy with \"user\": \"inherit\""
+    }
+
+    /// The first folder on `path` (the folders above it, and `path` itself when `itself`) that
+    /// does not let other users through (no o+x), as "/root (mode 700)"; nil when every one does.
+    static func closedFolder(on path: String, itself: Bool) -> String? {
         var folder = ""
-        for (i, component) in components.enumerated() {
+        for component in itself ? path.split(separator: "/") : path.split(separator: "/").dropLast() {
             folder += "/" + component
-            if i == components.count - 1 && policy.isolation.filesystem?.workingDirectory == .readWrite { break }
             var info = stat()
             guard stat(folder, &info) == 0 else { continue }
-            if info.st_mode & S_IXOTH == 0 {
-                return "cannot enter the working directory '\(workingDirectory)': \(folder) (mode \(String(info.st_mode & 0o7777, radix: 8))) admits no other user, and the command runs as a uid of its own; run it from a folder every user may enter (each folder on the path o+x), or under a policy with \"user\": \"inherit\""
-            }
+            if info.st_mode & S_IXOTH == 0 { return "\(folder) (mode \(String(info.st_mode & 0o7777, radix: 8)))" }
         }
         return nil
     }

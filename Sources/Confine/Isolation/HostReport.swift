@@ -86,7 +86,7 @@ public struct HostReport: Sendable {
         if root {
             // The folder is mounted as the command's own, but the command (a leased uid) must
             // get there first: every folder above it must let others through.
-            if let closed = Self.closedFolder(above: workingDirectory) {
+            if let closed = FilesystemView.closedFolder(on: workingDirectory, itself: false) {
                 parts.append(Part(id: "idmap", available: false,
                                   detail: "\(workingDirectory): \(closed) admits no other user, and a command under a leased uid cannot enter a folder below it (confine run exits 126)",
                                   fix: "run from a folder every user may enter (each folder above it o+x), or under a policy with \"user\": \"inherit\""))
@@ -98,19 +98,6 @@ public struct HostReport: Sendable {
             }
         }
         return HostReport(kernel: kernel, root: root, parts: parts)
-    }
-
-    /// The first folder above `directory` that does not let other users through (no o+x), with
-    /// its mode, as "/root (mode 700)"; nil when every one does.
-    static func closedFolder(above directory: String) -> String? {
-        var folder = ""
-        for component in directory.split(separator: "/").dropLast() {
-            folder += "/" + component
-            var info = stat()
-            guard stat(folder, &info) == 0 else { continue }
-            if info.st_mode & S_IXOTH == 0 { return "\(folder) (mode \(String(info.st_mode & 0o7777, radix: 8)))" }
-        }
-        return nil
     }
 
     /// What `policy` gets on this host: the parts it runs without, or the error it stops with.

@@ -43,7 +43,7 @@ final class SpawnHelper: @unchecked Sendable {
     /// itself: for programs that depend on Confine and have no confine-launch file beside them.
     /// nil when /proc/self/exe cannot be read.
     static func embedded(oneShot: Bool = false, network: Bool = false) -> SpawnHelper? {
-        guard cfl_embedded_launcher() == 1, let program = SystemCalls.realPath("/proc/self/exe") else {
+        guard cfl_embedded_launcher() == 1, let program = PolicyReader.ownExecutable else {
             return nil
         }
         return SpawnHelper(launcherPath: program, arguments: [CFL_EMBEDDED_MARKER] + mode(oneShot: oneShot, network: network), oneShot: oneShot)
