@@ -37,6 +37,29 @@ static inline int CConfine_hasFileCapability(const char *path) {
     return errno == ENODATA || errno == ENOTSUP ? 0 : -1;
 }
 
+/* The same for `name` in the directory `dirfd`: getxattrat(2) (Linux 6.13), else lgetxattr(2)
+ * through /proc/self/fd/DIRFD/NAME (a path the kernel walks from that descriptor). */
+struct cfl_xattr_args { unsigned long long value; unsigned int size; unsigned int flags; };
+static inline int CConfine_hasFileCapabilityAt(int dirfd, const char *name) {
+    static int lacks_getxattrat;
+    if (!lacks_getxattrat) {
+        struct cfl_xattr_args none = { 0, 0, 0 };
+        long n = syscall(464 /* getxattrat */, dirfd, name, 0x100 /* AT_SYMLINK_NOFOLLOW */,
+                         "security.capability", &none, sizeof none);
+        if (n >= 0)
+            return 1;
+        if (errno != ENOSYS)
+            return errno == ENODATA || errno == ENOTSUP ? 0 : -1;
+        lacks_getxattrat = 1;
+    }
+    char path[4096 + 32];
+    if (snprintf(path, sizeof path, "/proc/self/fd/%d/%s", dirfd, name) >= (int)sizeof path) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    return CConfine_hasFileCapability(path);
+}
+
 /* The statfs(2) f_type of the filesystem holding path; -1 with errno when it cannot be read. */
 static inline long long CConfine_filesystemType(const char *path) {
     struct statfs info;
