@@ -21,6 +21,11 @@ package struct JSONSourceMap: Sendable {
         lines = scanner.lines
     }
 
+    /// The map of a text read before, from its `lines` (kept with the parsed document).
+    package init(lines: [String: Int]) {
+        self.lines = lines
+    }
+
     /// The line of `path`, or of its nearest enclosing field that has one.
     package func line(of path: String) -> Int? {
         var path = path

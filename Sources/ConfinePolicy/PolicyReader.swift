@@ -7,8 +7,10 @@ import Glibc
 /// Policy files kept parsed across runs, by their exact text: `document(for:)` answers only for
 /// a text byte for byte the same as the one `keep` was given.
 package protocol PolicyDocumentCache: Sendable {
-    func document(for text: [UInt8]) -> JSONValue?
-    func keep(_ document: JSONValue, for text: [UInt8])
+    /// What was kept for exactly this text: its JSON value, and the line of each field path
+    /// (`JSONSourceMap.lines`) for the file:line of errors and origins.
+    func document(for text: [UInt8]) -> (document: JSONValue, lines: [String: Int])?
+    func keep(_ document: JSONValue, lines: [String: Int], for text: [UInt8])
 }
 
 /// Reads policy files: strict JSON (unknown keys are errors), `include` resolved relative to
@@ -18,9 +20,9 @@ public struct PolicyReader: Sendable {
     public var searchPaths: [String]
 
     /// Where policy files already read are kept parsed, across runs (`confine run`'s cache
-    /// folder); nil reads every file afresh. Only the step from JSON text to a JSON value is
-    /// skipped: the syntax check, every field's validation and the file:line of each field are
-    /// done on every read, as without a cache.
+    /// folder); nil reads every file afresh. Only the steps from JSON text to a JSON value and
+    /// its lines are skipped (a text is kept only once it was read without a syntax error):
+    /// every field's validation is done on every read, as without a cache.
     package var documents: (any PolicyDocumentCache)?
 
     public init(searchPaths: [String] = PolicyReader.defaultSearchPaths()) {
@@ -201,20 +203,22 @@ public struct PolicyReader: Sendable {
     }
 
     private func parse(_ text: [UInt8], file: String, chain: [String]) throws -> Policy {
-        let map = JSONSourceMap(text)
-        if let syntax = map.syntaxError {
-            throw PolicyError(file: file, line: syntax.line, path: "", message: "not valid JSON: \(syntax.message)")
-        }
+        let map: JSONSourceMap
         let root: JSONValue
-        do {
-            if let cached = documents?.document(for: text) {
-                root = cached
-            } else {
-                root = try JSONDecoder().decode(JSONValue.self, from: Data(text))
-                documents?.keep(root, for: text)
+        if let cached = documents?.document(for: text) {
+            map = JSONSourceMap(lines: cached.lines)
+            root = cached.document
+        } else {
+            map = JSONSourceMap(text)
+            if let syntax = map.syntaxError {
+                throw PolicyError(file: file, line: syntax.line, path: "", message: "not valid JSON: \(syntax.message)")
             }
-        } catch {
-            throw PolicyError(file: file, line: 1, path: "", message: "not valid JSON: \(error)")
+            do {
+                root = try JSONDecoder().decode(JSONValue.self, from: Data(text))
+            } catch {
+                throw PolicyError(file: file, line: 1, path: "", message: "not valid JSON: \(error)")
+            }
+            documents?.keep(root, lines: map.lines, for: text)
         }
         let walker = Walker(file: file, map: map)
         let fields = try walker.object(root, "", allowed: [

@@ -210,6 +210,35 @@ import Testing
         #expect(CompiledFilterStore.decodeDocument(planted, text: edited) == nil)
     }
 
+    /// An entry keeps the line of each field (what errors and origins name) with the parsed
+    /// document: a policy read back from the store is the one read afresh, origins and all, and
+    /// an error found on a read from the store still names file, line and field.
+    @Test func aPolicyReadBackFromTheStoreKeepsItsLines() throws {
+        let folder = try cacheFolder()
+        let store = try #require(CompiledFilterStore(path: folder))
+        var reader = PolicyReader()
+        reader.documents = store
+        let plain = try PolicyReader().load("default")
+        #expect(try reader.load("default") == plain, "the first read, which keeps each file")
+        let entries = try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasSuffix(".doc") }
+        #expect(entries.count == 2, "default.json and base.json: \(entries)")
+        let back = try reader.load("default")
+        #expect(back == plain && !back.origins.isEmpty, "read back with its origins: \(back.origins.count)")
+        // the entry holds the very lines a scan of the text finds
+        let text = try defaultText()
+        let entry = try #require(CompiledFilterStore.decodeEntry(
+            try [UInt8](Data(contentsOf: URL(fileURLWithPath: folder + "/" + CompiledFilterStore.documentFileName(for: text)))), text: text))
+        #expect(entry.lines["seccomp"] != nil && entry.lines == JSONSourceMap(text).lines)
+        // A policy that parses but is refused, read twice, the second time from the store.
+        let bad = folder + "/../bad.json"
+        try "{ \"version\": 1, \"include\": \"base\",\n  \"timeout\": \"soon\" }".write(toFile: bad, atomically: true, encoding: .utf8)
+        var messages: [String] = []
+        for _ in 0..<2 {
+            do { _ = try reader.load(bad); Issue.record("'soon' is no timeout") } catch { messages.append("\(error)") }
+        }
+        #expect(messages.count == 2 && messages[0] == messages[1] && messages[0].contains("bad.json:2"), "\(messages)")
+    }
+
     /// An ordinary user's commands run under the user's own uid: a command run from the home
     /// could write the user's cache folder. So Confine keeps no cache for an ordinary user: an
     /// entry planted there (owned by the user, mode 0600, in 0700 folders: sound in every other

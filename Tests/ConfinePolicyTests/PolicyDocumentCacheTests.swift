@@ -5,22 +5,22 @@ import Testing
 /// A cache in memory that counts what it is asked, for `PolicyReader.documents`.
 final class CountingDocumentCache: PolicyDocumentCache, @unchecked Sendable {
     private let lock = NSLock()
-    private var kept: [[UInt8]: JSONValue] = [:]
+    private var kept: [[UInt8]: (document: JSONValue, lines: [String: Int])] = [:]
     private(set) var hits = 0
     private(set) var stores = 0
 
-    func document(for text: [UInt8]) -> JSONValue? {
+    func document(for text: [UInt8]) -> (document: JSONValue, lines: [String: Int])? {
         lock.lock()
         defer { lock.unlock() }
-        guard let document = kept[text] else { return nil }
+        guard let entry = kept[text] else { return nil }
         hits += 1
-        return document
+        return entry
     }
 
-    func keep(_ document: JSONValue, for text: [UInt8]) {
+    func keep(_ document: JSONValue, lines: [String: Int], for text: [UInt8]) {
         lock.lock()
         defer { lock.unlock() }
-        kept[text] = document
+        kept[text] = (document, lines)
         stores += 1
     }
 
@@ -28,7 +28,7 @@ final class CountingDocumentCache: PolicyDocumentCache, @unchecked Sendable {
     func forge(_ document: JSONValue, for text: [UInt8]) {
         lock.lock()
         defer { lock.unlock() }
-        kept[text] = document
+        kept[text] = (document, kept[text]?.lines ?? [:])
     }
 }
 

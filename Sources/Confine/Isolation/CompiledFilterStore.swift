@@ -197,15 +197,17 @@ package final class CompiledFilterStore: @unchecked Sendable {
 
     // MARK: policy documents
     //
-    //   "CFLDOC1\n"  version length (u32)  text length (u32)  document length (u32)
-    //   checksum (u64, FNV-1a of version, text and document)  version  text  document
+    //   "CFLDOC2\n"  version length (u32)  text length (u32)  document length (u32)
+    //   lines length (u32)  checksum (u64, FNV-1a of version, text, document and lines)
+    //   version  text  document  lines
     //
     // The version is Confine's (and the magic, the entry format's: a change to `JSONValue`'s
-    // binary form or to how it is read from JSON is a new magic); the text is the policy file's, whole, compared byte for byte
-    // with the file read now (the file name, a hash of both, only finds the entry); the document
-    // is `JSONValue.binary`.
+    // binary form, to how it is read from JSON or to the lines is a new magic); the text is the
+    // policy file's, whole, compared byte for byte with the file read now (the file name, a hash
+    // of both, only finds the entry); the document is `JSONValue.binary`; the lines, the line of
+    // each field path (`JSONSourceMap.lines`), sorted by path: line (u32), path length (u32), path.
 
-    private static let documentMagic = Array("CFLDOC1\n".utf8)
+    private static let documentMagic = Array("CFLDOC2\n".utf8)
     private static let documentLimit = 4 << 20
 
     static func documentFileName(for text: [UInt8]) -> String {
@@ -213,20 +215,34 @@ package final class CompiledFilterStore: @unchecked Sendable {
         return String(repeating: "0", count: 16 - hex.count) + hex + ".doc"
     }
 
-    static func encodeDocument(_ document: JSONValue, text: [UInt8], version: String = ConfineVersion.string) -> [UInt8] {
+    static func encodeDocument(_ document: JSONValue, lines: [String: Int] = [:], text: [UInt8],
+                               version: String = ConfineVersion.string) -> [UInt8] {
         let version = Array(version.utf8)
         let body = document.binary
+        var table: [UInt8] = []
+        for (path, line) in lines.sorted(by: { $0.key < $1.key }) {
+            append(UInt32(clamping: line), to: &table)
+            append(UInt32(path.utf8.count), to: &table)
+            table += path.utf8
+        }
         var out = documentMagic
         append(UInt32(version.count), to: &out)
         append(UInt32(text.count), to: &out)
         append(UInt32(body.count), to: &out)
-        append(checksum(version, text, body), to: &out)
-        return out + version + text + body
+        append(UInt32(table.count), to: &out)
+        append(checksum(version, text, body, table), to: &out)
+        return out + version + text + body + table
     }
 
     /// The document in `bytes`, if they are a whole, sound entry for this Confine and `text`.
     static func decodeDocument(_ bytes: [UInt8], text: [UInt8]) -> JSONValue? {
-        let header = documentMagic.count + 4 + 4 + 4 + 8
+        decodeEntry(bytes, text: text)?.document
+    }
+
+    /// The document and its lines in `bytes`, if they are a whole, sound entry for this Confine
+    /// and `text`.
+    static func decodeEntry(_ bytes: [UInt8], text: [UInt8]) -> (document: JSONValue, lines: [String: Int])? {
+        let header = documentMagic.count + 4 + 4 + 4 + 4 + 8
         guard bytes.count >= header, bytes.starts(with: documentMagic) else { return nil }
         func load<T: FixedWidthInteger>(_ offset: Int, _: T.Type) -> T {
             bytes[offset..<offset + MemoryLayout<T>.size].withUnsafeBytes { $0.loadUnaligned(as: T.self) }
@@ -234,15 +250,30 @@ package final class CompiledFilterStore: @unchecked Sendable {
         let versionLength = Int(load(documentMagic.count, UInt32.self))
         let textLength = Int(load(documentMagic.count + 4, UInt32.self))
         let bodyLength = Int(load(documentMagic.count + 8, UInt32.self))
+        let tableLength = Int(load(documentMagic.count + 12, UInt32.self))
         let version = Array(ConfineVersion.string.utf8)
         guard versionLength == version.count, textLength == text.count,
-              bytes.count == header + versionLength + textLength + bodyLength else { return nil }
+              bytes.count == header + versionLength + textLength + bodyLength + tableLength else { return nil }
         let textStart = header + versionLength
         let bodyStart = textStart + textLength
+        let tableStart = bodyStart + bodyLength
         guard bytes[header..<textStart].elementsEqual(version), bytes[textStart..<bodyStart].elementsEqual(text) else { return nil }
-        let body = Array(bytes[bodyStart...])
-        guard load(documentMagic.count + 12, UInt64.self) == checksum(version, text, body) else { return nil }
-        return JSONValue(binary: body)
+        let body = Array(bytes[bodyStart..<tableStart])
+        let table = Array(bytes[tableStart...])
+        guard load(documentMagic.count + 16, UInt64.self) == checksum(version, text, body, table),
+              let document = JSONValue(binary: body) else { return nil }
+        var lines: [String: Int] = [:]
+        var offset = 0
+        while offset < table.count {
+            guard table.count - offset >= 8 else { return nil }
+            let line = table[offset..<offset + 4].withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) }
+            let length = Int(table[offset + 4..<offset + 8].withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) })
+            offset += 8
+            guard length <= table.count - offset, let path = String(validating: table[offset..<offset + length], as: UTF8.self) else { return nil }
+            lines[path] = Int(line)
+            offset += length
+        }
+        return (document, lines)
     }
 
     static func fileName(for key: String) -> String {
@@ -307,14 +338,14 @@ package final class CompiledFilterStore: @unchecked Sendable {
 /// Policy files kept parsed (`PolicyReader.documents`), in the same folder and under the same
 /// checks as the compiled filters: a document decides a policy as much as its filter does.
 extension CompiledFilterStore: PolicyDocumentCache {
-    package func document(for text: [UInt8]) -> JSONValue? {
-        entry(named: Self.documentFileName(for: text), limit: Self.documentLimit).flatMap { Self.decodeDocument($0, text: text) }
+    package func document(for text: [UInt8]) -> (document: JSONValue, lines: [String: Int])? {
+        entry(named: Self.documentFileName(for: text), limit: Self.documentLimit).flatMap { Self.decodeEntry($0, text: text) }
     }
 
-    package func keep(_ document: JSONValue, for text: [UInt8]) {
+    package func keep(_ document: JSONValue, lines: [String: Int], for text: [UInt8]) {
         // only what a later run can read back: within the size read and the depth followed
         guard text.count < Self.documentLimit, document.depth <= JSONValue.maximumDepth else { return }
-        let bytes = Self.encodeDocument(document, text: text)
+        let bytes = Self.encodeDocument(document, lines: lines, text: text)
         guard bytes.count <= Self.documentLimit else { return }
         write(bytes, named: Self.documentFileName(for: text))
     }
