@@ -21,18 +21,21 @@ public struct FilterPlan: Sendable {
     public init(_ profile: SeccompProfile) {
         defaultAction = profile.defaultAction
         architectures = profile.architectures
-        entries = [:]
+        // room for every syscall a profile may name (the shipped default names most): no
+        // rehashing while it fills
+        entries = Dictionary(minimumCapacity: 512)
+        func apply(_ rule: SyscallRule, to entry: inout Entry) {
+            if rule.args.isEmpty {
+                entry.base = (rule.action, rule.origin)
+                // A later unconditional rule overrides earlier conditional ones of the same action.
+                entry.conditional.removeAll { $0.action == rule.action }
+            } else {
+                entry.conditional.append((rule, rule.action))
+            }
+        }
         for rule in profile.syscalls {
             for name in Self.expand(rule.names) {
-                var entry = entries[name] ?? Entry()
-                if rule.args.isEmpty {
-                    entry.base = (rule.action, rule.origin)
-                    // A later unconditional rule overrides earlier conditional ones of the same action.
-                    entry.conditional.removeAll { $0.action == rule.action }
-                } else {
-                    entry.conditional.append((rule, rule.action))
-                }
-                entries[name] = entry
+                apply(rule, to: &entries[name, default: Entry()])
             }
         }
     }

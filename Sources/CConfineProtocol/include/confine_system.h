@@ -74,36 +74,51 @@ static inline long cfl_landlock_abi(void) {
 
 /* Whether this process, not root, can make a user namespace that maps its uid to itself and,
  * inside it, mount and IPC namespaces (what the launcher's CFL_ISO_NEWUSER does): tried for
- * real in a fork-like child (raw syscalls only), since a sysctl, a container's seccomp filter or
- * an LSM (Ubuntu's apparmor_restrict_unprivileged_userns) may each forbid it. 1 or 0. */
+ * real in a child, since a sysctl, a container's seccomp filter or an LSM (Ubuntu's
+ * apparmor_restrict_unprivileged_userns) may each forbid it. 1 or 0. The child shares our
+ * memory and we wait until it is gone (CLONE_VM | CLONE_VFORK, on a stack of its own, raw
+ * system calls only): no copy of a large process's page tables, which cost more than the
+ * namespaces themselves. */
 #ifndef CLONE_NEWUSER /* <sched.h> has them only with _GNU_SOURCE */
 #define CLONE_NEWNS 0x00020000
 #define CLONE_NEWIPC 0x08000000
 #define CLONE_NEWUSER 0x10000000
 #endif
-static inline int CConfine_userNamespacesUsable(void) {
+#ifndef CLONE_VM
+#define CLONE_VM 0x00000100
+#define CLONE_VFORK 0x00004000
+#endif
+struct cfl_userns_probe {
     char uid_map[32], gid_map[32];
-    snprintf(uid_map, sizeof uid_map, "%u %u 1\n", (unsigned)getuid(), (unsigned)getuid());
-    snprintf(gid_map, sizeof gid_map, "%u %u 1\n", (unsigned)getgid(), (unsigned)getgid());
-    long pid = syscall(SYS_clone, (unsigned long)(CLONE_NEWUSER | SIGCHLD), 0UL, 0UL, 0UL, 0UL);
+};
+static inline int cfl_userns_probe_child(void *raw) {
+    const struct cfl_userns_probe *probe = raw;
+    const char *files[3] = { "/proc/self/setgroups", "/proc/self/uid_map", "/proc/self/gid_map" };
+    const char *texts[3] = { "deny", probe->uid_map, probe->gid_map };
+    for (int i = 0; i < 3; i++) {
+        long fd = syscall(SYS_openat, AT_FDCWD, files[i], O_WRONLY | O_CLOEXEC);
+        long length = 0;
+        while (texts[i][length] != 0)
+            length++;
+        if (fd < 0 || syscall(SYS_write, fd, texts[i], length) != length)
+            syscall(SYS_exit, 1);
+        syscall(SYS_close, fd);
+    }
+    /* a mount namespace shows the user namespace's capabilities are real (a network one
+     * would too, at a far higher cost on every start: it is left to the launch) */
+    syscall(SYS_exit, syscall(SYS_unshare, CLONE_NEWNS | CLONE_NEWIPC) == 0 ? 0 : 1);
+    return 1;
+}
+static inline int CConfine_userNamespacesUsable(void) {
+    extern int clone(int (*)(void *), void *, int, void *, ...);
+    struct cfl_userns_probe probe;
+    snprintf(probe.uid_map, sizeof probe.uid_map, "%u %u 1\n", (unsigned)getuid(), (unsigned)getuid());
+    snprintf(probe.gid_map, sizeof probe.gid_map, "%u %u 1\n", (unsigned)getgid(), (unsigned)getgid());
+    /* the child runs on it while this call waits (CLONE_VFORK): any thread may probe at once */
+    char stack[16 * 1024] __attribute__((aligned(16)));
+    int pid = clone(cfl_userns_probe_child, stack + sizeof stack, CLONE_VM | CLONE_VFORK | CLONE_NEWUSER | SIGCHLD, &probe);
     if (pid < 0)
         return 0;
-    if (pid == 0) {
-        const char *files[3] = { "/proc/self/setgroups", "/proc/self/uid_map", "/proc/self/gid_map" };
-        const char *texts[3] = { "deny", uid_map, gid_map };
-        for (int i = 0; i < 3; i++) {
-            long fd = syscall(SYS_openat, AT_FDCWD, files[i], O_WRONLY | O_CLOEXEC);
-            long length = 0;
-            while (texts[i][length] != 0)
-                length++;
-            if (fd < 0 || syscall(SYS_write, fd, texts[i], length) != length)
-                syscall(SYS_exit_group, 1);
-            syscall(SYS_close, fd);
-        }
-        /* a mount namespace shows the user namespace's capabilities are real (a network one
-         * would too, at a far higher cost on every start: it is left to the launch) */
-        syscall(SYS_exit_group, syscall(SYS_unshare, CLONE_NEWNS | CLONE_NEWIPC) == 0 ? 0 : 1);
-    }
     int status = -1;
     pid_t waited;
     while ((waited = waitpid((pid_t)pid, &status, 0)) < 0 && errno == EINTR)
