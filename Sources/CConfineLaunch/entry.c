@@ -8,17 +8,26 @@
 
 int cfl_launch_main(int argc, char **argv)
 {
-    /* --net: the requests are expected to ask for a network namespace (see pool.c) */
-    bool network = argc == 3 && strcmp(argv[2], "--net") == 0;
-    if ((argc == 2 || network) && strcmp(argv[1], "--serve") == 0)
+    /* --net: the requests are expected to ask for a network namespace; --once --user (not
+     * root): for a user namespace too, made ahead in the launcher (see pool.c) */
+    bool network = false, user = false, known = argc >= 2;
+    for (int i = 2; i < argc; i++) {
+        if (strcmp(argv[i], "--net") == 0)
+            network = true;
+        else if (strcmp(argv[i], "--user") == 0 && strcmp(argv[1], "--once") == 0)
+            user = true;
+        else
+            known = false;
+    }
+    if (known && strcmp(argv[1], "--serve") == 0)
         return serve(network);
-    if ((argc == 2 || network) && strcmp(argv[1], "--once") == 0)
-        serve_once(network);
+    if (known && strcmp(argv[1], "--once") == 0)
+        serve_once(network, user);
     if (argc == 2 && strcmp(argv[1], "--version") == 0) {
         dprintf(1, "confine-launch 1 (protocol CFL1)\n");
         return 0;
     }
-    dprintf(2, "usage: confine-launch --serve [--net] | --once [--net] | --version\n");
+    dprintf(2, "usage: confine-launch --serve [--net] | --once [--net] [--user] | --version\n");
     return 2;
 }
 

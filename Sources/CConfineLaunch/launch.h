@@ -88,6 +88,12 @@ struct launcher {
     int host_net;                            /* `--net`: the host's network namespace, else -1 */
     bool net_made;                           /* this spare (or one-shot launcher) left it for a
                                                 fresh one, lo up, while it waited for a request */
+    bool user_made;                          /* `--once --user`: this launcher left the host's
+                                                user namespace for the command's (make_user,
+                                                pool.c), net_made then meaning a network
+                                                namespace made in it; neither can be left */
+    int ahead_error;                         /* why that went wrong half-way (an errno), told
+                                                for the request instead of starting it; else 0 */
 };
 
 /* A validated request; all pointers point into the request buffer. */
@@ -145,6 +151,8 @@ struct child_args {
     char tmpfs_options[48];
     bool net_ready;        /* the monitor already sits in the fresh network namespace the
                               request asks for (lo up): no CLONE_NEWNET, no loopback_up */
+    bool user_ready;       /* ... and in the user namespace it asks for, ids mapped: no
+                              CLONE_NEWUSER, no map_self */
     uid_t outer_uid;       /* NEWUSER: the launcher's uid and gid, mapped to themselves */
     gid_t outer_gid;
 };
@@ -161,7 +169,7 @@ struct ns_shared {
 /* ---- pool.c ------------------------------------------------------------------------------ */
 
 int serve(bool network);
-_Noreturn void serve_once(bool network);
+_Noreturn void serve_once(bool network, bool user);
 
 /* ---- request.c --------------------------------------------------------------------------- */
 
@@ -196,6 +204,9 @@ int namespace_flags(uint32_t iso);
 int clone_namespaces(const struct child_args *a);
 int loopback_up_here(void);
 int enter_host_network(const struct launcher *l, const struct request *rq, bool *ready);
+/* writes setgroups "deny" and the maps of uid and gid to themselves, for a process that has
+ * just made a user namespace; 0, or -1 with errno (*which: 1 setgroups, 2 uid_map, 3 gid_map) */
+int map_own_ids(uid_t uid, gid_t gid, int *which);
 pid_t start_in_pid_namespace(struct child_args *a, struct ns_shared *shared, int started[2]);
 
 /* ---- cgroups.c --------------------------------------------------------------------------- */

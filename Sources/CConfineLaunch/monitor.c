@@ -293,8 +293,21 @@ _Noreturn void monitor(const struct launcher *l, const struct request *rq, int m
     else if (rq->hdr.shm_size_mib != 0)
         snprintf(args.tmpfs_options, sizeof args.tmpfs_options, "size=%llum,mode=1777",
                  (unsigned long long)rq->hdr.shm_size_mib);
-    /* a network namespace made ahead of the request (`--net`): kept, or left for the host's */
-    if (enter_host_network(l, rq, &args.net_ready) < 0) {
+    if (l->user_made) {
+        /* the user namespace (and network namespace) made ahead (`--once --user`): the
+         * request's own, or nothing fits it */
+        int err = l->ahead_error;
+        if (err == 0 && (!(rq->hdr.iso_flags & CFL_ISO_NEWUSER) ||
+                         (l->net_made && !(rq->hdr.iso_flags & CFL_ISO_NEWNET))))
+            err = EINVAL;
+        if (err != 0) {
+            report_failed(m.status_fd, CFL_STAGE_NAMESPACE, err, 0, 0);
+            _exit(0);
+        }
+        args.user_ready = true;
+        args.net_ready = l->net_made;
+    } else if (enter_host_network(l, rq, &args.net_ready) < 0) {
+        /* a network namespace made ahead of the request (`--net`): kept, or left for the host's */
         report_failed(m.status_fd, CFL_STAGE_NAMESPACE, errno, 0, 0);
         _exit(0);
     }

@@ -365,13 +365,7 @@ static void setup_mounts(const struct child_args *a, bool proc)
         child_fail(a, CFL_STAGE_MOUNT, errno, -1);
 }
 
-/* Joins the cgroups and sets up the new namespaces; runs as root, before anything else, so
- * that the cgroup files are still reachable (not yet read-only) and everything after runs in
- * the cgroups. `proc`: mount a fresh /proc (the caller is a new PID namespace's init). */
-/* In a new user namespace: the launcher's uid and gid mapped to themselves, nothing else (the
- * one mapping a process without privilege may write, setgroups denied first, as the kernel
- * asks), written by the namespace's first process itself, which holds every capability there. */
-static void map_self(const struct child_args *a)
+int map_own_ids(uid_t uid, gid_t gid, int *which)
 {
     /* The launcher is not dumpable (pool.c), so its /proc files are root's and the maps could
      * not be opened: dumpable only while they are opened (the kernel checks the opener, not the
@@ -385,22 +379,44 @@ static void map_self(const struct child_args *a)
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     char text[3][64];
     snprintf(text[0], sizeof text[0], "deny");
-    snprintf(text[1], sizeof text[1], "%u %u 1\n", (unsigned)a->outer_uid, (unsigned)a->outer_uid);
-    snprintf(text[2], sizeof text[2], "%u %u 1\n", (unsigned)a->outer_gid, (unsigned)a->outer_gid);
+    snprintf(text[1], sizeof text[1], "%u %u 1\n", (unsigned)uid, (unsigned)uid);
+    snprintf(text[2], sizeof text[2], "%u %u 1\n", (unsigned)gid, (unsigned)gid);
+    int err = 0;
     for (int i = 0; i < 3; i++) {
-        if (fds[i] < 0)
-            child_fail(a, CFL_STAGE_NAMESPACE, opened, i + 1);
-        ssize_t n = write(fds[i], text[i], strlen(text[i]));
-        if (n != (ssize_t)strlen(text[i]))
-            child_fail(a, CFL_STAGE_NAMESPACE, n < 0 ? errno : EIO, i + 1);
-        close(fds[i]);
+        if (err == 0 && fds[i] < 0) {
+            err = opened;
+            *which = i + 1;
+        } else if (err == 0) {
+            ssize_t n = write(fds[i], text[i], strlen(text[i]));
+            if (n != (ssize_t)strlen(text[i])) {
+                err = n < 0 ? errno : EIO;
+                *which = i + 1;
+            }
+        }
+        if (fds[i] >= 0)
+            close(fds[i]);
     }
+    errno = err;
+    return err == 0 ? 0 : -1;
 }
 
+/* In a new user namespace: the launcher's uid and gid mapped to themselves, nothing else (the
+ * one mapping a process without privilege may write, setgroups denied first, as the kernel
+ * asks), written by the namespace's first process itself, which holds every capability there. */
+static void map_self(const struct child_args *a)
+{
+    int which = 0;
+    if (map_own_ids(a->outer_uid, a->outer_gid, &which) < 0)
+        child_fail(a, CFL_STAGE_NAMESPACE, errno, which);
+}
+
+/* Joins the cgroups and sets up the new namespaces; runs as root, before anything else, so
+ * that the cgroup files are still reachable (not yet read-only) and everything after runs in
+ * the cgroups. `proc`: mount a fresh /proc (the caller is a new PID namespace's init). */
 void isolate(const struct child_args *a, bool proc)
 {
     const struct request *rq = a->rq;
-    if (rq->hdr.iso_flags & CFL_ISO_NEWUSER)
+    if ((rq->hdr.iso_flags & CFL_ISO_NEWUSER) && !a->user_ready)
         map_self(a);
     join_cgroups(a);
     if ((rq->hdr.iso_flags & CFL_ISO_NEWUTS) && sethostname("confine", 7) < 0)
@@ -474,11 +490,12 @@ int namespace_flags(uint32_t iso)
            ((iso & CFL_ISO_NEWUTS) ? CLONE_NEWUTS : 0) | ((iso & CFL_ISO_NEWUSER) ? CLONE_NEWUSER : 0);
 }
 
-/* The namespaces the command's (or init's) clone makes: the request's, less a network
- * namespace the monitor already sits in (`net_ready`). */
+/* The namespaces the command's (or init's) clone makes: the request's, less a network (and a
+ * user) namespace the monitor already sits in (`net_ready`, `user_ready`). */
 int clone_namespaces(const struct child_args *a)
 {
-    return namespace_flags(a->rq->hdr.iso_flags) & ~(a->net_ready ? CLONE_NEWNET : 0);
+    return namespace_flags(a->rq->hdr.iso_flags) & ~(a->net_ready ? CLONE_NEWNET : 0) &
+           ~(a->user_ready ? CLONE_NEWUSER : 0);
 }
 
 /* Starts the command with a PID namespace: init is a plain (copy-on-write) clone, since it

@@ -242,6 +242,55 @@ import Testing
         #expect(said.contains("usr-read-only") && said.contains("no-shadow"), "\(out)")
     }
 
+    /// An ordinary user's `confine run` makes the command's user namespace, and the network
+    /// namespace in it, in its launcher while the request is prepared. Attacked: that network
+    /// namespace is the command's alone (no namespace descriptor of the launcher's reaches it,
+    /// only `lo`, and up; a listener of the host's on 127.0.0.1 is out of reach), and a policy
+    /// that keeps the host's network still gets the host's (a user namespace made ahead, no
+    /// network namespace), reaching that same listener.
+    @Test func anOrdinaryUsersNetworkNamespaceMadeAheadIsTheCommandsAlone() throws {
+        try #require(IsolationSupportProbe.userNamespacesForOthers, "this host lets an ordinary user make a user namespace")
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(listener) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, length) == 0 && getsockname(listener, $0, &length) == 0 }
+        }
+        #expect(bound && listen(listener, 8) == 0)
+        let port = Int(UInt16(bigEndian: address.sin_port))
+        let script = """
+            import os, socket
+            links = [os.readlink('/proc/self/fd/' + f) for f in os.listdir('/proc/self/fd') if os.path.exists('/proc/self/fd/' + f)]
+            print('namespace fds', [l for l in links if l.split(':')[0] in ('net', 'mnt', 'pid', 'user', 'ipc', 'uts', 'cgroup')])
+            print('uid map', ' '.join(open('/proc/self/uid_map').read().split()))
+            print('devices', sorted(l.split(':')[0].strip() for l in open('/proc/net/dev').read().splitlines()[2:]))
+            s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(1)
+            socket.create_connection(s.getsockname(), timeout=2).close()
+            print('loopback up')
+            try:
+                socket.create_connection(('127.0.0.1', \(port)), timeout=2).close()
+                print('host reached')
+            except OSError as e:
+                print('host refused', e.errno)
+            """
+        let loopbackOnly = #"{"version": 1, "include": "network", "isolation": {"network": "none"}}"#
+        let own = try asOrdinaryUser(["run", "-q", "--policy", "loopback", "--", "python3", "-c", script], in: nil, policies: ["loopback": loopbackOnly])
+        let account = try #require(getpwnam("confine-boundary"))
+        #expect(own.status == 0, "\(own.stderr)")
+        #expect(own.text.contains("namespace fds []\n"), "\(own.text)")
+        #expect(own.text.contains("uid map \(account.pointee.pw_uid) \(account.pointee.pw_uid) 1\n"), "its own uid, mapped to itself only: \(own.text)")
+        #expect(own.text.contains("devices ['lo']\n"), "\(own.text)")
+        #expect(own.text.contains("loopback up\n"), "\(own.text)")
+        #expect(own.text.contains("host refused 111\n"), "ECONNREFUSED: nothing listens there in the command's namespace: \(own.text)")
+        let host = try asOrdinaryUser(["run", "-q", "--policy", "network", "--", "python3", "-c", script], in: nil)
+        #expect(host.status == 0, "\(host.stderr)")
+        #expect(host.text.contains("namespace fds []\n") && host.text.contains("host reached\n"), "\(host.text)")
+        #expect(!host.text.contains("devices ['lo']\n"), "the host's devices: \(host.text)")
+    }
+
     /// The warnings an ordinary user gets on every run (no namespaces, no cgroups without
     /// root) can be acknowledged: `--quiet` for one run, CONFINE_QUIET=1 for all; errors still print.
     @Test func anOrdinaryUserCanSilenceTheWarningsButNotTheErrors() throws {

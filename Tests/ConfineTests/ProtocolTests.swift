@@ -101,4 +101,69 @@ import Testing
         #expect(report.kind == CFL_REPORT_FAILED.rawValue, "\(what)")
         #expect(report.stage == Int32(CFL_STAGE_REQUEST.rawValue), "\(what)")
     }
+    /// A one-shot launcher of an ordinary user (`--once --user`) makes the command's user
+    /// namespace, and the network namespace in it, before its request: neither can be left. A
+    /// request that asks for no user namespace, or for no network namespace, is refused (FAILED
+    /// at the namespace stage, EINVAL), never run in them; one that asks for both starts. Run as
+    /// nobody, through setpriv.
+    @Test func aLauncherThatMadeAUserNamespaceAheadRunsOnlyARequestThatAsksForIt() throws {
+        let launcher = try #require(SpawnHelper.locateLauncher())
+        let nobody = ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+        let probe = Process()
+        probe.executableURL = URL(fileURLWithPath: nobody[0])
+        probe.arguments = Array(nobody.dropFirst()) + ["/usr/bin/unshare", "--user", "--net", "true"]
+        try probe.run()
+        probe.waitUntilExit()
+        try #require(probe.terminationStatus == 0, "this host lets an ordinary user make user and network namespaces")
+        // the launcher as nobody, `--user` added behind the helper's back: the helper itself
+        // would start a plain launcher for a request that does not fit (`Ahead.fits`)
+        let wrapper = "/var/tmp/confine-launch-as-nobody-\(getpid())"
+        try "#!/bin/sh\nexec \(nobody.joined(separator: " ")) \(launcher) \"$@\" --user\n".write(toFile: wrapper, atomically: true, encoding: .utf8)
+        chmod(wrapper, 0o755)
+        defer { unlink(wrapper) }
+        func report(_ flags: UInt32) throws -> cfl_report {
+            var request = LaunchRequest(executable: "/bin/true", arguments: [Array("true".utf8)], environment: [], workingDirectory: "/",
+                                        filter: nil, rlimits: [], identity: nil)
+            request.isolationFlags = flags
+            let helper = SpawnHelper(launcherPath: wrapper, oneShot: true, network: true)
+            let (statusParent, statusChild) = try SystemCalls.seqpacketPair()
+            defer { SystemCalls.close(statusParent) }
+            let null = open("/dev/null", O_RDWR | O_CLOEXEC)
+            defer { close(null) }
+            let pid = try helper.send(request.encode(), fds: [statusChild, null, null, null])
+            SystemCalls.close(statusChild)
+            var report = cfl_report()
+            var pollfd = pollfd(fd: statusParent, events: Int16(POLLIN), revents: 0)
+            #expect(poll(&pollfd, 1, 10_000) == 1, "the launcher answers")
+            _ = withUnsafeMutableBytes(of: &report) { recv(statusParent, $0.baseAddress, $0.count, 0) }
+            if let pid { SpawnHelper.reaper.wait(for: pid) }
+            return report
+        }
+        let both = try report(UInt32(CFL_ISO_NEWUSER | CFL_ISO_NEWNET | CFL_ISO_NEWPID))
+        #expect(both.kind == CFL_REPORT_STARTED.rawValue, "kind \(both.kind) stage \(both.stage) errno \(both.err)")
+        for flags in [UInt32(0), UInt32(CFL_ISO_NEWNET | CFL_ISO_NEWPID), UInt32(CFL_ISO_NEWUSER | CFL_ISO_NEWPID)] {
+            let refused = try report(flags)
+            #expect(refused.kind == CFL_REPORT_FAILED.rawValue && refused.stage == Int32(CFL_STAGE_NAMESPACE.rawValue) && refused.err == EINVAL,
+                    "flags \(flags): kind \(refused.kind) stage \(refused.stage) errno \(refused.err)")
+        }
+    }
+
+    /// Which requests such a launcher takes, as the executor sees it before sending one.
+    @Test func aRequestFitsALauncherThatMadeAUserNamespaceOnlyIfItAsksForIt() {
+        func payload(_ flags: UInt32) -> [UInt8] {
+            var request = LaunchRequest(executable: "/bin/true", arguments: [Array("true".utf8)], environment: [], workingDirectory: nil,
+                                        filter: nil, rlimits: [], identity: nil)
+            request.isolationFlags = flags
+            return request.encode()
+        }
+        let user = UInt32(CFL_ISO_NEWUSER), net = UInt32(CFL_ISO_NEWNET), pid = UInt32(CFL_ISO_NEWPID)
+        let userAndNetwork = SpawnHelper.Ahead(user: true, network: true)
+        #expect(userAndNetwork.fits(payload(user | net | pid)))
+        #expect(!userAndNetwork.fits(payload(user | pid)) && !userAndNetwork.fits(payload(net | pid)) && !userAndNetwork.fits(payload(0)))
+        let userOnly = SpawnHelper.Ahead(user: true, network: false)
+        #expect(userOnly.fits(payload(user | pid)) && userOnly.fits(payload(user | net)) && !userOnly.fits(payload(net)))
+        // a launcher that made no user namespace (root's --net goes back to the host's) takes any
+        #expect(SpawnHelper.Ahead(user: false, network: true).fits(payload(0)))
+        #expect(!userAndNetwork.fits([0, 1, 2]), "not even a header")
+    }
 }

@@ -39,7 +39,9 @@ public final class Executor: Sendable {
 
     /// As root, when the policy asks for a network namespace (`network: none`), the spare
     /// monitors (or the one-shot launcher) make it while they wait for a request: a command of
-    /// another policy that keeps the host's network is sent back to the host's.
+    /// another policy that keeps the host's network is sent back to the host's. Not root, a
+    /// one-shot launcher makes the command's user namespace ahead, and its network namespace in
+    /// it; a command that asks for neither gets a launcher of its own.
     ///
     /// - Parameters:
     ///   - policy: the policy for commands that name none.
@@ -66,9 +68,16 @@ public final class Executor: Sendable {
         // A confine-launch file (static, the fastest to start) if there is one, else the launcher
         // linked into this program, started by re-executing it.
         // As root, the network namespace the policy asks for is made while the launcher waits.
-        let network = IsolationSupport.isRoot && policy.isolation.network == .none
-        guard let helper = (launcherPath ?? SpawnHelper.locateLauncher()).map({ SpawnHelper(launcherPath: $0, oneShot: oneShot, network: network) })
-                ?? SpawnHelper.embedded(oneShot: oneShot, network: network) else {
+        // Not root, a one-shot launcher makes the command's user namespace ahead, and the
+        // network namespace in it.
+        let isolation = policy.isolation
+        let user = oneShot && !IsolationSupport.isRoot && IsolationSupport.userNamespaces
+            && (isolation.network == .none || isolation.pidNamespace || isolation.privateIPC || isolation.filesystem != nil)
+        let network = (IsolationSupport.isRoot || user) && isolation.network == .none
+        guard let helper = (launcherPath ?? SpawnHelper.locateLauncher()).map({
+                    SpawnHelper(launcherPath: $0, oneShot: oneShot, network: network, user: user)
+                })
+                ?? SpawnHelper.embedded(oneShot: oneShot, network: network, user: user) else {
             throw ConfineError(.launcherFailed, "cannot find confine-launch next to \(CommandLine.arguments.first ?? "the executable") nor read /proc/self/exe to run the built-in one; set CONFINE_LAUNCH to its path")
         }
         if oneShot {

@@ -20,8 +20,12 @@ final class SpawnHelper: @unchecked Sendable {
     let launcherPath: String
     /// What the helper is started with: `--serve`, after the marker for the embedded launcher.
     let arguments: [String]
+    /// The same without `--user`: for a request that does not fit a launcher that made a user
+    /// namespace ahead (`Ahead.fits`).
+    let plainArguments: [String]
     /// A launcher per request (`--once`) rather than one helper serving them all.
     let oneShot: Bool
+    let ahead: Ahead
     private let lock = Lock()
     /// The running helper's pid, or 0.
     private var pid: pid_t = 0
@@ -33,30 +37,55 @@ final class SpawnHelper: @unchecked Sendable {
     ///   own (the executor's policy does): each spare monitor, or the one-shot launcher, makes a
     ///   fresh one while it waits (`--net`, as root), so that making it (about 1 ms) is off the
     ///   request's path. A request that asks for none is run in the host's, as always.
-    init(launcherPath: String, oneShot: Bool = false, network: Bool = false) {
+    /// - Parameter user: (one-shot, not root) the requests are expected to ask for a user
+    ///   namespace: the launcher makes it while it waits (`--user`), and with `network` the
+    ///   network namespace in it. It cannot go back to the host's, so a request that asks for
+    ///   neither gets a launcher started for it instead.
+    init(launcherPath: String, oneShot: Bool = false, network: Bool = false, user: Bool = false) {
         self.launcherPath = launcherPath
         self.oneShot = oneShot
-        arguments = Self.mode(oneShot: oneShot, network: network)
+        arguments = Self.mode(oneShot: oneShot, network: network, user: user)
+        plainArguments = Self.mode(oneShot: oneShot, network: network, user: false)
+        ahead = Ahead(user: oneShot && user, network: network)
     }
 
     /// The launcher linked into this program (CConfineLaunch), run by re-executing the program
     /// itself: for programs that depend on Confine and have no confine-launch file beside them.
     /// nil when /proc/self/exe cannot be read.
-    static func embedded(oneShot: Bool = false, network: Bool = false) -> SpawnHelper? {
+    static func embedded(oneShot: Bool = false, network: Bool = false, user: Bool = false) -> SpawnHelper? {
         guard cfl_embedded_launcher() == 1, let program = PolicyReader.ownExecutable else {
             return nil
         }
-        return SpawnHelper(launcherPath: program, arguments: [CFL_EMBEDDED_MARKER] + mode(oneShot: oneShot, network: network), oneShot: oneShot)
+        return SpawnHelper(launcherPath: program, arguments: [CFL_EMBEDDED_MARKER] + mode(oneShot: oneShot, network: network, user: user),
+                           plainArguments: [CFL_EMBEDDED_MARKER] + mode(oneShot: oneShot, network: network, user: false),
+                           oneShot: oneShot, ahead: Ahead(user: oneShot && user, network: network))
     }
 
-    private static func mode(oneShot: Bool, network: Bool) -> [String] {
-        [oneShot ? "--once" : "--serve"] + (network ? ["--net"] : [])
+    private static func mode(oneShot: Bool, network: Bool, user: Bool) -> [String] {
+        [oneShot ? "--once" : "--serve"] + (network ? ["--net"] : []) + (user ? ["--user"] : [])
     }
 
-    private init(launcherPath: String, arguments: [String], oneShot: Bool) {
+    private init(launcherPath: String, arguments: [String], plainArguments: [String], oneShot: Bool, ahead: Ahead) {
         self.launcherPath = launcherPath
         self.arguments = arguments
+        self.plainArguments = plainArguments
         self.oneShot = oneShot
+        self.ahead = ahead
+    }
+
+    /// The namespaces a one-shot launcher started with `arguments` makes before its request.
+    struct Ahead {
+        var user: Bool
+        var network: Bool
+
+        /// Whether a request (its header's namespace flags) can be run by such a launcher.
+        func fits(_ payload: [UInt8]) -> Bool {
+            guard user else { return true }
+            let offset = MemoryLayout<cfl_request_header>.offset(of: \.iso_flags)!
+            guard payload.count >= MemoryLayout<cfl_request_header>.size else { return false }
+            let flags = payload.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset, as: UInt32.self) }
+            return flags & UInt32(CFL_ISO_NEWUSER) != 0 && (!network || flags & UInt32(CFL_ISO_NEWNET) != 0)
+        }
     }
 
     /// The helper exits when its control socket closes: when the last executor sharing it goes.
@@ -151,14 +180,19 @@ final class SpawnHelper: @unchecked Sendable {
             let waiting = ready
             ready = nil
             lock.unlock()
-            if let waiting {
+            // a launcher that made a user namespace ahead runs only a request that asks for it
+            let fits = ahead.fits(payload)
+            if let waiting, !fits {
+                SystemCalls.close(waiting.control)
+                Self.unused.end(waiting.pid)
+            } else if let waiting {
                 Self.unused.remove(waiting.pid)
                 Self.reaper.add(waiting.pid)
                 defer { SystemCalls.close(waiting.control) }
                 // gone since (it exits on a failed start-up): a fresh one below
                 if (try? SystemCalls.send(waiting.control, payload, fds: fds)) != nil { return waiting.pid }
             }
-            let (socket, launcher) = try start()
+            let (socket, launcher) = try start(fits ? arguments : plainArguments)
             defer { SystemCalls.close(socket) }
             Self.reaper.add(launcher)
             do { try SystemCalls.send(socket, payload, fds: fds) } catch {
@@ -199,7 +233,8 @@ final class SpawnHelper: @unchecked Sendable {
     /// Starts the launcher with a fresh control socket on its stdin.
     /// - Returns: this end of the socket, and the launcher's pid.
     /// - Throws: `ConfineError(.launcherFailed)` with the errno when it cannot be started.
-    private func start() throws -> (control: Int32, pid: pid_t) {
+    private func start(_ arguments: [String]? = nil) throws -> (control: Int32, pid: pid_t) {
+        let arguments = arguments ?? self.arguments
         Self.reaper.reapExited()
         let (parentEnd, childEnd) = try SystemCalls.seqpacketPair()
         defer { SystemCalls.close(childEnd) }
