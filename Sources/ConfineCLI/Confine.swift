@@ -42,8 +42,10 @@ struct ConfineCommand: ParsableCommand {
         // its own: the root's parse first tries every argument as `--generate-completion-script`
         // (two more commands' option sets, built by reflection: ~2 ms of a ~18 ms run). Any
         // failure (help, a bad option) goes through the root, which says it as it always did.
+        // (`parseAsRoot`, not `parse`: that first asks whether `Run` is a command, a dynamic
+        // cast that scans the binary's protocol conformances, ~0.2 ms.)
         if CommandLine.arguments.count > 1, CommandLine.arguments[1] == Run.configuration.commandName,
-           var run = try? Run.parse(Array(CommandLine.arguments.dropFirst(2))) {
+           var run = (try? Run.parseAsRoot(Array(CommandLine.arguments.dropFirst(2)))) as? Run {
             do { try run.run() } catch { CommandLineExit.exit(for: error, of: self) }
             return
         }
