@@ -93,7 +93,8 @@ extension ConfineCommand {
             }
             for warning in warnings { warn(warning) }
             if let link, geteuid() == 0, policy.user == .automatic, policy.isolation.filesystem?.workingDirectory == .readWrite {
-                warn("the working directory was reached by another path than its own (\(link), a symbolic link or a $PWD naming another folder), so it is not mounted as the command's own: the command writes there only as its permissions allow; run from the folder's own path")
+                let own = SystemCalls.realPath(directory).map { " (\($0))" } ?? ""
+                warn("the working directory was reached by another path than its own (\(link), a symbolic link or a $PWD naming another folder), so it is not mounted as the command's own: the command writes there only as its permissions allow; run from the folder's own path\(own)")
             }
             var request = Command(
                 command, stdin: .inherit, stdout: json ? .pipe : .inherit, stderr: json ? .pipe : .inherit,

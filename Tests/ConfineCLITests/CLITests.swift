@@ -245,6 +245,8 @@ import Testing
         #expect(direct.text == "wrote\n", "\(direct.stderr)")
         let throughShell = try execute(Self.binary, script, directory: real, environment: ["PWD": link])
         #expect(throughShell.text == "refused\n" && throughShell.stderr.contains("reached by another path than its own (\(link)"), "\(throughShell.stderr)")
+        let own = URL(fileURLWithPath: real).resolvingSymlinksInPath().path
+        #expect(throughShell.stderr.contains("run from the folder's own path (\(own))"), "names the path to use: \(throughShell.stderr)")
         // A $PWD naming another folder (a `cd` through a link that was pointed elsewhere since):
         // not trusted, so not mapped; `policy learn` decides the same way (in the library).
         let stale = try execute(Self.binary, script, directory: real, environment: ["PWD": "/var/tmp"])

@@ -278,7 +278,9 @@ import Glibc
         let helper = folder + "/bin/helper"
         try plant(helper, mode: 0o4755)
         let executor = try #require(Self.pythonAsOwner)
-        #expect(executor.warnings(forWorkingDirectory: folder).contains { $0.contains("bin/helper") && $0.contains("set-uid") },
+        #expect(executor.warnings(forWorkingDirectory: folder).contains {
+                    $0.contains("bin/helper") && $0.contains("set-uid") && $0.contains("to write there, take that file out of the folder")
+                },
                 "\(executor.warnings(forWorkingDirectory: folder))")
         let rewrite = """
             import mmap, os

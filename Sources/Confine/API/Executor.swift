@@ -122,13 +122,32 @@ public final class Executor: Sendable {
         guard options.workingDirectoryAsOwner, policy.isolation.filesystem?.workingDirectory == .readWrite,
               IsolationSupport.isRoot, policy.user == .automatic,
               (try? WorkingDirectoryCheck.resolve(directory, policy: policy, grants: grants)) != nil else { return [] }
-        return IdmappedMounts.obstacle(directory).map { ["\($0); it is not mounted as the command's own, so the command writes there only as its permissions allow"] } ?? []
+        return IdmappedMounts.obstacle(directory).map {
+            ["\($0); it is not mounted as the command's own, so the command writes there only as its permissions allow"
+                + Self.remedy(for: $0, workingDirectory: true)]
+        } ?? []
+    }
+
+    /// How to get writes back where a folder is not mapped: the cause's own remedy, or a
+    /// smaller folder that can be (a subfolder as the working directory, or granted).
+    static func remedy(for obstacle: String, workingDirectory: Bool) -> String {
+        let smaller = workingDirectory ? "run from a subfolder that passes (--cwd DIR) or grant one (--rw DIR)" : "grant a subfolder that passes instead"
+        if obstacle.contains("a set-uid or set-gid file") || obstacle.contains("with a file capability") {
+            return "; to write there, take that file out of the folder (or its set-id bits or capability off it), or \(smaller)"
+        }
+        if obstacle.contains("too many to check") || obstacle.contains("holds a mount point") {
+            return "; to write there, \(smaller)"
+        }
+        return ""
     }
 
     /// The same for a folder granted read-write for one run (`Command.filesystemGrants`).
     public func warnings(forReadWriteGrant directory: String) -> [String] {
         guard options.workingDirectoryAsOwner, IsolationSupport.isRoot, policy.user == .automatic else { return [] }
-        return IdmappedMounts.obstacle(directory).map { ["\($0); it is not mounted as the command's own, so the command writes there only as its permissions allow"] } ?? []
+        return IdmappedMounts.obstacle(directory).map {
+            ["\($0); it is not mounted as the command's own, so the command writes there only as its permissions allow"
+                + Self.remedy(for: $0, workingDirectory: false)]
+        } ?? []
     }
 
     /// An executor for another policy that shares this one's spawn helper and compiled

@@ -40,7 +40,7 @@ public enum FilesystemGrants {
         let decision = WorkingDirectoryRules.decide(canonical, rules: filesystem.workingDirectories)
         guard decision.admitted else {
             let field = "isolation.filesystem.workingDirectories"
-            let origin = policy.origin(of: field).map { "; \($0)" } ?? ""
+            let origin = WorkingDirectoryCheck.rulesOrigin(policy)
             let why = decision.rule.map { "its rule '\($0)' refuses it" } ?? "none of its rules admits it"
             throw ConfineError(.grantNotAdmitted,
                                "\(source) \(shown): policy '\(policy.name)' does not admit it: \(why) (\(field)\(origin)); grant a file or folder of a project (such as /srv/APP/data, /home/NAME/PROJECT or /tmp/DIR), not a system tree, a home or a dot-folder",

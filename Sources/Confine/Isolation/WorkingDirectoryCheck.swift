@@ -31,7 +31,7 @@ enum WorkingDirectoryCheck {
         if let own = policy.workingDirectory, SystemCalls.realPath(own) == canonical { return canonical }
         if grants.keys.compactMap(SystemCalls.realPath).contains(where: { WorkingDirectoryRules.isWithin(canonical, $0) }) { return canonical }
         let field = "isolation.filesystem.workingDirectories"
-        let origin = policy.origin(of: field).map { "; \($0)" } ?? ""
+        let origin = Self.rulesOrigin(policy)
         let why = decision.rule.map { "its rule '\($0)' refuses it" } ?? "none of its rules admits it"
         let shown = canonical == requested ? PythonRepr.string(canonical) : "\(PythonRepr.string(requested)) (\(canonical))"
         throw ConfineError(
@@ -40,6 +40,17 @@ enum WorkingDirectoryCheck {
                 + "The working directory joins the command's view (\(filesystem.workingDirectory.rawValue)); run from a project folder "
                 + "(such as /home/NAME/PROJECT, /srv/APP or /tmp/DIR), or use a policy whose workingDirectories admit it",
             path: canonical)
+    }
+
+    /// Where a policy's `workingDirectories` rules come from, for a refusal: the file and line
+    /// that set them, or, when no file of the policy names any, the built-in rules (a line of the
+    /// enclosing `filesystem` object would point at no rule).
+    static func rulesOrigin(_ policy: Policy) -> String {
+        let field = "isolation.filesystem.workingDirectories"
+        guard policy.origins[field] != nil, let origin = policy.origin(of: field) else {
+            return "; the built-in rules, as the policy names none: confine policy show lists them"
+        }
+        return "; \(origin)"
     }
 
     /// The access the working directory gets: the policy's `workingDirectory`, except for a
