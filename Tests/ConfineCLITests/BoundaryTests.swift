@@ -252,17 +252,9 @@ import Testing
     /// network namespace), reaching that same listener.
     @Test func anOrdinaryUsersNetworkNamespaceMadeAheadIsTheCommandsAlone() throws {
         try #require(IsolationSupportProbe.userNamespacesForOthers, "this host lets an ordinary user make a user namespace")
-        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(listener) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, length) == 0 && getsockname(listener, $0, &length) == 0 }
-        }
-        #expect(bound && listen(listener, 8) == 0)
-        let port = Int(UInt16(bigEndian: address.sin_port))
+        let (listener, port) = Loopback.bound()
+        defer { if listener >= 0 { close(listener) } }
+        #expect(listener >= 0 && listen(listener, 8) == 0)
         let script = """
             import os, socket
             links = [os.readlink('/proc/self/fd/' + f) for f in os.listdir('/proc/self/fd') if os.path.exists('/proc/self/fd/' + f)]

@@ -122,15 +122,21 @@ public final class Executor: Sendable {
         guard options.workingDirectoryAsOwner, policy.isolation.filesystem?.workingDirectory == .readWrite,
               IsolationSupport.isRoot, policy.user == .automatic,
               (try? WorkingDirectoryCheck.resolve(directory, policy: policy, grants: grants)) != nil else { return [] }
-        return IdmappedMounts.obstacle(directory).map {
+        return Self.notMapped(directory, workingDirectory: true)
+    }
+
+    /// Why `directory` will not be mounted as the command's own, what that means and how to get
+    /// writes back there, or nothing when it will be.
+    private static func notMapped(_ directory: String, workingDirectory: Bool) -> [String] {
+        IdmappedMounts.obstacle(directory).map {
             ["\($0); it is not mounted as the command's own, so the command writes there only as its permissions allow"
-                + Self.remedy(for: $0, workingDirectory: true)]
+                + remedy(for: $0, workingDirectory: workingDirectory)]
         } ?? []
     }
 
     /// How to get writes back where a folder is not mapped: the cause's own remedy, or a
     /// smaller folder that can be (a subfolder as the working directory, or granted).
-    static func remedy(for obstacle: String, workingDirectory: Bool) -> String {
+    private static func remedy(for obstacle: String, workingDirectory: Bool) -> String {
         let smaller = workingDirectory ? "run from a subfolder that passes (--cwd DIR) or grant one (--rw DIR)" : "grant a subfolder that passes instead"
         if obstacle.contains("a set-uid or set-gid file") || obstacle.contains("with a file capability") {
             return "; to write there, take that file out of the folder (or its set-id bits or capability off it), or \(smaller)"
@@ -144,10 +150,7 @@ public final class Executor: Sendable {
     /// The same for a folder granted read-write for one run (`Command.filesystemGrants`).
     public func warnings(forReadWriteGrant directory: String) -> [String] {
         guard options.workingDirectoryAsOwner, IsolationSupport.isRoot, policy.user == .automatic else { return [] }
-        return IdmappedMounts.obstacle(directory).map {
-            ["\($0); it is not mounted as the command's own, so the command writes there only as its permissions allow"
-                + Self.remedy(for: $0, workingDirectory: false)]
-        } ?? []
+        return Self.notMapped(directory, workingDirectory: false)
     }
 
     /// An executor for another policy that shares this one's spawn helper and compiled

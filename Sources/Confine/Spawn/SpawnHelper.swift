@@ -18,13 +18,11 @@ final class SpawnHelper: @unchecked Sendable {
     /// The datagram that stands for a request sent in a memfd: the header's magic and flags.
     static let memfdStubSize = MemoryLayout.offset(of: \cfl_request_header.uid) ?? 8
     let launcherPath: String
-    /// What the helper is started with: `--serve`, after the marker for the embedded launcher.
-    let arguments: [String]
-    /// The same without `--user`: for a request that does not fit a launcher that made a user
-    /// namespace ahead (`Ahead.fits`).
-    let plainArguments: [String]
+    /// Before the mode: the marker for the embedded launcher, or nothing.
+    private let prefix: [String]
     /// A launcher per request (`--once`) rather than one helper serving them all.
     let oneShot: Bool
+    /// What a launcher makes before its request (`--net`, `--user`).
     let ahead: Ahead
     private let lock = Lock()
     /// The running helper's pid, or 0.
@@ -41,12 +39,8 @@ final class SpawnHelper: @unchecked Sendable {
     ///   namespace: the launcher makes it while it waits (`--user`), and with `network` the
     ///   network namespace in it. It cannot go back to the host's, so a request that asks for
     ///   neither gets a launcher started for it instead.
-    init(launcherPath: String, oneShot: Bool = false, network: Bool = false, user: Bool = false) {
-        self.launcherPath = launcherPath
-        self.oneShot = oneShot
-        arguments = Self.mode(oneShot: oneShot, network: network, user: user)
-        plainArguments = Self.mode(oneShot: oneShot, network: network, user: false)
-        ahead = Ahead(user: oneShot && user, network: network)
+    convenience init(launcherPath: String, oneShot: Bool = false, network: Bool = false, user: Bool = false) {
+        self.init(launcherPath: launcherPath, prefix: [], oneShot: oneShot, ahead: Ahead(user: oneShot && user, network: network))
     }
 
     /// The launcher linked into this program (CConfineLaunch), run by re-executing the program
@@ -56,21 +50,21 @@ final class SpawnHelper: @unchecked Sendable {
         guard cfl_embedded_launcher() == 1, let program = PolicyReader.ownExecutable else {
             return nil
         }
-        return SpawnHelper(launcherPath: program, arguments: [CFL_EMBEDDED_MARKER] + mode(oneShot: oneShot, network: network, user: user),
-                           plainArguments: [CFL_EMBEDDED_MARKER] + mode(oneShot: oneShot, network: network, user: false),
-                           oneShot: oneShot, ahead: Ahead(user: oneShot && user, network: network))
+        return SpawnHelper(launcherPath: program, prefix: [CFL_EMBEDDED_MARKER], oneShot: oneShot,
+                           ahead: Ahead(user: oneShot && user, network: network))
     }
 
-    private static func mode(oneShot: Bool, network: Bool, user: Bool) -> [String] {
-        [oneShot ? "--once" : "--serve"] + (network ? ["--net"] : []) + (user ? ["--user"] : [])
-    }
-
-    private init(launcherPath: String, arguments: [String], plainArguments: [String], oneShot: Bool, ahead: Ahead) {
+    private init(launcherPath: String, prefix: [String], oneShot: Bool, ahead: Ahead) {
         self.launcherPath = launcherPath
-        self.arguments = arguments
-        self.plainArguments = plainArguments
+        self.prefix = prefix
         self.oneShot = oneShot
         self.ahead = ahead
+    }
+
+    /// What the launcher is started with: the mode and what it makes ahead; without `--user`
+    /// for a request that does not fit a launcher that makes a user namespace (`Ahead.fits`).
+    func arguments(user: Bool = true) -> [String] {
+        prefix + [oneShot ? "--once" : "--serve"] + (ahead.network ? ["--net"] : []) + (user && ahead.user ? ["--user"] : [])
     }
 
     /// The namespaces a one-shot launcher started with `arguments` makes before its request.
@@ -192,7 +186,7 @@ final class SpawnHelper: @unchecked Sendable {
                 // gone since (it exits on a failed start-up): a fresh one below
                 if (try? SystemCalls.send(waiting.control, payload, fds: fds)) != nil { return waiting.pid }
             }
-            let (socket, launcher) = try start(fits ? arguments : plainArguments)
+            let (socket, launcher) = try start(user: fits)
             defer { SystemCalls.close(socket) }
             Self.reaper.add(launcher)
             do { try SystemCalls.send(socket, payload, fds: fds) } catch {
@@ -233,8 +227,8 @@ final class SpawnHelper: @unchecked Sendable {
     /// Starts the launcher with a fresh control socket on its stdin.
     /// - Returns: this end of the socket, and the launcher's pid.
     /// - Throws: `ConfineError(.launcherFailed)` with the errno when it cannot be started.
-    private func start(_ arguments: [String]? = nil) throws -> (control: Int32, pid: pid_t) {
-        let arguments = arguments ?? self.arguments
+    private func start(user: Bool = true) throws -> (control: Int32, pid: pid_t) {
+        let arguments = arguments(user: user)
         Self.reaper.reapExited()
         let (parentEnd, childEnd) = try SystemCalls.seqpacketPair()
         defer { SystemCalls.close(childEnd) }
